@@ -1,0 +1,56 @@
+# The one entry point. `make demo` and `make test` are the README quick start.
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+
+.PHONY: demo test lint format check serve worker beat bench prod clean
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+venv: $(VENV)/.installed
+
+## demo: install, migrate, load the demo world, create a login per role, serve on :8000 (SQLite, Celery eager)
+demo: venv
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py seed_demo --if-empty
+	$(PY) manage.py runserver 127.0.0.1:$(PORT)
+
+## test: the suite, on PostgreSQL + Redis when reachable (QUALIFY_REQUIRE_SERVICES=1 makes them mandatory)
+test: venv
+	$(PY) scripts/run_tests.py $(ARGS)
+
+lint: venv
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) manage.py makemigrations --check --dry-run
+
+format: venv
+	$(PY) -m ruff format .
+	$(PY) -m ruff check --fix .
+
+serve: venv
+	$(PY) manage.py runserver 127.0.0.1:$(PORT)
+
+worker: venv
+	$(VENV)/bin/celery -A qualify_site worker --loglevel=INFO
+
+beat: venv
+	$(VENV)/bin/celery -A qualify_site beat --loglevel=INFO
+
+## prod: the production stack (gunicorn + worker + beat) from the Procfile; needs DATABASE_URL, REDIS_URL, SECRET_KEY
+prod: venv
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py collectstatic --noinput -v0
+	$(VENV)/bin/honcho start
+
+bench: venv
+	$(PY) bench/run.py $(ARGS)
+
+clean:
+	rm -rf $(VENV) qualify.sqlite3* staticfiles .pytest_cache .ruff_cache

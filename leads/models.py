@@ -1,0 +1,293 @@
+"""People, companies and what they did: the data every other app reads.
+
+Business logic lives in services.py (writes) and selectors.py (reads); the
+models hold fields and the invariants the database can enforce.
+"""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower
+
+
+class SourceKind(models.TextChoices):
+    MARKETING = "marketing", "Marketing"
+    PRODUCT = "product", "Product"
+    CRM = "crm", "CRM"
+
+
+class Source(models.Model):
+    """Where events come from. Clients authenticate with the source's write key.
+
+    Only a SHA-256 of the key is stored: the key is shown once when the source
+    is created (`manage.py create_source`) and cannot be read back.
+    """
+
+    name = models.CharField(max_length=100, unique=True)
+    kind = models.CharField(max_length=16, choices=SourceKind.choices)
+    write_key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    write_key_prefix = models.CharField(max_length=8, editable=False, help_text="First characters of the key, to tell keys apart.")
+    is_active = models.BooleanField(default=True)
+    rate_limit_per_minute = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Messages per minute; empty uses INGEST_RATE_LIMIT_PER_MINUTE."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CampaignType(models.TextChoices):
+    ABM = "abm", "ABM"
+    WEBINAR = "webinar", "Webinar"
+    CONTENT = "content", "Content"
+    PAID = "paid", "Paid"
+    EVENT = "event", "Event"
+    EMAIL = "email", "Email"
+    OTHER = "other", "Other"
+
+
+class Campaign(models.Model):
+    name = models.CharField(max_length=200, unique=True)
+    type = models.CharField(max_length=16, choices=CampaignType.choices, default=CampaignType.OTHER)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Segment(models.TextChoices):
+    # Size bands commonly used by B2B sales teams (employee count).
+    SMB = "smb", "SMB (1-99)"
+    MID_MARKET = "mid_market", "Mid-market (100-999)"
+    ENTERPRISE = "enterprise", "Enterprise (1000+)"
+    UNKNOWN = "unknown", "Unknown"
+
+
+def segment_for_employees(employee_count: int | None) -> str:
+    if employee_count is None:
+        return Segment.UNKNOWN
+    if employee_count < 100:
+        return Segment.SMB
+    if employee_count < 1000:
+        return Segment.MID_MARKET
+    return Segment.ENTERPRISE
+
+
+class Account(models.Model):
+    """A company. Matched by `group` calls (group_id) or by the business email domain."""
+
+    name = models.CharField(max_length=200, blank=True)
+    domain = models.CharField(max_length=253, null=True, blank=True, unique=True)
+    group_id = models.CharField(max_length=255, null=True, blank=True, unique=True, help_text="Segment groupId.")
+    industry = models.CharField(max_length=100, blank=True)
+    employee_count = models.PositiveIntegerField(null=True, blank=True)
+    country = models.CharField(max_length=100, blank=True)
+    region = models.CharField(max_length=100, blank=True)
+    segment = models.CharField(max_length=16, choices=Segment.choices, default=Segment.UNKNOWN, editable=False)
+    plan = models.CharField(max_length=100, blank=True)
+    seats = models.PositiveIntegerField(null=True, blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="owned_accounts"
+    )
+    traits = models.JSONField(default=dict, blank=True, help_text="Other group traits, as sent.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(domain=Lower("domain")), name="account_domain_lowercase"),
+            models.CheckConstraint(
+                condition=Q(domain__isnull=False) | Q(group_id__isnull=False) | ~Q(name=""),
+                name="account_identifiable",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name or self.domain or self.group_id or f"Account {self.pk}"
+
+    def save(self, *args, **kwargs):
+        # Derived, never set by hand: keeping it in a column lets filters and
+        # routing rules use it without recomputing.
+        self.segment = segment_for_employees(self.employee_count)
+        super().save(*args, **kwargs)
+
+
+class Stage(models.TextChoices):
+    NEW = "new", "New"
+    MQL = "mql", "MQL"
+    PQL = "pql", "PQL"
+    ACCEPTED = "accepted", "Accepted (SAL)"
+    SQL = "sql", "SQL"
+    OPPORTUNITY = "opportunity", "Opportunity"
+    WON = "won", "Won"
+    LOST = "lost", "Lost"
+    NURTURE = "nurture", "Nurture"
+    DISQUALIFIED = "disqualified", "Disqualified"
+
+
+class Lead(models.Model):
+    """A person. Email is normalized (trimmed, lower-case) and unique."""
+
+    email = models.EmailField(max_length=254, null=True, blank=True, unique=True)
+    first_name = models.CharField(max_length=100, blank=True)
+    last_name = models.CharField(max_length=100, blank=True)
+    title = models.CharField(max_length=200, blank=True)
+    department = models.CharField(max_length=100, blank=True)
+    seniority = models.CharField(max_length=100, blank=True)
+    country = models.CharField(max_length=100, blank=True)
+    region = models.CharField(max_length=100, blank=True)
+    phone = models.CharField(max_length=50, blank=True)
+    source = models.ForeignKey(Source, null=True, blank=True, on_delete=models.SET_NULL, related_name="leads")
+    campaign = models.ForeignKey(Campaign, null=True, blank=True, on_delete=models.SET_NULL, related_name="leads")
+    account = models.ForeignKey(Account, null=True, blank=True, on_delete=models.SET_NULL, related_name="leads")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="owned_leads"
+    )
+    stage = models.CharField(max_length=16, choices=Stage.choices, default=Stage.NEW, db_index=True)
+    stage_changed_at = models.DateTimeField(auto_now_add=True)
+    is_unsubscribed = models.BooleanField(default=False)
+    crm_id = models.CharField(max_length=100, null=True, blank=True, unique=True, help_text="External CRM id.")
+    traits = models.JSONField(default=dict, blank=True, help_text="Other identify traits, as sent.")
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="merged_leads",
+        help_text="Set when this lead was found to be the same person as another; kept for history.",
+    )
+    first_seen_at = models.DateTimeField(null=True, blank=True)
+    last_seen_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(email=Lower("email")), name="lead_email_normalized"),
+            models.CheckConstraint(condition=~Q(merged_into=models.F("id")), name="lead_not_merged_into_itself"),
+        ]
+        indexes = [models.Index(fields=["account", "stage"])]
+
+    def __str__(self) -> str:
+        full_name = f"{self.first_name} {self.last_name}".strip()
+        return full_name or self.email or f"Lead {self.pk}"
+
+
+class IdentityKind(models.TextChoices):
+    USER_ID = "user_id", "userId"
+    ANONYMOUS_ID = "anonymous_id", "anonymousId"
+    EMAIL = "email", "Email"
+
+
+class Identity(models.Model):
+    """One identifier (userId, anonymousId or email) that belongs to one lead."""
+
+    kind = models.CharField(max_length=16, choices=IdentityKind.choices)
+    value = models.CharField(max_length=255)
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="identities")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "identities"
+        constraints = [models.UniqueConstraint(fields=["kind", "value"], name="identity_unique_kind_value")]
+
+    def __str__(self) -> str:
+        return f"{self.kind}={self.value}"
+
+
+class EventType(models.TextChoices):
+    IDENTIFY = "identify", "identify"
+    TRACK = "track", "track"
+    PAGE = "page", "page"
+    SCREEN = "screen", "screen"
+    GROUP = "group", "group"
+    ALIAS = "alias", "alias"
+
+
+class Event(models.Model):
+    """One accepted Segment message. Immutable once stored, except the fields
+    the worker fills in when it resolves the message (lead, account, processed_at).
+    """
+
+    source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="events")
+    message_id = models.CharField(max_length=255)
+    batch_id = models.UUIDField(default=uuid.uuid4, db_index=True, help_text="The ingestion request that stored it.")
+    type = models.CharField(max_length=16, choices=EventType.choices)
+    event = models.CharField(max_length=255, blank=True, help_text="Track event name.")
+    name = models.CharField(max_length=255, blank=True, help_text="Page or screen name.")
+    user_id = models.CharField(max_length=255, blank=True, db_index=True)
+    anonymous_id = models.CharField(max_length=255, blank=True, db_index=True)
+    group_id = models.CharField(max_length=255, blank=True)
+    previous_id = models.CharField(max_length=255, blank=True, help_text="alias: the id being linked.")
+    properties = models.JSONField(default=dict, blank=True)
+    traits = models.JSONField(default=dict, blank=True)
+    context = models.JSONField(default=dict, blank=True)
+    extra = models.JSONField(default=dict, blank=True, help_text="Any other top-level fields, kept as sent.")
+    original_timestamp = models.DateTimeField(null=True, blank=True, help_text="The client's timestamp, as sent.")
+    sent_at = models.DateTimeField(null=True, blank=True)
+    received_at = models.DateTimeField()
+    timestamp = models.DateTimeField(help_text="When it happened, corrected for client clock skew.")
+    lead = models.ForeignKey(Lead, null=True, blank=True, on_delete=models.SET_NULL, related_name="events")
+    account = models.ForeignKey(Account, null=True, blank=True, on_delete=models.SET_NULL, related_name="events")
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["source", "message_id"], name="event_unique_message_per_source"),
+        ]
+        indexes = [
+            models.Index(fields=["lead", "timestamp"]),
+            models.Index(fields=["account", "timestamp"]),
+            # The sweeper and the unmatched list only ever look at a small slice.
+            models.Index(fields=["received_at"], condition=Q(processed_at__isnull=True), name="event_unprocessed_idx"),
+            models.Index(fields=["received_at"], condition=Q(lead__isnull=True), name="event_unmatched_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.event or self.name} ({self.message_id})"
+
+
+class RejectedMessage(models.Model):
+    """A message we could not accept, kept with the reason so nothing is silently lost."""
+
+    source = models.ForeignKey(Source, null=True, blank=True, on_delete=models.SET_NULL, related_name="rejected_messages")
+    batch_id = models.UUIDField(null=True, blank=True)
+    index = models.PositiveIntegerField(null=True, blank=True, help_text="Position in the batch.")
+    field = models.CharField(max_length=100, blank=True)
+    reason = models.CharField(max_length=500)
+    payload = models.JSONField(null=True, blank=True)
+    received_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.reason}"
+
+
+class StageChange(models.Model):
+    """Lead stage history: every transition with when, who and why."""
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="stage_changes")
+    from_stage = models.CharField(max_length=16, choices=Stage.choices)
+    to_stage = models.CharField(max_length=16, choices=Stage.choices)
+    changed_at = models.DateTimeField(db_index=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    actor_label = models.CharField(max_length=100, blank=True, help_text="System actor, e.g. 'scoring'.")
+    reason = models.CharField(max_length=500, blank=True)
+    evidence = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-changed_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.lead_id}: {self.from_stage} → {self.to_stage}"
+
+
+class LeadMerge(models.Model):
+    """Two leads turned out to be one person: the record of folding one into the other."""
+
+    survivor = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="merges")
+    merged = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="+")
+    merged_at = models.DateTimeField()
+    reason = models.CharField(max_length=500)
+    snapshot = models.JSONField(default=dict, help_text="The merged lead's fields before the merge.")
+
+    def __str__(self) -> str:
+        return f"{self.merged_id} → {self.survivor_id}"

@@ -1,0 +1,58 @@
+"""Shared fixtures. Tests build data through the real services, not factories
+that bypass them, and talk to real PostgreSQL and Redis (see scripts/run_tests.py).
+"""
+
+import os
+
+import pytest
+from django.contrib.auth.models import Group
+
+from qualify_site.roles import Role
+
+
+def pytest_collection_modifyitems(config, items):
+    skip_postgres = os.getenv("QUALIFY_SKIP_POSTGRES")
+    skip_redis = os.getenv("QUALIFY_SKIP_REDIS")
+    for item in items:
+        if skip_postgres and ("postgres" in item.keywords or "worker" in item.keywords):
+            item.add_marker(pytest.mark.skip(reason=f"PostgreSQL: {skip_postgres}"))
+        if skip_redis and ("redis" in item.keywords or "worker" in item.keywords):
+            item.add_marker(pytest.mark.skip(reason=f"Redis: {skip_redis}"))
+
+
+def _user_with_role(django_user_model, username: str, role: Role | None, **extra):
+    user = django_user_model.objects.create_user(username=username, password="pw-" + username, **extra)
+    if role is not None:
+        group, _ = Group.objects.get_or_create(name=role.value)
+        user.groups.add(group)
+    return user
+
+
+@pytest.fixture
+def alice(django_user_model):
+    """A sales rep."""
+    return _user_with_role(django_user_model, "alice", Role.REP)
+
+
+@pytest.fixture
+def bob(django_user_model):
+    """Another sales rep."""
+    return _user_with_role(django_user_model, "bob", Role.REP)
+
+
+@pytest.fixture
+def charlie(django_user_model):
+    """A sales manager."""
+    return _user_with_role(django_user_model, "charlie", Role.MANAGER, is_staff=True)
+
+
+@pytest.fixture
+def olivia(django_user_model):
+    """Marketing ops."""
+    return _user_with_role(django_user_model, "olivia", Role.MARKETING_OPS, is_staff=True)
+
+
+@pytest.fixture
+def admin_user_qualify(django_user_model):
+    """An admin (superuser)."""
+    return django_user_model.objects.create_superuser(username="root", password="pw-root", email="root@example.com")
