@@ -28,7 +28,9 @@ class Source(models.Model):
     name = models.CharField(max_length=100, unique=True)
     kind = models.CharField(max_length=16, choices=SourceKind.choices)
     write_key_hash = models.CharField(max_length=64, unique=True, editable=False)
-    write_key_prefix = models.CharField(max_length=8, editable=False, help_text="First characters of the key, to tell keys apart.")
+    write_key_prefix = models.CharField(
+        max_length=8, editable=False, help_text="First characters of the key, to tell keys apart."
+    )
     is_active = models.BooleanField(default=True)
     rate_limit_per_minute = models.PositiveIntegerField(
         null=True, blank=True, help_text="Messages per minute; empty uses INGEST_RATE_LIMIT_PER_MINUTE."
@@ -152,7 +154,11 @@ class Lead(models.Model):
     crm_id = models.CharField(max_length=100, null=True, blank=True, unique=True, help_text="External CRM id.")
     traits = models.JSONField(default=dict, blank=True, help_text="Other identify traits, as sent.")
     merged_into = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="merged_leads",
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="merged_leads",
         help_text="Set when this lead was found to be the same person as another; kept for history.",
     )
     first_seen_at = models.DateTimeField(null=True, blank=True)
@@ -249,7 +255,9 @@ class Event(models.Model):
 class RejectedMessage(models.Model):
     """A message we could not accept, kept with the reason so nothing is silently lost."""
 
-    source = models.ForeignKey(Source, null=True, blank=True, on_delete=models.SET_NULL, related_name="rejected_messages")
+    source = models.ForeignKey(
+        Source, null=True, blank=True, on_delete=models.SET_NULL, related_name="rejected_messages"
+    )
     batch_id = models.UUIDField(null=True, blank=True)
     index = models.PositiveIntegerField(null=True, blank=True, help_text="Position in the batch.")
     field = models.CharField(max_length=100, blank=True)
