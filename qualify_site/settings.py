@@ -162,7 +162,7 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Qualify API",
-    "DESCRIPTION": "Lead qualification, routing and outcomes. Ingestion speaks the Segment HTTP Tracking API under /v1/.",
+    "DESCRIPTION": "Lead qualification, routing and outcomes. Ingestion speaks the Segment HTTP Tracking API at /v1/.",
     "VERSION": "0.1.0",
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

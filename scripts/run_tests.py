@@ -63,7 +63,7 @@ def main() -> int:
         flush=True,
     )
     args = [sys.executable, "-m", "pytest", *sys.argv[1:]]
-    os.execve(sys.executable, args, env)
+    os.execve(sys.executable, args, env)  # noqa: S606 - replaces this process with pytest
 
 
 if __name__ == "__main__":
