@@ -299,3 +299,36 @@ class LeadMerge(models.Model):
 
     def __str__(self) -> str:
         return f"{self.merged_id} → {self.survivor_id}"
+
+
+class OutcomeKind(models.TextChoices):
+    MEETING = "meeting", "Meeting held"
+    OPPORTUNITY = "opportunity", "Opportunity created"
+    CLOSED_WON = "closed_won", "Closed won"
+    CLOSED_LOST = "closed_lost", "Closed lost"
+
+
+class Outcome(models.Model):
+    """What really happened downstream (from the CRM): what thresholds are measured against."""
+
+    kind = models.CharField(max_length=16, choices=OutcomeKind.choices)
+    lead = models.ForeignKey(Lead, null=True, blank=True, on_delete=models.SET_NULL, related_name="outcomes")
+    account = models.ForeignKey(Account, null=True, blank=True, on_delete=models.SET_NULL, related_name="outcomes")
+    amount = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    currency = models.CharField(max_length=3, default="USD")
+    occurred_at = models.DateTimeField(db_index=True)
+    external_id = models.CharField(max_length=100, null=True, blank=True, unique=True, help_text="CRM record id.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(lead__isnull=False) | Q(account__isnull=False), name="outcome_has_lead_or_account"
+            ),
+            models.CheckConstraint(
+                condition=Q(amount__isnull=True) | Q(amount__gte=0), name="outcome_amount_not_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.occurred_at:%Y-%m-%d}"
