@@ -6,16 +6,15 @@ from django.core import checks
 DEV_SECRET_KEY = "dev-only-insecure-key-change-me"  # noqa: S105 - the known-bad value we detect
 
 
-@checks.register(checks.Tags.security, deploy=True)
-def check_production_settings(app_configs, **kwargs):
+def production_problems(*, secret_key: str, database_engine: str, is_celery_eager: bool) -> list[checks.CheckMessage]:
     problems = []
-    if settings.SECRET_KEY == DEV_SECRET_KEY:
+    if secret_key == DEV_SECRET_KEY:
         problems.append(
             checks.Error(
                 "SECRET_KEY is the development default.", hint="Set SECRET_KEY in the environment.", id="qualify.E001"
             )
         )
-    if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    if database_engine.endswith("sqlite3"):
         problems.append(
             checks.Warning(
                 "The database is the embedded SQLite file.",
@@ -23,7 +22,7 @@ def check_production_settings(app_configs, **kwargs):
                 id="qualify.W001",
             )
         )
-    if settings.CELERY_TASK_ALWAYS_EAGER:
+    if is_celery_eager:
         problems.append(
             checks.Warning(
                 "Celery runs tasks inside web requests (eager mode).",
@@ -32,3 +31,12 @@ def check_production_settings(app_configs, **kwargs):
             )
         )
     return problems
+
+
+@checks.register(checks.Tags.security, deploy=True)
+def check_production_settings(app_configs, **kwargs):
+    return production_problems(
+        secret_key=settings.SECRET_KEY,
+        database_engine=settings.DATABASES["default"]["ENGINE"],
+        is_celery_eager=settings.CELERY_TASK_ALWAYS_EAGER,
+    )
