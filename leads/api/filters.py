@@ -1,0 +1,76 @@
+"""Query filters for the API. Invalid values give a 400 naming the parameter.
+
+Related objects are filtered by id with plain number filters, not model-choice
+filters: a model-choice filter answers "not a valid choice" for an id that
+does not exist, which would let a rep probe which ids exist.
+"""
+
+import django_filters
+from django.db.models import Q
+
+from leads.models import Account, Event, EventType, Lead, Segment, Stage
+
+
+class LeadFilter(django_filters.FilterSet):
+    stage = django_filters.MultipleChoiceFilter(choices=Stage.choices)
+    source = django_filters.NumberFilter(field_name="source_id")
+    campaign = django_filters.NumberFilter(field_name="campaign_id")
+    account = django_filters.NumberFilter(field_name="account_id")
+    owner = django_filters.NumberFilter(field_name="owner_id")
+    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    updated_after = django_filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
+    updated_before = django_filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="lt")
+    q = django_filters.CharFilter(method="filter_q", label="Search in name, email, title and company")
+
+    class Meta:
+        model = Lead
+        fields = []
+
+    def filter_q(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(
+            Q(email__icontains=value)
+            | Q(first_name__icontains=value)
+            | Q(last_name__icontains=value)
+            | Q(title__icontains=value)
+            | Q(account__name__icontains=value)
+        )
+
+
+class AccountFilter(django_filters.FilterSet):
+    segment = django_filters.MultipleChoiceFilter(choices=Segment.choices)
+    industry = django_filters.CharFilter(lookup_expr="iexact")
+    country = django_filters.CharFilter(lookup_expr="iexact")
+    owner = django_filters.NumberFilter(field_name="owner_id")
+    domain = django_filters.CharFilter(method="filter_domain")
+    q = django_filters.CharFilter(method="filter_q", label="Search in name and domain")
+
+    class Meta:
+        model = Account
+        fields = []
+
+    def filter_domain(self, queryset, name, value):
+        return queryset.filter(domain=value.strip().lower())
+
+    def filter_q(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(Q(name__icontains=value) | Q(domain__icontains=value))
+
+
+class EventFilter(django_filters.FilterSet):
+    type = django_filters.MultipleChoiceFilter(choices=EventType.choices)
+    event = django_filters.CharFilter(help_text="Track event name, exact.")
+    lead = django_filters.NumberFilter(field_name="lead_id")
+    account = django_filters.NumberFilter(field_name="account_id")
+    source = django_filters.NumberFilter(field_name="source_id")
+    after = django_filters.IsoDateTimeFilter(field_name="timestamp", lookup_expr="gte")
+    before = django_filters.IsoDateTimeFilter(field_name="timestamp", lookup_expr="lt")
+
+    class Meta:
+        model = Event
+        fields = []
