@@ -1,0 +1,280 @@
+"""Validate and normalize one Segment message. Pure Python: no Django, no database.
+
+Follows the Segment HTTP Tracking API spec (https://segment.com/docs/connections/sources/catalog/libraries/server/http-api/):
+
+- A batch envelope's `context`, `integrations` and `sentAt` apply to each
+  message; a message's own value wins. `context` and `integrations` are merged
+  key by key (the envelope gives defaults), `sentAt` is replaced as a whole.
+- The client's `timestamp` is kept as `originalTimestamp`. When `sentAt` is
+  known, client clock skew is corrected the way Segment does it:
+  `timestamp = receivedAt - (sentAt - originalTimestamp)`. Without `sentAt`
+  the client's timestamp is trusted; without any, `receivedAt` is used.
+- Every message needs `userId` or `anonymousId`; `track` needs `event`,
+  `group` needs `groupId`, `alias` needs `previousId` and `userId`.
+
+`validate_message` never raises on any JSON-decoded input: it returns either a
+`Message` ready to store or a `Rejection` naming the field and the reason.
+"""
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+MESSAGE_TYPES = frozenset({"identify", "track", "page", "screen", "group", "alias"})
+
+# Columns of the Event table are 255 characters wide.
+MAX_ID_LENGTH = 255
+
+# Top-level fields with a column of their own; everything else lands in `extra`.
+_MAPPED_FIELDS = frozenset(
+    {
+        "type",
+        "messageId",
+        "event",
+        "name",
+        "userId",
+        "anonymousId",
+        "groupId",
+        "previousId",
+        "properties",
+        "traits",
+        "context",
+        "timestamp",
+        "originalTimestamp",
+        "sentAt",
+        # The write key authenticates the request; it is never stored with the data.
+        "writeKey",
+    }
+)
+
+# Text columns, with the JSON field each comes from.
+_TEXT_FIELDS = (
+    ("messageId", "message_id"),
+    ("event", "event"),
+    ("name", "name"),
+    ("userId", "user_id"),
+    ("anonymousId", "anonymous_id"),
+    ("groupId", "group_id"),
+    ("previousId", "previous_id"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One valid message, normalized, with the field names of the Event table."""
+
+    message_id: str
+    type: str
+    event: str
+    name: str
+    user_id: str
+    anonymous_id: str
+    group_id: str
+    previous_id: str
+    properties: dict
+    traits: dict
+    context: dict
+    extra: dict
+    original_timestamp: datetime | None
+    sent_at: datetime | None
+    received_at: datetime
+    timestamp: datetime
+    # Generated from the content because the client sent no messageId.
+    is_message_id_generated: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    field: str
+    reason: str
+
+
+def parse_timestamp(value: object) -> datetime:
+    """An aware datetime from an ISO-8601 string; naive values are read as UTC.
+
+    Raises ValueError for anything else (numbers included: Segment's spec
+    asks for ISO-8601 strings, and guessing seconds vs milliseconds would
+    silently misdate events).
+    """
+    if not isinstance(value, str):
+        raise ValueError("must be an ISO-8601 date string")
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise ValueError(f"is not an ISO-8601 date: {value[:40]!r}") from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed
+
+
+def generated_message_id(raw: dict, message_type: str) -> str:
+    """A messageId derived from the message's content, for clients that send none.
+
+    Clients retry failed batches verbatim, so the same message without a
+    messageId must get the same id each time to be stored once. `sentAt` and
+    `writeKey` are left out because they change between retries, not the
+    message. The price: two messages identical in every field (same ids, same
+    event, same properties and the same timestamp, or both without one) count
+    as one. Such messages carry no information that would tell them apart, so
+    we prefer dropping a true duplicate to storing every retry.
+    """
+    content = {key: value for key, value in raw.items() if key not in ("sentAt", "writeKey")}
+    content["type"] = message_type
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return "gen-" + hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _serialized_size(raw: dict) -> int:
+    """Bytes of the message as JSON (UTF-8), the measure Segment's 32 KB limit uses.
+
+    Raises ValueError for what JSON or PostgreSQL cannot hold: NaN/Infinity,
+    lone surrogates, and NUL characters (jsonb and text columns refuse them,
+    which would fail the whole batch's insert instead of this one message).
+    """
+    serialized = json.dumps(raw, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    # json escapes control characters, so a NUL in any key or string shows up as
+    # this escape. (A literal backslash-u0000 text is rejected too: rare, harmless.)
+    if "\\u0000" in serialized:
+        raise ValueError("contains a NUL character, which cannot be stored")
+    return len(serialized.encode("utf-8"))
+
+
+def _text(raw: dict, key: str) -> str:
+    """The field as text: strings as sent, integers stringified (some clients send numeric
+    ids, and Segment's own libraries stringify them), missing or null as "".
+    Raises ValueError for other types or over-long values."""
+    value = raw.get(key)
+    if value is None:
+        return ""
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise ValueError("must be a string")
+    text = value if isinstance(value, str) else str(value)
+    if len(text) > MAX_ID_LENGTH:
+        raise ValueError(f"is longer than {MAX_ID_LENGTH} characters")
+    return text
+
+
+def _object(raw: dict, key: str) -> dict:
+    value = raw.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ValueError("must be a JSON object")
+    return value
+
+
+def validate_message(
+    raw: object,
+    *,
+    envelope: dict,
+    received_at: datetime,
+    max_bytes: int,
+    message_type: str | None = None,
+) -> Message | Rejection:
+    """Validate one message and normalize it for storage.
+
+    `envelope` is the batch body (its context/integrations/sentAt apply to the
+    message) or {} for a single-message call. `message_type` is the type the
+    endpoint implies (/v1/track); it overrides the body's `type`, as Segment's
+    single-message endpoints do.
+    """
+    if not isinstance(raw, dict):
+        return Rejection("", "message must be a JSON object")
+    try:
+        size = _serialized_size(raw)
+    except UnicodeEncodeError:  # a ValueError too, so caught first
+        return Rejection("", "message contains invalid Unicode (a lone surrogate)")
+    except ValueError as error:
+        return Rejection(
+            "", f"message {error}" if "NUL" in str(error) else "message is not valid JSON (NaN or Infinity)"
+        )
+    if size > max_bytes:
+        return Rejection("", f"message is {size} bytes, over the {max_bytes} byte limit")
+
+    kind = message_type or raw.get("type")
+    if kind is None:
+        return Rejection("type", "type is required")
+    if not isinstance(kind, str) or kind not in MESSAGE_TYPES:
+        shown = kind if isinstance(kind, str) else json.dumps(kind)
+        return Rejection("type", f"unknown type {shown[:40]!r}: expected one of {', '.join(sorted(MESSAGE_TYPES))}")
+
+    texts: dict[str, str] = {}
+    for json_name, column in _TEXT_FIELDS:
+        try:
+            texts[column] = _text(raw, json_name)
+        except ValueError as error:
+            return Rejection(json_name, f"{json_name} {error}")
+
+    if not texts["user_id"] and not texts["anonymous_id"]:
+        return Rejection("userId", "userId or anonymousId is required")
+    if kind == "track" and not texts["event"]:
+        return Rejection("event", "event is required for a track call")
+    if kind == "group" and not texts["group_id"]:
+        return Rejection("groupId", "groupId is required for a group call")
+    if kind == "alias":
+        if not texts["previous_id"]:
+            return Rejection("previousId", "previousId is required for an alias call")
+        if not texts["user_id"]:
+            return Rejection("userId", "userId is required for an alias call")
+
+    objects: dict[str, dict] = {}
+    for key in ("properties", "traits", "context", "integrations"):
+        try:
+            objects[key] = _object(raw, key)
+        except ValueError as error:
+            return Rejection(key, f"{key} {error}")
+    envelope_context = envelope.get("context")
+    if isinstance(envelope_context, dict) and envelope_context:
+        objects["context"] = {**envelope_context, **objects["context"]}
+    envelope_integrations = envelope.get("integrations")
+    if isinstance(envelope_integrations, dict) and envelope_integrations:
+        objects["integrations"] = {**envelope_integrations, **objects["integrations"]}
+
+    # An explicit originalTimestamp (messages replayed from a Segment export)
+    # is the client's time; otherwise the client's `timestamp` is.
+    original_field = "originalTimestamp" if raw.get("originalTimestamp") is not None else "timestamp"
+    sent_at_value = raw.get("sentAt") if raw.get("sentAt") is not None else envelope.get("sentAt")
+    try:
+        original = raw.get(original_field)
+        original_timestamp = None if original is None else parse_timestamp(original)
+    except ValueError as error:
+        return Rejection(original_field, f"{original_field} {error}")
+    try:
+        sent_at = None if sent_at_value is None else parse_timestamp(sent_at_value)
+    except ValueError as error:
+        return Rejection("sentAt", f"sentAt {error}")
+
+    try:
+        if original_timestamp is None:
+            timestamp = received_at
+        elif sent_at is None:
+            timestamp = original_timestamp
+        else:
+            timestamp = received_at - (sent_at - original_timestamp)
+    except OverflowError:
+        return Rejection(original_field, f"{original_field} is too far from sentAt to correct for clock skew")
+
+    extra = {key: value for key, value in raw.items() if key not in _MAPPED_FIELDS and key != "integrations"}
+    if objects["integrations"]:
+        extra["integrations"] = objects["integrations"]
+
+    message_id = texts.pop("message_id")
+    is_generated = not message_id
+    if is_generated:
+        message_id = generated_message_id(raw, kind)
+
+    return Message(
+        message_id=message_id,
+        type=kind,
+        properties=objects["properties"],
+        traits=objects["traits"],
+        context=objects["context"],
+        extra=extra,
+        original_timestamp=original_timestamp,
+        sent_at=sent_at,
+        received_at=received_at,
+        timestamp=timestamp,
+        is_message_id_generated=is_generated,
+        **texts,
+    )

@@ -1,0 +1,242 @@
+"""The Segment HTTP Tracking API: /v1/identify, /v1/track, ..., /v1/batch, /v1/import.
+
+Plain function views, kept lean because every event goes through here
+(target: 10,000 events/s through /v1/batch on two cores). What clients do
+decides the status codes: Segment's libraries retry on 5xx, 429 and timeouts
+with the same messageIds, honour Retry-After, and drop the batch on most 4xx.
+So a 4xx is only for requests that can never succeed as sent; anything
+transient is 429 or 503 with Retry-After.
+"""
+
+import base64
+import binascii
+import json
+import logging
+import math
+import time
+import zlib
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import DatabaseError, InterfaceError, OperationalError
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+
+from leads.models import Source
+from leads.services.ingest import batch_ingest
+from leads.services.sources import source_get_by_write_key
+
+logger = logging.getLogger(__name__)
+
+# How long a client should wait before retrying when the database is down.
+DATABASE_RETRY_AFTER_SECONDS = 10
+_RATE_WINDOW_SECONDS = 60
+
+
+class IngestError(Exception):
+    """A request we answer with an error: HTTP status, machine code, plain-words message."""
+
+    def __init__(self, status: int, code: str, message: str, retry_after: int | None = None):
+        super().__init__(message)
+        self.status, self.code, self.message, self.retry_after = status, code, message, retry_after
+
+    def response(self) -> JsonResponse:
+        response = JsonResponse({"code": self.code, "message": self.message}, status=self.status)
+        if self.retry_after is not None:
+            response["Retry-After"] = str(self.retry_after)
+        return response
+
+
+def _reject_json_constant(name: str):
+    # Python's json accepts NaN and Infinity; JSON and PostgreSQL do not.
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def read_body(request: HttpRequest) -> bytes:
+    """The request body, decompressed, never more than INGEST_MAX_BATCH_BYTES.
+
+    The Content-Length check rejects big bodies before reading them; the
+    decompression is incremental with a cap on its output, so a gzip bomb
+    (a few KB expanding to gigabytes) costs at most the cap in memory.
+    """
+    limit = settings.INGEST_MAX_BATCH_BYTES
+    too_large = IngestError(413, "payload_too_large", f"The request body is over the {limit} byte limit.")
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        raise IngestError(400, "bad_request", "Content-Length is not a number.") from None
+    if declared > limit:
+        raise too_large
+    raw = request.read(limit + 1)
+    if len(raw) > limit:
+        raise too_large
+
+    encoding = request.META.get("HTTP_CONTENT_ENCODING", "").strip().lower()
+    if encoding in ("", "identity"):
+        return raw
+    if encoding != "gzip":
+        raise IngestError(400, "unsupported_encoding", f"Content-Encoding {encoding!r} is not supported; use gzip.")
+    decompressor = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    try:
+        body = decompressor.decompress(raw, limit + 1)
+        if len(body) > limit or decompressor.unconsumed_tail:
+            raise IngestError(
+                413, "payload_too_large", f"The decompressed request body is over the {limit} byte limit."
+            )
+        body += decompressor.flush()
+    except zlib.error:
+        raise IngestError(400, "bad_request", "The body is not valid gzip.") from None
+    if len(body) > limit:
+        raise IngestError(413, "payload_too_large", f"The decompressed request body is over the {limit} byte limit.")
+    if not decompressor.eof:
+        raise IngestError(400, "bad_request", "The gzip body is truncated.")
+    return body
+
+
+def parse_json_object(body: bytes) -> dict:
+    if not body:
+        raise IngestError(400, "bad_request", "The request body is empty; send a JSON object.")
+    try:
+        data = json.loads(body, parse_constant=_reject_json_constant)
+    except (ValueError, RecursionError) as error:
+        # UnicodeDecodeError is a ValueError: bytes that are not UTF-8/16/32.
+        raise IngestError(400, "invalid_json", f"The body is not valid JSON: {str(error)[:200]}") from None
+    if not isinstance(data, dict):
+        raise IngestError(400, "invalid_json", "The body must be a JSON object.")
+    return data
+
+
+def write_key_from(request: HttpRequest, data: dict) -> str:
+    """HTTP Basic user name (empty password), else `writeKey` in the body."""
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    scheme, _, credentials = header.partition(" ")
+    if scheme.lower() == "basic" and credentials:
+        try:
+            decoded = base64.b64decode(credentials.strip(), validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            raise IngestError(401, "invalid_write_key", "The Authorization header is not valid Basic auth.") from None
+        user, _, _password = decoded.partition(":")
+        if user:
+            return user
+    body_key = data.get("writeKey")
+    if isinstance(body_key, str) and body_key:
+        return body_key
+    raise IngestError(
+        401,
+        "missing_write_key",
+        "No write key: send it as the HTTP Basic user name with an empty password, or as writeKey in the body.",
+    )
+
+
+def authenticate(request: HttpRequest, data: dict) -> Source:
+    source = source_get_by_write_key(write_key_from(request, data))
+    if source is None:
+        raise IngestError(401, "invalid_write_key", "The write key is not valid.")
+    if not source.is_active:
+        raise IngestError(403, "source_disabled", f"The source {source.name!r} is disabled.")
+    return source
+
+
+def check_rate_limit(source: Source, message_count: int) -> None:
+    """Per-source fixed window of one minute, counting messages (not requests).
+
+    Messages, because a 500-event batch costs 500 times what one event costs,
+    and Source.rate_limit_per_minute is documented in messages. A request is
+    admitted while the source has used less than its limit in the current
+    minute, and its messages then count in full: a window may overshoot by one
+    batch, but a batch larger than the whole limit can still get through
+    rather than being refused forever. Keyed on the authenticated source, never
+    on anything the client can choose. If the cache is down we let requests
+    through: losing rate limiting for a while beats refusing all data.
+    """
+    limit = source.rate_limit_per_minute or settings.INGEST_RATE_LIMIT_PER_MINUTE
+    now = time.time()
+    window = int(now // _RATE_WINDOW_SECONDS)
+    key = f"ingest-rate:{source.pk}:{window}"
+    try:
+        cache.add(key, 0, timeout=_RATE_WINDOW_SECONDS + 5)
+        used_after = cache.incr(key, max(message_count, 1))
+    except Exception:
+        logger.warning("Rate limiting unavailable (cache error); admitting the request", exc_info=True)
+        return
+    if used_after - max(message_count, 1) >= limit:
+        retry_after = max(1, math.ceil((window + 1) * _RATE_WINDOW_SECONDS - now))
+        raise IngestError(
+            429,
+            "rate_limited",
+            f"The source {source.name!r} is over its limit of {limit} messages per minute.",
+            retry_after=retry_after,
+        )
+
+
+def _ingest(request: HttpRequest, *, message_type: str | None) -> HttpResponse:
+    received_at = timezone.now()
+    if request.method != "POST":
+        response = JsonResponse({"code": "method_not_allowed", "message": "Use POST."}, status=405)
+        response["Allow"] = "POST"
+        return response
+    try:
+        data = parse_json_object(read_body(request))
+        if message_type is None:
+            messages = data.get("batch")
+            if not isinstance(messages, list):
+                raise IngestError(400, "bad_request", "The body must have a `batch` array of messages.")
+            envelope = data
+        else:
+            # A single message is its own envelope: its sentAt and context apply to itself.
+            messages, envelope = [data], {}
+        try:
+            source = authenticate(request, data)
+            check_rate_limit(source, len(messages))
+            result = batch_ingest(
+                source=source,
+                messages=messages,
+                envelope=envelope,
+                received_at=received_at,
+                message_type=message_type,
+            )
+        except (OperationalError, InterfaceError, DatabaseError):
+            logger.exception("Ingestion could not reach the database; answering 503 so the client retries")
+            raise IngestError(
+                503,
+                "unavailable",
+                "Events cannot be stored right now; retry later with the same messageIds.",
+                retry_after=DATABASE_RETRY_AFTER_SECONDS,
+            ) from None
+    except IngestError as error:
+        return error.response()
+
+    if message_type is not None and result.rejected:
+        rejected = result.rejected[0]
+        return JsonResponse(
+            {"code": "invalid_message", "message": rejected.reason, "field": rejected.field}, status=400
+        )
+    body: dict = {"success": True}
+    if result.rejected:
+        body["rejected"] = [{"index": r.index, "field": r.field, "reason": r.reason} for r in result.rejected]
+    return JsonResponse(body)
+
+
+@csrf_exempt
+def batch(request: HttpRequest) -> HttpResponse:
+    """/v1/batch and /v1/import: {"batch": [...], "context": ..., "sentAt": ...}."""
+    return _ingest(request, message_type=None)
+
+
+def _single(message_type: str):
+    @csrf_exempt
+    def view(request: HttpRequest) -> HttpResponse:
+        return _ingest(request, message_type=message_type)
+
+    view.__name__ = message_type
+    view.__doc__ = f"/v1/{message_type}: one {message_type} message as the body."
+    return view
+
+
+identify = _single("identify")
+track = _single("track")
+page = _single("page")
+screen = _single("screen")
+group = _single("group")
+alias = _single("alias")
