@@ -1,15 +1,48 @@
-"""Thin Celery tasks: take ids, call a service. IMPLEMENTED BY THE PROCESSING WORK."""
+"""Thin Celery tasks: take ids, call a service."""
+
+import logging
 
 from celery import shared_task
+from django.conf import settings
+from django.db import OperationalError, transaction
 
+from leads.selectors_identity import unprocessed_batch_id_list
 from leads.services.identity import events_process_batch
 
+logger = logging.getLogger(__name__)
 
-@shared_task(acks_late=True, reject_on_worker_lost=True)
+SWEEP_MAX_BATCHES = 500
+
+
+@shared_task(
+    acks_late=True,
+    reject_on_worker_lost=True,
+    # Only transient database trouble (connection lost, deadlock, failover) is
+    # worth retrying; anything else is a bug and the sweeper would just repeat it.
+    autoretry_for=(OperationalError,),
+    retry_backoff=2,
+    retry_backoff_max=300,
+    retry_jitter=True,
+    max_retries=10,
+    soft_time_limit=120,
+    time_limit=180,
+)
 def events_process_task(batch_id: str) -> int:
     return events_process_batch(batch_id=batch_id)
 
 
-@shared_task
+@shared_task(acks_late=True, soft_time_limit=50, time_limit=60)
 def events_sweep_unprocessed_task() -> int:
-    raise NotImplementedError
+    """Re-enqueue batches whose events were left unprocessed (broker down, worker killed, task lost).
+
+    Harmless when the original task is merely slow: processing claims only
+    unprocessed events, with SKIP LOCKED.
+    """
+    batch_ids = unprocessed_batch_id_list(
+        older_than_seconds=settings.INGEST_SWEEP_AFTER_SECONDS, limit=SWEEP_MAX_BATCHES
+    )
+    for batch_id in batch_ids:
+        transaction.on_commit(lambda batch_id=batch_id: events_process_task.delay(batch_id))
+    if batch_ids:
+        logger.warning("sweeper re-enqueued %s batch(es) with unprocessed events", len(batch_ids))
+    return len(batch_ids)

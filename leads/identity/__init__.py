@@ -1,0 +1,1 @@
+"""Pure helpers for identity resolution (no Django imports): trait mapping and naming rules."""
