@@ -632,7 +632,7 @@ class _Resolver:
         for kind, column in ((ANONYMOUS, "anonymous_id"), (USER, "user_id")):
             if not pairs[kind]:
                 continue
-            if connection.vendor == "postgresql":
+            if _use_postgresql_bulk_sql():
                 with connection.cursor() as cursor:
                     cursor.execute(
                         f"UPDATE {table} AS e SET lead_id = v.lead_id "  # noqa: S608 - table and column are ours
@@ -660,9 +660,14 @@ class _Resolver:
         _events_mark_processed(ids=ids, lead_ids=lead_ids, account_ids=account_ids, at=self.now)
 
 
+def _use_postgresql_bulk_sql() -> bool:
+    """One statement with unnest() arrays on PostgreSQL; portable ORM updates elsewhere (the SQLite demo)."""
+    return connection.vendor == "postgresql"
+
+
 def _events_mark_processed(*, ids: list[int], lead_ids: list, account_ids: list, at: datetime) -> None:
     """Set lead, account and processed_at of many events in one statement on PostgreSQL."""
-    if connection.vendor == "postgresql":
+    if _use_postgresql_bulk_sql():
         with connection.cursor() as cursor:
             cursor.execute(
                 f"UPDATE {Event._meta.db_table} AS e "  # noqa: S608 - the table name is ours
