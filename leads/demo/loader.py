@@ -1,0 +1,212 @@
+"""Loads the demo world into the database through the real ingestion path.
+
+The bridge between the pure generator (world.py) and the app: sources and
+campaigns are created with the services, every message goes through
+`batch_ingest` in client-sized batches (so the demo exercises exactly what
+production runs), processing runs as the app runs it, and the CRM's outcomes
+are written once the leads they belong to exist.
+"""
+
+import time
+from collections.abc import Callable
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.db import transaction
+from django.utils import timezone
+
+from leads.demo import data
+from leads.demo.world import MARKETING, PRODUCT, DemoOutcome, WorldSpec, message_batches, world_units
+from leads.models import Account, Campaign, Event, Lead, Outcome, Segment, Source
+from leads.services.ingest import batch_ingest
+from leads.services.sources import source_create
+from qualify_site.roles import Role
+
+SOURCE_NAMES = {MARKETING: "Pipewise website (demo)", PRODUCT: "Pipewise app (demo)"}
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    username: str
+    password: str | None  # None when the user already existed: its password was left alone
+    role: str
+    full_name: str
+
+
+@dataclass
+class LoadReport:
+    messages: int = 0
+    stored: int = 0
+    rejected: int = 0
+    batches: int = 0
+    outcomes: int = 0
+    seconds: float = 0.0
+    write_keys: dict[str, str] = field(default_factory=dict)  # source name -> key, for sources created now
+
+
+# (username, first name, last name, role). Reps are the people whose queues
+# the demo fills; the manager and marketing ops are staff so they reach the admin.
+DEMO_USERS = (
+    ("alice", "Alice", "Moreau", Role.REP),
+    ("bob", "Bob", "Okafor", Role.REP),
+    ("carmen", "Carmen", "Ruiz", Role.REP),
+    ("dev", "Dev", "Patel", Role.REP),
+    ("charlie", "Charlie", "Nguyen", Role.MANAGER),
+    ("olivia", "Olivia", "Hart", Role.MARKETING_OPS),
+    ("admin", "Ada", "Admin", Role.ADMIN),
+)
+
+
+def demo_is_loaded() -> bool:
+    return Event.objects.exists() or Lead.objects.exists()
+
+
+def demo_users_create() -> list[DemoLogin]:
+    """One login per role (several reps), idempotent. Passwords are for a demo only."""
+    try:  # the permissions of each role group, when the roles service is installed
+        from leads.services.roles import roles_sync
+    except ImportError:  # pragma: no cover - the service ships with the app
+        roles_sync = None
+    if roles_sync is not None:
+        roles_sync()
+    user_model = get_user_model()
+    logins = []
+    for username, first_name, last_name, role in DEMO_USERS:
+        password = f"{username}-demo"
+        user = user_model.objects.filter(username=username).first()
+        created = user is None
+        if created:
+            extra = {"first_name": first_name, "last_name": last_name, "email": f"{username}@pipewise.example"}
+            if role == Role.ADMIN:
+                user = user_model.objects.create_superuser(username=username, password=password, **extra)
+            else:
+                is_staff = role in (Role.MANAGER, Role.MARKETING_OPS)
+                user = user_model.objects.create_user(username=username, password=password, is_staff=is_staff, **extra)
+        group, _ = Group.objects.get_or_create(name=role.value)
+        user.groups.add(group)
+        logins.append(DemoLogin(username, password if created else None, role.value, f"{first_name} {last_name}"))
+    return logins
+
+
+def demo_world_load(
+    *,
+    spec: WorldSpec,
+    batch_size: int = 500,
+    process_inline: bool = True,
+    progress: Callable[[LoadReport], None] | None = None,
+) -> LoadReport:
+    """Generate the world and send it through ingestion; then write outcomes.
+
+    With `process_inline` every batch is processed in this process right after
+    it commits (Celery eager), whatever the broker settings: the command
+    returns with a fully resolved world. Without it, processing goes wherever
+    the app sends it (workers on Redis, or eager on the embedded default).
+    """
+    started = time.monotonic()
+    report = LoadReport()
+    sources = _sources_get_or_create(report)
+    _campaigns_create()
+    outcomes: list[DemoOutcome] = []
+
+    def units():
+        for unit in world_units(spec):
+            outcomes.extend(unit.outcomes)
+            yield unit
+
+    with _celery_eager(process_inline):
+        for kind, messages in message_batches(units(), size=batch_size):
+            result = batch_ingest(source=sources[kind], messages=messages, envelope={}, received_at=timezone.now())
+            report.messages += len(messages)
+            report.stored += result.stored
+            report.rejected += len(result.rejected)
+            report.batches += 1
+            if progress is not None and report.batches % 20 == 0:
+                progress(report)
+    report.outcomes = demo_outcomes_create(outcomes=outcomes)
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def demo_accounts_assign_owners() -> int:
+    """Give the larger accounts a named owner among the demo reps (named
+    accounts are how real teams split enterprise territory); smaller ones
+    stay unowned and go through routing."""
+    reps = list(get_user_model().objects.filter(groups__name=Role.REP.value).order_by("username"))
+    if not reps:
+        return 0
+    accounts = Account.objects.filter(owner__isnull=True, segment=Segment.ENTERPRISE).order_by("id")
+    updated = []
+    for position, account in enumerate(accounts):
+        account.owner = reps[position % len(reps)]
+        updated.append(account)
+    Account.objects.bulk_update(updated, ["owner"], batch_size=500)
+    return len(updated)
+
+
+@transaction.atomic
+def demo_outcomes_create(*, outcomes: list[DemoOutcome]) -> int:
+    """CRM outcomes for the leads and accounts ingestion created. Idempotent
+    by the CRM id; an outcome whose person never made it in is skipped."""
+    emails = {outcome.email for outcome in outcomes}
+    group_ids = {outcome.group_id for outcome in outcomes if outcome.group_id}
+    leads = {}
+    for lead in Lead.objects.filter(email__in=emails).only("id", "email", "merged_into_id", "account_id"):
+        # A merged lead points at the person it became; outcomes belong there.
+        leads[lead.email] = (lead.merged_into_id or lead.id, lead.account_id)
+    accounts = dict(Account.objects.filter(group_id__in=group_ids).values_list("group_id", "id"))
+    rows = []
+    for outcome in outcomes:
+        lead_id, lead_account_id = leads.get(outcome.email, (None, None))
+        account_id = accounts.get(outcome.group_id) or lead_account_id
+        if lead_id is None and account_id is None:
+            continue
+        rows.append(
+            Outcome(
+                kind=outcome.kind,
+                lead_id=lead_id,
+                account_id=account_id,
+                amount=outcome.amount,
+                occurred_at=outcome.occurred_at,
+                external_id=outcome.external_id,
+            )
+        )
+    created = Outcome.objects.bulk_create(rows, batch_size=1000, ignore_conflicts=True)
+    return len(created)
+
+
+def _sources_get_or_create(report: LoadReport) -> dict[str, Source]:
+    sources = {}
+    for kind, name in SOURCE_NAMES.items():
+        source = Source.objects.filter(name=name).first()
+        if source is None:
+            source, write_key = source_create(name=name, kind=kind)
+            report.write_keys[name] = write_key
+        sources[kind] = source
+    return sources
+
+
+def _campaigns_create() -> None:
+    for name, campaign_type in data.CAMPAIGNS:
+        Campaign.objects.get_or_create(name=name, defaults={"type": campaign_type})
+
+
+@contextmanager
+def _celery_eager(enabled: bool):
+    if not enabled:
+        yield
+        return
+    from qualify_site.celery import app
+
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    try:
+        yield
+    finally:
+        app.conf.task_always_eager = previous
+
+
+def default_now() -> datetime:
+    return timezone.now().replace(microsecond=0)
