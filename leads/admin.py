@@ -1,1 +1,346 @@
-# Register your models here.
+"""The admin marketing ops and admins work in.
+
+What a role may do here comes from Django model permissions, set by
+`leads.services.roles.roles_sync()`. Events, rejected messages, stage history
+and merges are records of what happened: read-only for everyone.
+"""
+
+import json
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count
+from django.template.response import TemplateResponse
+from django.urls import path
+from django.utils.html import format_html
+
+from leads.models import (
+    Account,
+    Campaign,
+    Event,
+    Identity,
+    Lead,
+    LeadMerge,
+    Outcome,
+    RejectedMessage,
+    Source,
+    StageChange,
+)
+from leads.selectors_identity import unmatched_event_count, unmatched_identity_list
+from leads.services.imports import accounts_import_csv, leads_import_csv
+from leads.services.sources import source_create
+from qualify_site.roles import Role, user_has_role
+
+
+def _pretty_json(value) -> str:
+    return format_html("<pre style='white-space: pre-wrap'>{}</pre>", json.dumps(value, indent=2, sort_keys=True))
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Viewable with the view permission; nobody adds, changes or deletes."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Source)
+class SourceAdmin(admin.ModelAdmin):
+    list_display = ["name", "kind", "write_key_prefix", "is_active", "rate_limit_per_minute", "created_at"]
+    list_filter = ["kind", "is_active"]
+    search_fields = ["name", "=write_key_prefix"]
+    # The hash is never shown: it is not secret-equivalent, but nobody needs it and it invites copying.
+    fields = ["name", "kind", "is_active", "rate_limit_per_minute", "write_key_prefix", "created_at"]
+    readonly_fields = ["write_key_prefix", "created_at"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # The kind says what the events mean; changing it later would rewrite history.
+        return [*self.readonly_fields, "kind"] if obj else self.readonly_fields
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        created, write_key = source_create(name=obj.name, kind=obj.kind)
+        obj.pk, obj.created_at = created.pk, created.created_at
+        obj.write_key_hash, obj.write_key_prefix = created.write_key_hash, created.write_key_prefix
+        obj.save(update_fields=["is_active", "rate_limit_per_minute"])
+        messages.warning(
+            request,
+            f"Write key for {obj.name}: {write_key} — copy it now, it is stored hashed and cannot be shown again.",
+        )
+
+
+@admin.register(Campaign)
+class CampaignAdmin(admin.ModelAdmin):
+    list_display = ["name", "type", "lead_count", "created_at"]
+    list_filter = ["type"]
+    search_fields = ["name"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(lead_count=Count("leads"))
+
+    @admin.display(ordering="lead_count", description="Leads")
+    def lead_count(self, obj) -> int:
+        return obj.lead_count
+
+
+def _can_edit_everything(request) -> bool:
+    return user_has_role(request.user, Role.MARKETING_OPS, Role.ADMIN)
+
+
+@admin.register(Account)
+class AccountAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "domain", "industry", "employee_count", "segment", "country", "plan", "seats", "owner"]
+    list_filter = ["segment", "industry", "country", "plan"]
+    search_fields = ["name", "domain", "=group_id"]
+    list_select_related = ["owner"]
+    raw_id_fields = ["owner"]
+    date_hierarchy = "created_at"
+    readonly_fields = ["segment", "traits_pretty", "created_at", "updated_at"]
+    exclude = ["traits"]
+
+    def get_readonly_fields(self, request, obj=None):
+        if _can_edit_everything(request):
+            return self.readonly_fields
+        # Sales managers only (re)assign owners.
+        return [f.name for f in Account._meta.fields if f.name not in ("id", "owner", "traits")] + ["traits_pretty"]
+
+    @admin.display(description="Traits")
+    def traits_pretty(self, obj):
+        return _pretty_json(obj.traits)
+
+
+class IdentityInline(ReadOnlyInline):
+    model = Identity
+    fields = ["kind", "value", "created_at"]
+    readonly_fields = fields
+
+
+class StageChangeInline(ReadOnlyInline):
+    model = StageChange
+    fields = ["changed_at", "from_stage", "to_stage", "actor", "actor_label", "reason"]
+    readonly_fields = fields
+
+
+class CsvImportForm(forms.Form):
+    kind = forms.ChoiceField(choices=[("accounts", "Accounts"), ("leads", "Leads")])
+    file = forms.FileField(help_text="UTF-8 CSV with a header line.")
+
+
+_IMPORTERS = {"accounts": (accounts_import_csv, "account"), "leads": (leads_import_csv, "lead")}
+
+
+@admin.register(Lead)
+class LeadAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "email", "title", "account", "stage", "owner", "source", "campaign", "created_at"]
+    list_filter = ["stage", "source", "campaign", "is_unsubscribed", "seniority"]
+    search_fields = ["email", "first_name", "last_name", "title", "account__name", "account__domain", "=crm_id"]
+    list_select_related = ["account", "owner", "source", "campaign"]
+    raw_id_fields = ["account", "owner", "source", "campaign"]
+    date_hierarchy = "created_at"
+    inlines = [IdentityInline, StageChangeInline]
+    exclude = ["traits"]
+    # The stage moves only through services that record the change and its reason.
+    readonly_fields = [
+        "stage",
+        "stage_changed_at",
+        "merged_into",
+        "traits_pretty",
+        "first_seen_at",
+        "last_seen_at",
+        "created_at",
+        "updated_at",
+    ]
+
+    def get_readonly_fields(self, request, obj=None):
+        if _can_edit_everything(request):
+            return self.readonly_fields
+        return [f.name for f in Lead._meta.fields if f.name not in ("id", "owner", "traits")] + ["traits_pretty"]
+
+    @admin.display(description="Traits")
+    def traits_pretty(self, obj):
+        return _pretty_json(obj.traits)
+
+    def get_urls(self):
+        custom = [
+            path("import-csv/", self.admin_site.admin_view(self.import_csv_view), name="leads_import_csv"),
+        ]
+        return custom + super().get_urls()
+
+    def import_csv_view(self, request):
+        """Upload accounts or leads; show what was imported and each bad row by line."""
+        result = None
+        if request.method == "POST":
+            form = CsvImportForm(request.POST, request.FILES)
+            if form.is_valid():
+                importer, model = _IMPORTERS[form.cleaned_data["kind"]]
+                # Upserts: both creating and changing rows must be allowed.
+                if not (request.user.has_perm(f"leads.add_{model}") and request.user.has_perm(f"leads.change_{model}")):
+                    raise PermissionDenied
+                result = importer(file=form.cleaned_data["file"].file)
+                level = messages.WARNING if result.errors else messages.SUCCESS
+                self.message_user(
+                    request,
+                    f"{result.created} created, {result.updated} updated, {len(result.errors)} bad rows.",
+                    level,
+                )
+        else:
+            if not (request.user.has_perm("leads.add_lead") or request.user.has_perm("leads.add_account")):
+                raise PermissionDenied
+            form = CsvImportForm()
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Import accounts or leads from CSV",
+            "opts": self.model._meta,
+            "form": form,
+            "result": result,
+        }
+        return TemplateResponse(request, "admin/leads/import_csv.html", context)
+
+
+@admin.register(Event)
+class EventAdmin(ReadOnlyAdmin):
+    list_display = ["timestamp", "type", "label", "source", "lead", "account", "processed_at"]
+    list_filter = ["type", "source", ("processed_at", admin.EmptyFieldListFilter), ("lead", admin.EmptyFieldListFilter)]
+    # Exact matches only: the table is the biggest in the database and these columns are indexed.
+    search_fields = ["=message_id", "=user_id", "=anonymous_id", "=event"]
+    list_select_related = ["source", "lead", "account"]
+    # Newest first by primary key: an index scan, unlike a sort on timestamp across millions of rows.
+    ordering = ["-id"]
+    show_full_result_count = False
+    fields = [
+        "source",
+        "message_id",
+        "batch_id",
+        "type",
+        "event",
+        "name",
+        "user_id",
+        "anonymous_id",
+        "group_id",
+        "previous_id",
+        "properties_pretty",
+        "traits_pretty",
+        "context_pretty",
+        "extra_pretty",
+        "original_timestamp",
+        "sent_at",
+        "received_at",
+        "timestamp",
+        "lead",
+        "account",
+        "processed_at",
+    ]
+    readonly_fields = fields
+
+    @admin.display(description="Event / name")
+    def label(self, obj) -> str:
+        return obj.event or obj.name
+
+    @admin.display(description="Properties")
+    def properties_pretty(self, obj):
+        return _pretty_json(obj.properties)
+
+    @admin.display(description="Traits")
+    def traits_pretty(self, obj):
+        return _pretty_json(obj.traits)
+
+    @admin.display(description="Context")
+    def context_pretty(self, obj):
+        return _pretty_json(obj.context)
+
+    @admin.display(description="Other fields")
+    def extra_pretty(self, obj):
+        return _pretty_json(obj.extra)
+
+    def get_urls(self):
+        custom = [
+            path(
+                "unmatched/",
+                self.admin_site.admin_view(self.unmatched_identities_view),
+                name="leads_event_unmatched",
+            ),
+        ]
+        return custom + super().get_urls()
+
+    def unmatched_identities_view(self, request):
+        """Ids whose processed events no lead claims yet; they attach once an identify or alias links them."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Unmatched identities",
+            "opts": self.model._meta,
+            "identities": unmatched_identity_list(),
+            "unmatched_event_count": unmatched_event_count(),
+        }
+        return TemplateResponse(request, "admin/leads/unmatched_identities.html", context)
+
+
+@admin.register(RejectedMessage)
+class RejectedMessageAdmin(ReadOnlyAdmin):
+    list_display = ["received_at", "source", "field", "reason", "index", "batch_id"]
+    list_filter = ["source", "field"]
+    search_fields = ["reason", "=batch_id"]
+    list_select_related = ["source"]
+    date_hierarchy = "received_at"
+    fields = ["received_at", "source", "batch_id", "index", "field", "reason", "payload_pretty"]
+    readonly_fields = fields
+
+    @admin.display(description="Payload")
+    def payload_pretty(self, obj):
+        return _pretty_json(obj.payload)
+
+
+@admin.register(Identity)
+class IdentityAdmin(ReadOnlyAdmin):
+    list_display = ["kind", "value", "lead", "created_at"]
+    list_filter = ["kind"]
+    search_fields = ["=value", "lead__email"]
+    list_select_related = ["lead"]
+
+
+@admin.register(StageChange)
+class StageChangeAdmin(ReadOnlyAdmin):
+    list_display = ["changed_at", "lead", "from_stage", "to_stage", "actor", "actor_label", "reason"]
+    list_filter = ["to_stage", "from_stage", "actor_label"]
+    search_fields = ["lead__email", "reason"]
+    list_select_related = ["lead", "actor"]
+    date_hierarchy = "changed_at"
+
+
+@admin.register(LeadMerge)
+class LeadMergeAdmin(ReadOnlyAdmin):
+    list_display = ["merged_at", "survivor", "merged", "reason"]
+    search_fields = ["survivor__email", "merged__email", "reason"]
+    list_select_related = ["survivor", "merged"]
+    date_hierarchy = "merged_at"
+
+
+@admin.register(Outcome)
+class OutcomeAdmin(admin.ModelAdmin):
+    list_display = ["occurred_at", "kind", "lead", "account", "amount", "currency", "external_id"]
+    list_filter = ["kind", "currency"]
+    search_fields = ["=external_id", "lead__email", "account__name", "account__domain"]
+    list_select_related = ["lead", "account"]
+    raw_id_fields = ["lead", "account"]
+    date_hierarchy = "occurred_at"

@@ -5,7 +5,7 @@ the rule "a rep sees only their own leads" lives in exactly one place:
 `_leads_visible_to`. Managers, marketing ops and admins see everything.
 """
 
-from django.db.models import Count, Max, Min, Prefetch, Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 
 from leads.models import Account, Event, Lead, StageChange
 from qualify_site.roles import Role, user_has_role, user_sees_all_leads
@@ -85,17 +85,3 @@ def event_list(*, user) -> QuerySet[Event]:
 
 def event_get(*, user, event_id: int) -> Event | None:
     return event_list(user=user).filter(id=event_id).first()
-
-
-def unmatched_identity_list() -> QuerySet:
-    """Processed events that could not be tied to a lead, grouped by the ids they carry.
-
-    One row per (anonymous_id, user_id, source): how many events, first and last
-    seen. Ordered by most recently seen, so fresh trouble is on top.
-    """
-    return (
-        Event.objects.filter(lead__isnull=True, processed_at__isnull=False)
-        .values("anonymous_id", "user_id", "source_id", "source__name")
-        .annotate(event_count=Count("id"), first_seen=Min("timestamp"), last_seen=Max("timestamp"))
-        .order_by("-last_seen", "anonymous_id", "user_id")
-    )
