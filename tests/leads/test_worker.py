@@ -1,0 +1,123 @@
+"""A real Celery worker process consuming from Redis, and one killed with SIGKILL mid-batch."""
+
+import psycopg
+import pytest
+import redis
+from django.conf import settings
+from django.db import connection
+
+from leads.models import Event, Identity, Lead
+from leads.services.identity import events_process_batch
+from leads.tasks import events_sweep_unprocessed_task
+from qualify_site.celery import app
+from tests.worker_utils import celery_worker, database_url_of_test_run, ingest, wait_until
+
+pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.worker, pytest.mark.slow]
+
+
+@pytest.fixture
+def source(source_with_key):
+    return source_with_key[0]
+
+
+@pytest.fixture
+def tasks_go_to_redis():
+    """Publish tasks to the test Redis (the suite otherwise runs them in-process), starting from an empty queue."""
+    app.control.purge()
+    # Messages a killed worker never acknowledged would come back an hour
+    # later in some other run: forget them.
+    redis.Redis.from_url(settings.REDIS_URL).delete("unacked", "unacked_index")
+    eager = app.conf.task_always_eager
+    app.conf.task_always_eager = False
+    yield
+    app.conf.task_always_eager = eager
+    app.control.purge()
+
+
+def unprocessed(batch_id: str) -> int:
+    return Event.objects.filter(batch_id=batch_id, processed_at__isnull=True).count()
+
+
+def backends_waiting_on_a_lock() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_processes_what_ingestion_enqueues(source, tasks_go_to_redis):
+    # given
+    messages = [
+        {"type": "page", "anonymousId": "a-1", "name": "Pricing"},
+        {"type": "identify", "anonymousId": "a-1", "userId": "u-1", "traits": {"email": "ann@acme.com"}},
+        {"type": "track", "userId": "u-1", "event": "Trial Started"},
+    ]
+
+    with celery_worker() as worker:
+        # when: ingestion commits, then publishes one task for the batch
+        batch_id = ingest(source, messages)
+
+        # then
+        wait_until(lambda: unprocessed(batch_id) == 0, timeout=20, message="the worker to process the batch")
+        assert "events_process_task" in worker.log
+    lead = Lead.objects.get()
+    assert Event.objects.filter(lead=lead).count() == 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_killed_mid_batch_loses_nothing(source, tasks_go_to_redis):
+    # given: an earlier anonymous visit, already processed and unmatched
+    old_batch = ingest(source, [{"type": "page", "anonymousId": "anon-k", "name": "Pricing"}])
+    events_process_batch(batch_id=old_batch)
+    old_event = Event.objects.get(batch_id=old_batch)
+    # and a large batch in which that visitor identifies, among 60 other people
+    messages = [{"type": "identify", "anonymousId": "anon-k", "userId": "u-k", "traits": {"email": "kim@acme.com"}}]
+    for i in range(60):
+        messages.append({"type": "identify", "userId": f"u-{i}", "traits": {"email": f"p{i}@corp{i % 7}.com"}})
+        messages += [
+            {"type": "track", "userId": f"u-{i}", "event": "Job Run", "messageId": f"m-{i}-{n}"} for n in range(4)
+        ]
+
+    # The test holds a lock on the old event: the worker, attaching history
+    # after it has written leads and identities, blocks inside its transaction.
+    with psycopg.connect(database_url_of_test_run()) as lock_holder:
+        lock_holder.execute("SELECT id FROM leads_event WHERE id = %s FOR UPDATE", [old_event.id])
+        with celery_worker() as worker:
+            batch_id = ingest(source, messages)
+            wait_until(lambda: backends_waiting_on_a_lock() > 0, timeout=20, message="the worker to block mid-batch")
+
+            # when
+            worker.kill()
+
+        # then: nothing of the half-done work is visible
+        assert unprocessed(batch_id) == len(messages)
+        assert not Lead.objects.filter(email="kim@acme.com").exists()
+        lock_holder.rollback()
+
+    # and once the sweeper runs in a new worker, everything is processed exactly once
+    with celery_worker(env={"INGEST_SWEEP_AFTER_SECONDS": "0"}):
+
+        def swept_and_done() -> bool:
+            events_sweep_unprocessed_task.delay()
+            return unprocessed(batch_id) == 0 or wait_for_processing(batch_id)
+
+        wait_until(swept_and_done, timeout=30, interval=0.2, message="the sweeper to recover the batch")
+
+    assert Event.objects.filter(batch_id=batch_id).values("processed_at").distinct().count() == 1
+    assert Lead.objects.count() == 61
+    kim = Lead.objects.get(email="kim@acme.com")
+    assert set(kim.identities.values_list("value", flat=True)) == {"anon-k", "u-k", "kim@acme.com"}
+    assert Identity.objects.count() == 3 + 60 * 2
+    old_event.refresh_from_db()
+    assert old_event.lead == kim
+    assert Event.objects.filter(batch_id=batch_id, lead__isnull=True).count() == 0
+
+
+def wait_for_processing(batch_id: str) -> bool:
+    try:
+        wait_until(lambda: unprocessed(batch_id) == 0, timeout=2, message="processing")
+    except AssertionError:
+        return False
+    return True
