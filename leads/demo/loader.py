@@ -7,6 +7,7 @@ production runs), processing runs as the app runs it, and the CRM's outcomes
 are written once the leads they belong to exist.
 """
 
+import logging
 import time
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -200,12 +201,16 @@ def _celery_eager(enabled: bool):
         return
     from qualify_site.celery import app
 
-    previous = app.conf.task_always_eager
+    # One INFO line per batch from Celery's tracer would drown the progress.
+    tracer_log = logging.getLogger("celery.app.trace")
+    previous, previous_level = app.conf.task_always_eager, tracer_log.level
     app.conf.task_always_eager = True
+    tracer_log.setLevel(logging.WARNING)
     try:
         yield
     finally:
         app.conf.task_always_eager = previous
+        tracer_log.setLevel(previous_level)
 
 
 def default_now() -> datetime:
