@@ -1,0 +1,421 @@
+"""`make bench`: ingestion and processing throughput on the production stack.
+
+On PostgreSQL and Redis (DATABASE_URL and BENCH_REDIS_URL / REDIS_URL, local
+by default), in a dedicated database (`qualify_bench`, dropped and migrated
+each run) and a dedicated Redis database (flushed each run), it measures:
+
+1. ingest_http_events_per_s: concurrent clients POST pre-generated 500-event
+   /v1/batch bodies (the demo world's messages) to gunicorn with DEBUG=False;
+   events persisted (rows counted in the database) per second of wall time.
+2. postgres_copy_rows_per_s: the same rows, same columns, written by
+   PostgreSQL's COPY (psycopg 3 `cursor.copy()`) into a scratch table with
+   the same indexes: the ceiling any ingestion path can approach.
+3. processed_events_per_s_per_worker: the stored backlog (every ingested
+   event, its processing tasks waiting in Redis) processed by ONE real Celery
+   worker process (prefork, concurrency 1), timed from "worker ready" until
+   no event is left unprocessed.
+
+Every figure is printed on its own line as `name: value` and written to
+bench/results/latest.txt. Every process it starts is stopped, even on error.
+"""
+
+import argparse
+import base64
+import http.client
+import json
+import math
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlparse, urlunparse
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/12"
+BATCH_SIZE = 500
+# Columns an ingestion insert writes (everything but the generated id).
+EVENT_COLUMNS = (
+    "source_id, message_id, batch_id, type, event, name, user_id, anonymous_id, group_id, previous_id, "
+    "properties, traits, context, extra, original_timestamp, sent_at, received_at, timestamp, "
+    "lead_id, account_id, processed_at"
+)
+TARGETS = {"ingest_http_events_per_s": 10_000, "processed_events_per_s_per_worker": 5_000}
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--events", type=int, default=150_000, help="Events to ingest, then process (default 150k).")
+    parser.add_argument("--clients", type=int, default=6, help="Concurrent HTTP clients (default 6).")
+    parser.add_argument("--web-workers", type=int, default=3, help="gunicorn worker processes (default 3).")
+    parser.add_argument("--web-threads", type=int, default=1, help="Threads per gunicorn worker (1: sync workers).")
+    parser.add_argument("--seed", type=int, default=7, help="Seed of the demo world the events come from.")
+    parser.add_argument("--database", default="qualify_bench", help="Database to (re)create on the server.")
+    parser.add_argument("--database-url", default=os.getenv("DATABASE_URL") or DEFAULT_DATABASE_URL)
+    parser.add_argument(
+        "--redis-url",
+        default=os.getenv("BENCH_REDIS_URL") or os.getenv("REDIS_URL") or DEFAULT_REDIS_URL,
+        help="A Redis database for the bench alone: it is flushed.",
+    )
+    parser.add_argument("--processing-timeout", type=float, default=600, help="Give up processing after (s).")
+    parser.add_argument("--results", type=Path, default=ROOT / "bench" / "results" / "latest.txt")
+    return parser.parse_args(argv)
+
+
+class Figures:
+    """The run's results, printed as `name: value` the moment they are known."""
+
+    def __init__(self):
+        self.values: dict[str, object] = {}
+
+    def __setitem__(self, name: str, value) -> None:
+        if isinstance(value, float):
+            value = round(value, 3) if value < 100 else round(value)
+        self.values[name] = value
+        print(f"{name}: {value}", flush=True)
+
+    def __getitem__(self, name: str):
+        return self.values[name]
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.values
+
+
+def log(message: str) -> None:
+    print(f"# {message}", file=sys.stderr, flush=True)
+
+
+def database_url_for(url: str, name: str) -> str:
+    return urlunparse(urlparse(url)._replace(path="/" + name))
+
+
+def database_recreate(admin_url: str, name: str) -> None:
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(admin_url, autocommit=True) as connection:
+        connection.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Processes:
+    """Everything the bench starts, each in its own process group so that
+    stopping it also stops its children (gunicorn and Celery fork workers)."""
+
+    def __init__(self):
+        self.running: list[subprocess.Popen] = []
+
+    def start(self, args: list[str], env: dict, log_path: Path) -> subprocess.Popen:
+        log_file = open(log_path, "wb")  # noqa: SIM115 - closed with the process
+        process = subprocess.Popen(
+            args, cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        process.log_file = log_file
+        self.running.append(process)
+        return process
+
+    def stop(self, process: subprocess.Popen) -> None:
+        if process.poll() is None:
+            try:
+                os.killpg(process.pid, signal.SIGTERM)
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=5)
+            except ProcessLookupError:
+                pass
+        process.log_file.close()
+        if process in self.running:
+            self.running.remove(process)
+
+    def stop_all(self) -> None:
+        for process in list(reversed(self.running)):
+            self.stop(process)
+
+
+def batch_bodies(events: int, seed: int) -> list[tuple[str, bytes]]:
+    """(source kind, JSON body) of full 500-message batches, `events` messages in all."""
+    from leads.demo.world import WorldSpec, message_batches, world_units
+
+    # About 150 messages per company at the default five people each.
+    spec = WorldSpec(seed=seed, accounts=math.ceil(events / 120) + 10)
+    bodies, total = [], 0
+    for kind, messages in message_batches(world_units(spec), size=BATCH_SIZE):
+        if len(messages) < BATCH_SIZE:
+            continue
+        bodies.append((kind, json.dumps({"batch": messages}).encode()))
+        total += len(messages)
+        if total >= events:
+            break
+    return bodies
+
+
+def wait_for_http(port: int, process: subprocess.Popen, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"gunicorn exited with {process.returncode}; see its log")
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            connection.request("GET", "/health/")
+            if connection.getresponse().status == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError("gunicorn did not answer /health/ in time")
+
+
+def wait_for_log(path: Path, needle: bytes, process: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"process exited with {process.returncode}; see {path}")
+        if needle in path.read_bytes():
+            return
+        time.sleep(0.05)
+    raise RuntimeError(f"{needle!r} never appeared in {path}")
+
+
+def post_all(port: int, bodies: list[tuple[str, bytes]], keys: dict[str, str], clients: int) -> dict:
+    """POST every body from `clients` threads; retry 429/503 like Segment clients do."""
+    authorization = {kind: "Basic " + base64.b64encode(f"{key}:".encode()).decode() for kind, key in keys.items()}
+    queue = iter(range(len(bodies)))
+    lock = threading.Lock()
+    latencies: list[float] = []
+    errors: list[str] = []
+
+    def client():
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        while True:
+            with lock:
+                index = next(queue, None)
+            if index is None:
+                break
+            kind, body = bodies[index]
+            headers = {"Content-Type": "application/json", "Authorization": authorization[kind]}
+            for attempt in range(5):
+                started = time.monotonic()
+                try:
+                    connection.request("POST", "/v1/batch", body=body, headers=headers)
+                    response = connection.getresponse()
+                    response.read()
+                except (OSError, http.client.HTTPException) as error:
+                    connection.close()
+                    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+                    status, reason = None, repr(error)
+                else:
+                    status, reason = response.status, response.reason
+                    if response.getheader("Connection", "").lower() == "close":
+                        connection.close()
+                latencies.append(time.monotonic() - started)
+                if status == 200:
+                    break
+                if attempt == 4 or status not in (None, 429, 500, 502, 503, 504):
+                    errors.append(f"{status} {reason}")
+                    break
+                time.sleep(0.2 * (attempt + 1))
+        connection.close()
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    latencies.sort()
+    return {
+        "requests": len(latencies),
+        "errors": errors,
+        "p50_ms": 1000 * latencies[len(latencies) // 2] if latencies else 0,
+        "p95_ms": 1000 * latencies[int(len(latencies) * 0.95)] if latencies else 0,
+    }
+
+
+def count(sql: str) -> int:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        return cursor.fetchone()[0]
+
+
+def copy_rate(database_url: str) -> tuple[int, float]:
+    """COPY the stored events (as ingested, unprocessed) into a scratch table
+    with the same columns and indexes; (rows, seconds)."""
+    import psycopg
+
+    with psycopg.connect(database_url) as connection, connection.cursor() as cursor:
+        chunks = []
+        with cursor.copy(f"COPY (SELECT {EVENT_COLUMNS} FROM leads_event) TO STDOUT") as copy:  # noqa: S608
+            for chunk in copy:
+                chunks.append(bytes(chunk))
+        cursor.execute("DROP TABLE IF EXISTS bench_copy")
+        cursor.execute("CREATE TABLE bench_copy (LIKE leads_event INCLUDING ALL)")
+        connection.commit()
+        started = time.monotonic()
+        with cursor.copy(f"COPY bench_copy ({EVENT_COLUMNS}) FROM STDIN") as copy:
+            for chunk in chunks:
+                copy.write(chunk)
+        connection.commit()
+        seconds = time.monotonic() - started
+        cursor.execute("SELECT count(*) FROM bench_copy")
+        rows = cursor.fetchone()[0]
+        cursor.execute("DROP TABLE bench_copy")
+        connection.commit()
+    return rows, seconds
+
+
+def run(options: argparse.Namespace, figures: Figures, processes: Processes, work: Path) -> None:
+    bench_url = database_url_for(options.database_url, options.database)
+    venv_bin = Path(sys.executable).parent
+    env = dict(
+        os.environ,
+        DATABASE_URL=bench_url,
+        REDIS_URL=options.redis_url,
+        DEBUG="False",
+        SECRET_KEY="bench-" + "x" * 50,
+        ALLOWED_HOSTS="127.0.0.1,localhost",
+        CELERY_TASK_ALWAYS_EAGER="False",
+        # The bench measures throughput, not the per-source rate limit.
+        INGEST_RATE_LIMIT_PER_MINUTE=str(10**9),
+        LOG_LEVEL="WARNING",
+        # Plain HTTP on loopback: in production TLS ends at the proxy in front.
+        SECURE_SSL_REDIRECT="False",
+        DJANGO_SETTINGS_MODULE="qualify_site.settings",
+    )
+    log(f"database {options.database} (recreated), Redis {options.redis_url} (flushed)")
+    database_recreate(options.database_url, options.database)
+    os.environ.update(env)
+    import django
+    import redis
+
+    django.setup()
+    from django.core.management import call_command
+
+    from leads.services.sources import source_create
+
+    call_command("migrate", verbosity=0)
+    redis.Redis.from_url(options.redis_url).flushdb()
+    keys = {kind: source_create(name=f"bench {kind}", kind=kind)[1] for kind in ("marketing", "product")}
+
+    log(f"generating {options.events} events from the demo world (seed {options.seed})")
+    bodies = batch_bodies(options.events, options.seed)
+    events = sum(body.count(b'"messageId"') for _, body in bodies)
+    figures["events"] = events
+    figures["batch_bytes_avg"] = sum(len(body) for _, body in bodies) // len(bodies)
+
+    # 1. HTTP ingestion.
+    port = free_port()
+    worker_class = ["--worker-class", "sync"]
+    if options.web_threads > 1:
+        worker_class = ["--worker-class", "gthread", "--threads", str(options.web_threads)]
+    gunicorn = processes.start(
+        [str(venv_bin / "gunicorn"), "qualify_site.wsgi", "--bind", f"127.0.0.1:{port}"]
+        + ["--workers", str(options.web_workers), *worker_class, "--preload", "--log-level", "warning"],
+        env,
+        work / "gunicorn.log",
+    )
+    wait_for_http(port, gunicorn)
+    log(f"gunicorn ready on :{port} ({options.web_workers} workers); {options.clients} clients posting")
+    started = time.monotonic()
+    result = post_all(port, bodies, keys, options.clients)
+    seconds = time.monotonic() - started
+    processes.stop(gunicorn)
+    persisted = count("SELECT count(*) FROM leads_event")
+    figures["ingest_http_requests"] = result["requests"]
+    figures["ingest_http_errors"] = len(result["errors"])
+    figures["ingest_events_persisted"] = persisted
+    figures["ingest_seconds"] = seconds
+    figures["ingest_http_latency_p50_ms"] = result["p50_ms"]
+    figures["ingest_http_latency_p95_ms"] = result["p95_ms"]
+    figures["ingest_http_events_per_s"] = persisted / seconds
+    if result["errors"]:
+        log(f"first errors: {result['errors'][:3]}")
+    if not persisted:
+        raise RuntimeError("no event was persisted")
+
+    # 2. PostgreSQL's own COPY of the same rows.
+    rows, seconds = copy_rate(bench_url)
+    figures["postgres_copy_rows"] = rows
+    figures["postgres_copy_rows_per_s"] = rows / seconds
+    figures["ingest_vs_copy_ratio"] = figures["ingest_http_events_per_s"] / figures["postgres_copy_rows_per_s"]
+
+    # 3. One worker process drains the backlog.
+    backlog = count("SELECT count(*) FROM leads_event WHERE processed_at IS NULL")
+    figures["processing_backlog"] = backlog
+    worker_log = work / "worker.log"
+    worker = processes.start(
+        [str(venv_bin / "celery"), "-A", "qualify_site", "worker", "--concurrency", "1", "--pool", "prefork"]
+        + ["--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel", "INFO", "-n", "bench@%h"],
+        env,
+        worker_log,
+    )
+    wait_for_log(worker_log, b" ready.", worker)
+    started = time.monotonic()
+    deadline = started + options.processing_timeout
+    left = backlog
+    while left and time.monotonic() < deadline:
+        time.sleep(0.1)
+        left = count("SELECT count(*) FROM leads_event WHERE processed_at IS NULL")
+        if worker.poll() is not None:
+            raise RuntimeError(f"the worker exited with {worker.returncode}; see {worker_log}")
+    seconds = time.monotonic() - started
+    processes.stop(worker)
+    figures["processing_seconds"] = seconds
+    figures["processing_left_unprocessed"] = left
+    figures["processed_events_per_s_per_worker"] = (backlog - left) / seconds
+    figures["processed_vs_copy_ratio"] = (
+        figures["processed_events_per_s_per_worker"] / figures["postgres_copy_rows_per_s"]
+    )
+    for name, target in TARGETS.items():
+        figures[f"{name}_target_met"] = "yes" if figures[name] >= target else f"no (target {target})"
+
+
+def write_results(path: Path, figures: Figures, options: argparse.Namespace, failure: str | None) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = [
+        f"# make bench, {datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC, {os.cpu_count()} CPUs, "
+        f"{options.events} events, {options.clients} clients, {options.web_workers} web workers "
+        f"x {options.web_threads} threads"
+    ]
+    lines += [f"{name}: {value}" for name, value in figures.values.items()]
+    if failure:
+        lines.append(f"error: {failure}")
+    path.write_text("\n".join(lines) + "\n")
+
+
+def main(argv: list[str]) -> int:
+    options = parse_args(argv)
+    figures, processes = Figures(), Processes()
+    work = Path(tempfile.mkdtemp(prefix="qualify-bench-"))
+    failure = None
+    try:
+        run(options, figures, processes, work)
+    except (Exception, KeyboardInterrupt) as error:
+        failure = f"{type(error).__name__}: {error}"
+        log(f"FAILED: {failure} (logs in {work})")
+    finally:
+        processes.stop_all()
+        write_results(options.results, figures, options, failure)
+    if failure is None:
+        shutil.rmtree(work, ignore_errors=True)
+    return 1 if failure else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
