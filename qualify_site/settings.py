@@ -168,6 +168,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The same choices appear under several field names; name each enum once.
+    "ENUM_NAME_OVERRIDES": {
+        "StageEnum": "leads.models.Stage",
+        "CampaignTypeEnum": "leads.models.CampaignType",
+        "EventTypeEnum": "leads.models.EventType",
+    },
 }
 
 # --- I18N, static ---------------------------------------------------------

@@ -56,3 +56,9 @@ def olivia(django_user_model):
 def admin_user_qualify(django_user_model):
     """An admin (superuser)."""
     return django_user_model.objects.create_superuser(username="root", password="pw-root", email="root@example.com")
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # The default hasher costs ~0.5 s per user created; tests are not about it.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
