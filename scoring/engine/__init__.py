@@ -1,0 +1,48 @@
+"""The scoring engine: pure Python, no Django.
+
+Services load rows, build `ScoringFacts`, call `evaluate(compile_version(document), facts)`
+and persist `ScoreResult.to_dict()`. See `rules.py` for the rule document format and
+`conditions.py` for the condition language.
+"""
+
+from scoring.engine.conditions import OPERATORS, compile_condition, validate_condition
+from scoring.engine.defaults import DEFAULT_RULES, default_rules
+from scoring.engine.describe import describe, describe_condition
+from scoring.engine.diff import diff
+from scoring.engine.evaluate import evaluate
+from scoring.engine.facts import AccountFacts, EventFacts, LeadFacts, PqlMatch, RuleHit, ScoreResult, ScoringFacts
+from scoring.engine.rules import (
+    CompiledVersion,
+    RuleValidationError,
+    check_version,
+    compile_version,
+    content_hash,
+    validate_rule,
+    validate_version,
+)
+
+__all__ = [
+    "OPERATORS",
+    "DEFAULT_RULES",
+    "AccountFacts",
+    "CompiledVersion",
+    "EventFacts",
+    "LeadFacts",
+    "PqlMatch",
+    "RuleHit",
+    "RuleValidationError",
+    "ScoreResult",
+    "ScoringFacts",
+    "check_version",
+    "compile_condition",
+    "compile_version",
+    "content_hash",
+    "default_rules",
+    "describe",
+    "describe_condition",
+    "diff",
+    "evaluate",
+    "validate_condition",
+    "validate_rule",
+    "validate_version",
+]

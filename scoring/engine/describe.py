@@ -1,0 +1,230 @@
+"""Plain-language stage definitions generated from a rule version.
+
+The seeds insist that definitions be written and shared; the stage definitions page renders
+`describe(version)` of the live version so the words can never drift from the rules.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from scoring.engine.rules import DEFAULT_LOOKBACK_DAYS, DEFAULT_PLAN_LIMIT_EVENT, DEFAULT_WINDOW_DAYS
+
+_ROOT_WORDS = {
+    "lead": "the lead's",
+    "account": "the account's",
+    "properties": "the event's",
+    "context": "the event context's",
+}
+_SINGLE_WORDS = {
+    "name": "the event name",
+    "type": "the event type",
+    "user": "the user",
+    "account_level": "whether the event came from the account",
+}
+
+
+def describe_field(field: str) -> str:
+    segments = field.split(".")
+    if len(segments) == 1:
+        return _SINGLE_WORDS.get(field, field.replace("_", " "))
+    owner = _ROOT_WORDS.get(segments[0], segments[0].replace("_", " ") + "'s")
+    return f"{owner} {' '.join(segment.replace('_', ' ') for segment in segments[1:])}"
+
+
+def _value(value: Any) -> str:
+    if value is None:
+        return "empty"
+    if value is True:
+        return "yes"
+    if value is False:
+        return "no"
+    if isinstance(value, float) and value.is_integer():
+        return f"{value:g}"
+    if isinstance(value, str):
+        return f"'{value}'"
+    return str(value)
+
+
+def _one_of(values: list, joiner: str = "or") -> str:
+    shown = [_value(value) for value in values]
+    if not shown:
+        return "(nothing)"
+    if len(shown) == 1:
+        return shown[0]
+    return f"{', '.join(shown[:-1])} {joiner} {shown[-1]}"
+
+
+def describe_condition(condition: Any) -> str:
+    """A (validated) condition in words: "the lead's title matches ... and the account's ..."."""
+    if not isinstance(condition, dict):
+        return "(invalid condition)"
+    if "all" in condition:
+        return " and ".join(_nested(child) for child in condition["all"])
+    if "any" in condition:
+        parts = [_nested(child) for child in condition["any"]]
+        return parts[0] if len(parts) == 1 else "either " + " or ".join(parts)
+    if "not" in condition:
+        return f"not ({describe_condition(condition['not'])})"
+    field = describe_field(str(condition.get("field")))
+    op, value = condition.get("op"), condition.get("value")
+    phrases = {
+        "eq": lambda: f"is {_value(value)}",
+        "ne": lambda: f"is not {_value(value)}",
+        "in": lambda: f"is one of {_one_of(value)}" if value else "is in an empty list (never true)",
+        "not_in": lambda: f"is none of {_one_of(value)}",
+        "contains": lambda: f"contains {_value(value)}",
+        "icontains": lambda: f"contains {_value(value)} (any case)",
+        "startswith": lambda: f"starts with {_value(value)}",
+        "regex": lambda: f"matches the pattern {value}",
+        "gt": lambda: f"is more than {_value(value)}",
+        "gte": lambda: f"is at least {_value(value)}",
+        "lt": lambda: f"is less than {_value(value)}",
+        "lte": lambda: f"is at most {_value(value)}",
+        "between": lambda: f"is between {_value(value[0])} and {_value(value[1])}",
+        "exists": lambda: "is known" if condition.get("value", True) else "is not known",
+    }
+    phrase = phrases.get(op)
+    return f"{field} {phrase()}" if phrase else f"{field} (unknown operator {op!r})"
+
+
+def _nested(condition: Any) -> str:
+    text = describe_condition(condition)
+    if isinstance(condition, dict) and ("all" in condition or "any" in condition):
+        return f"({text})"
+    return text
+
+
+def _days(days: Any) -> str:
+    return "1 day" if days == 1 else f"{days:g} days"
+
+
+def _points(points: Any) -> str:
+    return f"{points:+g} points"
+
+
+def _event_subject(rule: dict) -> str:
+    names = rule.get("event")
+    if isinstance(names, str):
+        names = [names]
+    if names:
+        subject = f"each {_one_of(names)} event"
+    elif rule.get("event_type") == "page":
+        subject = "each page view"
+    else:
+        subject = f"each {rule.get('event_type', 'any')} event"
+    if names and rule.get("event_type"):
+        subject += f" (a {rule['event_type']} call)"
+    return subject
+
+
+def describe_rule(kind: str, rule: dict) -> str:
+    """One sentence for a fit, engagement or negative rule."""
+    if "when" in rule and "event" not in rule and "event_type" not in rule:
+        bucket = rule.get("bucket", "fit")
+        where = "" if kind == "fit" else f" (to the {bucket} score)"
+        return f"{_points(rule['points'])}{where} when {describe_condition(rule['when'])}."
+    text = f"{_points(rule['points'])} for {_event_subject(rule)}"
+    if "when" in rule:
+        text += f" where {describe_condition(rule['when'])}"
+    if rule.get("scope") == "account":
+        text += ", by anyone on the account"
+    caps = []
+    if "max_count" in rule:
+        caps.append("counted at most once" if rule["max_count"] == 1 else f"counted at most {rule['max_count']} times")
+    if "max_points" in rule:
+        caps.append(f"at most {rule['max_points']:g} points in all")
+    if caps:
+        text += ", " + ", ".join(caps)
+    text += f", in the last {_days(rule.get('window_days', DEFAULT_WINDOW_DAYS))}"
+    if "half_life_days" in rule:
+        text += f"; an event's points halve every {_days(rule['half_life_days'])}"
+    return text + "."
+
+
+def describe_path(path: dict) -> str:
+    """One sentence for a PQL path."""
+    kind = path.get("kind")
+    by_account = path.get("scope", "lead" if kind == "activation" else "account") == "account"
+    who = "someone on the account" if by_account else "the lead"
+    if kind == "activation":
+        order = "in that order" if path.get("ordered") else "in any order"
+        lookback = path.get("lookback_days", DEFAULT_LOOKBACK_DAYS)
+        text = (
+            f"{who} completed {_one_of(path['events'], 'and')} ({order}), all within "
+            f"{_days(path['within_days'])} of each other, in the last {_days(lookback)}"
+        )
+    elif kind == "usage_depth":
+        events = path.get("events")
+        activity = f"did any of {_one_of(events)}" if events else "did anything"
+        if "min_active_users" in path:
+            text = f"at least {path['min_active_users']} different people on the account {activity}"
+        else:
+            text = f"{who} did {_one_of(events)} at least {path['min_events']} times"
+        if "when" in path:
+            text += f" (only events where {describe_condition(path['when'])})"
+        text += f" in the last {_days(path['within_days'])}"
+    elif kind == "seat_growth":
+        text = f"the account added at least {path['min_increase']} seats within {_days(path['within_days'])}"
+    elif kind == "plan_limit":
+        event = path.get("event", DEFAULT_PLAN_LIMIT_EVENT)
+        text = f"{who} reached a plan limit ({_value(event)}) in the last {_days(path['within_days'])}"
+    else:
+        return "(unknown path kind)"
+    conditions = []
+    if "segments" in path:
+        conditions.append(f"for accounts in the {_one_of(path['segments'])} segment")
+    if "fit_min" in path:
+        conditions.append(f"if the lead's fit score is at least {path['fit_min']:g}")
+    prefix = (", ".join(conditions) + ": ") if conditions else ""
+    sentence = prefix + text
+    return sentence[0].upper() + sentence[1:] + "."
+
+
+def describe(version: dict) -> dict[str, Any]:
+    """Plain-language stage definitions for a (validated) rule version document."""
+    thresholds = version["thresholds"]
+    mql = thresholds["mql"]
+    grades = thresholds["grades"]
+    hot = thresholds.get("hot")
+    paths = version.get("pql_paths", [])
+    return {
+        "mql": (
+            f"A lead is a marketing-qualified lead (MQL) when its fit score is at least {mql['fit_min']:g}, "
+            f"its engagement score is at least {mql['engagement_min']:g} "
+            f"and the two add up to at least {mql['total_min']:g}."
+        ),
+        "pql": (
+            "A lead is a product-qualified lead (PQL) when any of the paths below holds; the first one that "
+            "holds is recorded. Account signals count for every lead of the account. PQL outranks MQL."
+            if paths
+            else "This version defines no PQL paths, so no lead becomes a PQL."
+        ),
+        "pql_paths": [
+            {"name": path["name"], "definition": describe_path(path), "description": path.get("description", "")}
+            for path in paths
+        ],
+        "hot": (
+            f"A lead is hot (worked first) when its total score is at least {hot['total_min']:g}."
+            if hot
+            else "This version has no hot threshold."
+        ),
+        "grades": (
+            f"Fit grade A at {grades['A']:g} or more, B at {grades['B']:g}, C at {grades['C']:g}, D below that."
+        ),
+        "scores": (
+            "Fit counts who the lead is (role, company, email); engagement counts what the lead did, recent "
+            "activity counting most; negative rules take points away; the total is fit plus engagement."
+        ),
+        "rules": [
+            {
+                "section": section,
+                "name": rule["name"],
+                "points": rule["points"],
+                "definition": describe_rule(section.removesuffix("_rules"), rule),
+                "description": rule.get("description", ""),
+            }
+            for section in ("fit_rules", "engagement_rules", "negative_rules")
+            for rule in version.get(section, [])
+        ],
+    }
