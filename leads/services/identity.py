@@ -16,6 +16,7 @@ Processing twice is harmless because only events with `processed_at` NULL are
 claimed.
 """
 
+import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime
@@ -209,6 +210,13 @@ def _message_from_row(row: dict) -> _Message:
 
 
 def _batch_process(batch_id: str) -> int:
+    if _use_postgresql_bulk_sql():
+        # What this transaction writes can always be recomputed from the
+        # events, which were committed durably at ingestion: if a crash loses
+        # this commit, the events are simply unprocessed again and the sweeper
+        # redoes them. So skip waiting for the WAL flush.
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
     rows = list(
         Event.objects.select_for_update(skip_locked=True)
         .filter(batch_id=batch_id, processed_at__isnull=True)
@@ -538,19 +546,13 @@ class _Resolver:
 
     def write(self) -> None:
         touched = self._touched_persons()
-        history_seen = self._history_seen()
         self._campaigns_write(touched)
         self._accounts_write()
         for person in touched:
             lead = person.lead
             if lead.account_id is None and lead.account is not None:
                 lead.account_id = lead.account.pk
-            for key, person_for_key in self.history_keys.items():
-                if person_for_key.root() is person and key in history_seen:
-                    person.seen(history_seen[key][0])
-                    person.seen(history_seen[key][1])
-            lead.first_seen_at = min(filter(None, (lead.first_seen_at, person.first_seen)), default=None)
-            lead.last_seen_at = max(filter(None, (lead.last_seen_at, person.last_seen)), default=None)
+            self._lead_seen_apply(person)
             lead.updated_at = self.now
         new_leads = [p.lead for p in touched if p.is_new]
         if new_leads:
@@ -558,31 +560,30 @@ class _Resolver:
         for survivor, merged, reason in self.merges:
             _lead_merge_write(survivor=survivor.lead, merged=merged.lead, reason=reason, at=self.now)
         self._identities_write()
-        self._history_attach()
-        existing = sorted(
-            [p.lead for p in touched if not p.is_new] + [m.lead for _, m, _ in self.merges], key=lambda lead: lead.id
-        )
-        if existing:
-            Lead.objects.bulk_update(existing, _LEAD_UPDATE_FIELDS)
+        # Attaching earlier events can move a new lead's first_seen_at back:
+        # such leads are written again with the existing ones.
+        widened = []
+        for key, (first, last) in self._history_attach().items():
+            person = self.history_keys[key].root()
+            person.seen(first)
+            person.seen(last)
+            if self._lead_seen_apply(person) and person.is_new:
+                widened.append(person.lead)
+        to_update = {p.lead.pk: p.lead for p in touched if not p.is_new}
+        to_update.update({m.lead.pk: m.lead for _, m, _ in self.merges})
+        to_update.update({lead.pk: lead for lead in widened})
+        if to_update:
+            _rows_update(Lead, [to_update[pk] for pk in sorted(to_update)], _LEAD_UPDATE_FIELDS)
         self._events_mark()
 
-    def _history_seen(self) -> dict[Key, tuple[datetime, datetime]]:
-        """First/last timestamps of earlier unattached events under ids newly linked to a lead."""
-        seen: dict[Key, tuple[datetime, datetime]] = {}
-        for kind, column in ((ANONYMOUS, "anonymous_id"), (USER, "user_id")):
-            values = [value for k, value in self.history_keys if k == kind]
-            if not values:
-                continue
-            rows = (
-                Event.objects.filter(lead__isnull=True, **{f"{column}__in": values})
-                .values(column)
-                .annotate(first=Min("timestamp"), last=Max("timestamp"))
-                .order_by()
-                .values_list(column, "first", "last")
-            )
-            for value, first, last in rows:
-                seen[(kind, value)] = (first, last)
-        return seen
+    @staticmethod
+    def _lead_seen_apply(person: _Person) -> bool:
+        """Widen the lead's first/last seen to what the batch saw; True when it changed."""
+        lead = person.lead
+        before = (lead.first_seen_at, lead.last_seen_at)
+        lead.first_seen_at = min(filter(None, (lead.first_seen_at, person.first_seen)), default=None)
+        lead.last_seen_at = max(filter(None, (lead.last_seen_at, person.last_seen)), default=None)
+        return (lead.first_seen_at, lead.last_seen_at) != before
 
     def _campaigns_write(self, touched: list[_Person]) -> None:
         wanted = {p.campaign[0]: p.campaign[1] for p in touched if p.is_new and p.campaign}
@@ -609,7 +610,7 @@ class _Resolver:
             account.segment = segment_for_employees(account.employee_count)
             account.updated_at = self.now
         if dirty:
-            Account.objects.bulk_update(dirty, _ACCOUNT_UPDATE_FIELDS)
+            _rows_update(Account, dirty, _ACCOUNT_UPDATE_FIELDS)
 
     def _identities_write(self) -> None:
         rows = [
@@ -622,32 +623,47 @@ class _Resolver:
             # IntegrityError rolls back and events_process_batch retries.
             Identity.objects.bulk_create(rows)
 
-    def _history_attach(self) -> None:
-        """Earlier events under ids linked just now join their lead (unprocessed ones resolve themselves)."""
-        pairs = {
-            kind: [(value, person.root().lead.pk) for (k, value), person in self.history_keys.items() if k == kind]
-            for kind in (ANONYMOUS, USER)
-        }
-        table = Event._meta.db_table
+    def _history_attach(self) -> dict[Key, tuple[datetime, datetime]]:
+        """Earlier events under ids linked just now join their lead.
+
+        Only processed events are attached here: unprocessed ones (this batch
+        included) resolve through the new identities when their batch runs.
+        Returns the first/last timestamps of what was attached, per id.
+        """
+        seen: dict[Key, tuple[datetime, datetime]] = {}
         for kind, column in ((ANONYMOUS, "anonymous_id"), (USER, "user_id")):
-            if not pairs[kind]:
+            pairs = [(value, person.root().lead.pk) for (k, value), person in self.history_keys.items() if k == kind]
+            if not pairs:
                 continue
+            values = [value for value, _ in pairs]
             if _use_postgresql_bulk_sql():
                 with connection.cursor() as cursor:
                     cursor.execute(
-                        f"UPDATE {table} AS e SET lead_id = v.lead_id "  # noqa: S608 - table and column are ours
-                        f"FROM unnest(%s::text[], %s::bigint[]) AS v(value, lead_id) "
-                        f"WHERE e.lead_id IS NULL AND e.processed_at IS NOT NULL AND e.{column} = v.value",
-                        [[value for value, _ in pairs[kind]], [lead_id for _, lead_id in pairs[kind]]],
+                        f"WITH attached AS (UPDATE {Event._meta.db_table} AS e SET lead_id = v.lead_id "  # noqa: S608
+                        "FROM unnest(%s::text[], %s::bigint[]) AS v(value, lead_id) "
+                        f"WHERE e.lead_id IS NULL AND e.processed_at IS NOT NULL AND e.{column} = v.value "
+                        f"AND e.{column} = ANY(%s::text[]) RETURNING v.value, e.timestamp) "
+                        "SELECT value, min(timestamp), max(timestamp) FROM attached GROUP BY value",
+                        [values, [lead_id for _, lead_id in pairs], values],
                     )
+                    rows = cursor.fetchall()
             else:
+                unattached = Event.objects.filter(lead__isnull=True, processed_at__isnull=False)
+                rows = list(
+                    unattached.filter(**{f"{column}__in": values})
+                    .values(column)
+                    .annotate(first=Min("timestamp"), last=Max("timestamp"))
+                    .order_by()
+                    .values_list(column, "first", "last")
+                )
                 by_lead: dict[int, list[str]] = {}
-                for value, lead_id in pairs[kind]:
+                for value, lead_id in pairs:
                     by_lead.setdefault(lead_id, []).append(value)
-                for lead_id, values in by_lead.items():
-                    Event.objects.filter(
-                        lead__isnull=True, processed_at__isnull=False, **{f"{column}__in": values}
-                    ).update(lead_id=lead_id)
+                for lead_id, lead_values in by_lead.items():
+                    unattached.filter(**{f"{column}__in": lead_values}).update(lead_id=lead_id)
+            for value, first, last in rows:
+                seen[(kind, value)] = (first, last)
+        return seen
 
     def _events_mark(self) -> None:
         ids, lead_ids, account_ids = [], [], []
@@ -665,6 +681,37 @@ def _use_postgresql_bulk_sql() -> bool:
     return connection.vendor == "postgresql"
 
 
+def _rows_update(model, objects: list, field_names: list[str]) -> None:
+    """bulk_update, in one `UPDATE ... FROM unnest(...)` on PostgreSQL.
+
+    Django's bulk_update builds a CASE WHEN per row and field, which costs
+    more Python time than the rest of a batch put together.
+    """
+    if not _use_postgresql_bulk_sql():
+        model.objects.bulk_update(objects, field_names)
+        return
+    fields = [model._meta.get_field(name) for name in field_names]
+    pk = model._meta.pk
+    arrays = [[obj.pk for obj in objects]]
+    casts = [f"%s::{pk.rel_db_type(connection)}[]"]
+    for model_field in fields:
+        values = [getattr(obj, model_field.attname) for obj in objects]
+        if model_field.get_internal_type() == "JSONField":
+            values = [None if value is None else json.dumps(value, cls=model_field.encoder) for value in values]
+        arrays.append(values)
+        casts.append(f"%s::{model_field.db_type(connection)}[]")
+    columns = [connection.ops.quote_name(model_field.column) for model_field in fields]
+    assignments = ", ".join(f"{column} = v.{column}" for column in columns)
+    aliases = ", ".join(["_pk", *columns])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {model._meta.db_table} AS t SET {assignments} "  # noqa: S608 - identifiers from our models
+            f"FROM unnest({', '.join(casts)}) AS v({aliases}) "
+            f"WHERE t.{pk.column} = v._pk AND t.{pk.column} = ANY({casts[0]})",
+            [*arrays, arrays[0]],
+        )
+
+
 def _events_mark_processed(*, ids: list[int], lead_ids: list, account_ids: list, at: datetime) -> None:
     """Set lead, account and processed_at of many events in one statement on PostgreSQL."""
     if _use_postgresql_bulk_sql():
@@ -673,8 +720,11 @@ def _events_mark_processed(*, ids: list[int], lead_ids: list, account_ids: list,
                 f"UPDATE {Event._meta.db_table} AS e "  # noqa: S608 - the table name is ours
                 "SET lead_id = v.lead_id, account_id = v.account_id, processed_at = %s "
                 "FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[]) AS v(id, lead_id, account_id) "
-                "WHERE e.id = v.id",
-                [at, ids, lead_ids, account_ids],
+                # The ANY() gives the planner the primary-key path whatever its
+                # statistics say; without it a stale estimate means a hash join
+                # over a sequential scan of the whole event table.
+                "WHERE e.id = v.id AND e.id = ANY(%s::bigint[])",
+                [at, ids, lead_ids, account_ids, ids],
             )
         return
     _events_mark_processed_portable(ids=ids, lead_ids=lead_ids, account_ids=account_ids, at=at)
