@@ -66,6 +66,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         default=os.getenv("BENCH_REDIS_URL") or os.getenv("REDIS_URL") or DEFAULT_REDIS_URL,
         help="A Redis database for the bench alone: it is flushed.",
     )
+    parser.add_argument("--no-processing", action="store_true", help="Measure ingestion and COPY only.")
     parser.add_argument("--processing-timeout", type=float, default=600, help="Give up processing after (s).")
     parser.add_argument("--results", type=Path, default=ROOT / "bench" / "results" / "latest.txt")
     return parser.parse_args(argv)
@@ -254,9 +255,9 @@ def count(sql: str) -> int:
         return cursor.fetchone()[0]
 
 
-def copy_rate(database_url: str) -> tuple[int, float]:
+def copy_rate(database_url: str, *, with_indexes: bool = True) -> tuple[int, float]:
     """COPY the stored events (as ingested, unprocessed) into a scratch table
-    with the same columns and indexes; (rows, seconds)."""
+    with the same columns (and the same indexes, unless told); (rows, seconds)."""
     import psycopg
 
     with psycopg.connect(database_url) as connection, connection.cursor() as cursor:
@@ -265,7 +266,8 @@ def copy_rate(database_url: str) -> tuple[int, float]:
             for chunk in copy:
                 chunks.append(bytes(chunk))
         cursor.execute("DROP TABLE IF EXISTS bench_copy")
-        cursor.execute("CREATE TABLE bench_copy (LIKE leads_event INCLUDING ALL)")
+        like = "INCLUDING ALL" if with_indexes else "INCLUDING DEFAULTS INCLUDING IDENTITY"
+        cursor.execute(f"CREATE TABLE bench_copy (LIKE leads_event {like})")
         connection.commit()
         started = time.monotonic()
         with cursor.copy(f"COPY bench_copy ({EVENT_COLUMNS}) FROM STDIN") as copy:
@@ -354,6 +356,12 @@ def run(options: argparse.Namespace, figures: Figures, processes: Processes, wor
     figures["postgres_copy_rows"] = rows
     figures["postgres_copy_rows_per_s"] = rows / seconds
     figures["ingest_vs_copy_ratio"] = figures["ingest_http_events_per_s"] / figures["postgres_copy_rows_per_s"]
+    # For context: the same COPY into a bare table, what indexes cost.
+    rows, seconds = copy_rate(bench_url, with_indexes=False)
+    figures["postgres_copy_rows_per_s_without_indexes"] = rows / seconds
+
+    if options.no_processing:
+        return
 
     # 3. One worker process drains the backlog.
     backlog = count("SELECT count(*) FROM leads_event WHERE processed_at IS NULL")
