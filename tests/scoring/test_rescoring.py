@@ -1,0 +1,200 @@
+"""Scoring through the real pipeline with the default rules: the cases from the seeds."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from leads.models import Lead, Stage, StageChange
+from leads.services.sources import source_create
+from scoring.models import LeadScore, ScoreChange
+from scoring.services import leads_rescore, rule_version_install_default
+from tests.scoring.pipeline import company, days_ago, lead_by_email, page, person, send, track
+
+pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
+
+
+@pytest.fixture
+def live_rules(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        return rule_version_install_default()
+
+
+@pytest.fixture
+def source(db):
+    return source_create(name="Web", kind="marketing")[0]
+
+
+def _buyer(user_id: str, email: str, group_id: str = "acme", **traits) -> list[dict]:
+    """A VP of Data at a 250-person US software company."""
+    return [
+        *person(user_id, email, title="VP Data", country="US", **traits),
+        company(user_id, group_id, name="Acme", domain="acme.io", industry="Software", employees=250, country="US"),
+    ]
+
+
+def test_webinar_form_and_checklist_at_a_fitting_company_make_an_mql(live_rules, source):
+    # when
+    send(
+        source,
+        [
+            *_buyer("u1", "ada@acme.io"),
+            track("u1", "Webinar Registered", at=days_ago(5), webinar="Data quality 101"),
+            track("u1", "Form Submitted", at=days_ago(4), form_id="contact"),
+            track("u1", "Asset Downloaded", at=days_ago(3), asset_type="checklist"),
+        ],
+    )
+
+    # then
+    lead = lead_by_email("ada@acme.io")
+    assert lead.stage == Stage.MQL
+    assert lead.score.is_mql and not lead.score.pql_path
+    assert lead.score.version_id == live_rules.id
+    change = StageChange.objects.get(lead=lead, to_stage=Stage.MQL)
+    assert change.actor_label == "scoring"
+    assert change.evidence["rule_version"] == live_rules.number
+    fired = {rule["name"] for rule in change.evidence["rules"]}
+    assert {"Webinar registered", "Form submitted", "Practical asset downloaded", "Target role"} <= fired
+
+
+def test_trial_and_activation_steps_make_a_pql_with_the_path_named(live_rules, source):
+    send(
+        source,
+        [
+            *_buyer("u2", "bo@acme.io"),
+            track("u2", "Trial Started", at=days_ago(6), group_id="acme"),
+            track("u2", "Source Connected", at=days_ago(5), group_id="acme"),
+            track("u2", "Job Run", at=days_ago(4), group_id="acme"),
+            track("u2", "Results Viewed", at=days_ago(3), group_id="acme"),
+        ],
+    )
+
+    lead = lead_by_email("bo@acme.io")
+    assert lead.stage == Stage.PQL
+    assert lead.score.pql_path == "Activation"
+    assert StageChange.objects.get(lead=lead, to_stage=Stage.PQL).evidence["pql_path"] == "Activation"
+
+
+def test_many_downloads_without_a_trial_is_never_a_pql(live_rules, source):
+    downloads = [
+        track("u3", "Asset Downloaded", at=days_ago(day), asset_type=kind)
+        for day, kind in enumerate(["whitepaper", "ebook", "checklist", "case_study", "whitepaper", "ebook"] * 3)
+    ]
+    send(source, [*_buyer("u3", "cy@acme.io"), *downloads])
+
+    lead = lead_by_email("cy@acme.io")
+    assert lead.score.engagement > 0
+    assert lead.score.pql_path == ""
+    assert lead.stage in (Stage.NEW, Stage.MQL)
+
+
+def test_a_buyer_who_saw_pricing_once_outranks_a_student_with_three_whitepapers(live_rules, source):
+    send(source, [*_buyer("u4", "dee@acme.io"), page("u4", "/pricing", at=days_ago(1))])
+    send(
+        source,
+        [
+            *person("u5", "sam@uni.edu", title="Student"),
+            *[track("u5", "Asset Downloaded", at=days_ago(d), asset_type="whitepaper") for d in (1, 2, 3)],
+        ],
+    )
+
+    assert lead_by_email("dee@acme.io").score.total > lead_by_email("sam@uni.edu").score.total
+
+
+def test_five_active_users_and_a_plan_limit_make_every_lead_of_the_account_a_pql(live_rules, source):
+    # given five colleagues using the product this week, and one who never logged in
+    messages = []
+    for number in range(5):
+        user = f"team{number}"
+        messages += [*person(user, f"user{number}@globex.com"), company(user, "globex", name="Globex", employees=80)]
+        messages.append(track(user, "Job Run", at=days_ago(2), group_id="globex"))
+    messages += [*person("quiet", "quiet@globex.com"), company("quiet", "globex")]
+    # when the account hits its plan limit
+    messages.append(track("team0", "Plan Limit Reached", at=days_ago(0.5), group_id="globex"))
+    send(source, messages)
+
+    # then
+    leads = Lead.objects.filter(account__group_id="globex").select_related("score")
+    assert leads.count() == 6
+    assert {lead.stage for lead in leads} == {Stage.PQL}
+    assert all(lead.score.pql_path for lead in leads)
+
+
+@pytest.mark.parametrize(
+    ("email", "extra", "expected_drop"),
+    [
+        ("unsub@acme.io", [{"type": "track", "userId": "x", "event": "Unsubscribed"}], 20),
+        ("someone@gmail.com", [], 25),  # -15 free mail, and no +10 for a business address
+    ],
+)
+def test_an_unsubscribe_or_a_free_mail_address_lowers_the_score(live_rules, source, email, extra, expected_drop):
+    # given a baseline lead with the same profile and activity
+    send(source, [*person("base", "base@acme.io", title="Data Engineer"), page("base", "/pricing")])
+    send(source, [*person("x", email, title="Data Engineer"), page("x", "/pricing"), *extra])
+
+    baseline = lead_by_email("base@acme.io").score
+    other = lead_by_email(email).score
+    assert baseline.total - other.total == pytest.approx(expected_drop)
+
+
+def test_decay_lowers_an_old_engagement_score_over_time(live_rules, source):
+    send(source, [*_buyer("u6", "eve@acme.io"), track("u6", "Form Submitted", at=days_ago(1), form_id="f")])
+    lead = lead_by_email("eve@acme.io")
+    fresh = lead.score.engagement
+
+    leads_rescore(lead_ids=[lead.id], now=timezone.now() + timedelta(days=45))
+
+    assert LeadScore.objects.get(lead=lead).engagement < fresh
+
+
+def test_a_batch_rescores_each_lead_once_not_once_per_event(live_rules, source):
+    send(source, [*_buyer("u7", "fay@acme.io")])
+    lead = lead_by_email("fay@acme.io")
+    before = ScoreChange.objects.filter(lead=lead).count()
+
+    send(source, [page("u7", f"/docs/page-{n}", at=days_ago(n / 10)) for n in range(20)])
+
+    assert ScoreChange.objects.filter(lead=lead).count() == before + 1
+
+
+def test_rescoring_without_a_change_adds_no_history(live_rules, source):
+    send(source, [*_buyer("u8", "gus@acme.io")])
+    lead = lead_by_email("gus@acme.io")
+    before = ScoreChange.objects.filter(lead=lead).count()
+
+    leads_rescore(lead_ids=[lead.id])
+
+    assert ScoreChange.objects.filter(lead=lead).count() == before
+
+
+def test_a_score_drop_flags_a_qualified_lead_but_does_not_unqualify_it(live_rules, source):
+    # given an MQL on engagement that will expire
+    send(
+        source,
+        [
+            *_buyer("u9", "hal@acme.io"),
+            track("u9", "Demo Requested", at=days_ago(1)),
+        ],
+    )
+    lead = lead_by_email("hal@acme.io")
+    assert lead.stage == Stage.MQL
+
+    # when the engagement has long expired
+    leads_rescore(lead_ids=[lead.id], now=timezone.now() + timedelta(days=200))
+
+    # then it keeps its stage, flagged
+    lead.refresh_from_db()
+    assert lead.stage == Stage.MQL
+    assert LeadScore.objects.get(lead=lead).is_below_threshold_since_qualification
+    assert not StageChange.objects.filter(lead=lead, from_stage=Stage.MQL).exists()
+
+
+def test_pql_outranks_an_existing_mql(live_rules, source):
+    send(source, [*_buyer("u10", "ivy@acme.io"), track("u10", "Demo Requested", at=days_ago(1))])
+    assert lead_by_email("ivy@acme.io").stage == Stage.MQL
+
+    send(source, [track("u10", "Plan Limit Reached", at=days_ago(0.1), group_id="acme")])
+
+    lead = lead_by_email("ivy@acme.io")
+    assert lead.stage == Stage.PQL
+    assert list(lead.stage_changes.values_list("from_stage", "to_stage")) == [("mql", "pql"), ("new", "mql")]
