@@ -122,6 +122,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "leads.tasks.events_sweep_unprocessed_task",
         "schedule": envint("SWEEP_INTERVAL_SECONDS", "60"),
     },
+    "refresh-decayed-scores": {
+        "task": "scoring.tasks.scores_refresh_stale_task",
+        "schedule": envint("SCORE_REFRESH_INTERVAL_SECONDS", "3600"),
+    },
 }
 
 # --- Cache (rate limiting) -------------------------------------------------

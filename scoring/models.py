@@ -30,13 +30,13 @@ class RuleVersion(models.Model):
     status = models.CharField(max_length=16, choices=VersionStatus.choices, default=VersionStatus.DRAFT, editable=False)
     based_on = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, editable=False)
     # Thresholds: a lead is an MQL when fit, engagement and total all reach their minimum.
-    fit_min = models.IntegerField(default=20, help_text="Minimum fit points for MQL.")
+    fit_min = models.IntegerField(default=40, help_text="Minimum fit points for MQL.")
     engagement_min = models.IntegerField(default=25, help_text="Minimum engagement points for MQL.")
-    total_min = models.IntegerField(default=60, help_text="Minimum total (fit + engagement) for MQL.")
-    hot_min = models.IntegerField(default=100, help_text="Total at which a lead is hot (routed first).")
-    grade_a_min = models.IntegerField(default=40, help_text="Fit points for grade A.")
-    grade_b_min = models.IntegerField(default=25, help_text="Fit points for grade B.")
-    grade_c_min = models.IntegerField(default=10, help_text="Fit points for grade C (below: D).")
+    total_min = models.IntegerField(default=75, help_text="Minimum total (fit + engagement) for MQL.")
+    hot_min = models.IntegerField(default=130, help_text="Total at which a lead is hot (routed first).")
+    grade_a_min = models.IntegerField(default=60, help_text="Fit points for grade A.")
+    grade_b_min = models.IntegerField(default=40, help_text="Fit points for grade B.")
+    grade_c_min = models.IntegerField(default=20, help_text="Fit points for grade C (below: D).")
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
     )

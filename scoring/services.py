@@ -1,0 +1,412 @@
+"""Scoring writes: drafts, publishing, rescoring, and the stage moves a score supports.
+
+Services are the only bridge between rows and the pure engine: load rows,
+build facts (selectors), call the engine, persist the result and its audit.
+"""
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Max, Q
+from django.utils import timezone
+
+from leads.models import Event, Lead, Stage
+from leads.services.stages import (
+    QUALIFIED_STAGES,
+    StageTransition,
+    leads_stage_transition_bulk,
+    scoring_target_stage,
+)
+from scoring.engine import ScoreResult, default_rules, evaluate, validate_rule, validate_version
+from scoring.engine.rules import SECTION_KIND
+from scoring.models import LeadScore, Rule, RuleVersion, ScoreChange, VersionStatus
+from scoring.selectors import (
+    rule_as_engine_dict,
+    rule_version_compiled,
+    rule_version_document,
+    rule_version_live,
+    scoring_facts_for_leads,
+)
+
+logger = logging.getLogger(__name__)
+
+RESCORE_CHUNK_SIZE = 1000
+SCORING_ACTOR = "scoring"
+DEFAULT_VERSION_NAME = "Default rules"
+
+
+# --- Rule definitions -----------------------------------------------------------------------
+
+
+def rule_check(*, kind: str, name: str, points: int, description: str, definition) -> None:
+    """Validate one rule as the engine will read it; errors in plain words, by field."""
+    rule = Rule(kind=kind, name=name, points=points, description=description, definition=definition)
+    if not isinstance(definition, dict):
+        raise ValidationError({"definition": 'The definition must be a JSON object, e.g. {"when": {...}}.'})
+    errors = validate_rule(kind, rule_as_engine_dict(rule))
+    if errors:
+        raise ValidationError({"definition": errors})
+
+
+def rule_version_check(*, version: RuleVersion) -> None:
+    errors = validate_version(rule_version_document(version))
+    if errors:
+        raise ValidationError(errors)
+
+
+def _next_number() -> int:
+    return (RuleVersion.objects.aggregate(highest=Max("number"))["highest"] or 0) + 1
+
+
+@transaction.atomic
+def rule_version_create_from_document(*, name: str, document: dict, user=None, notes: str = "") -> RuleVersion:
+    """A new draft from an engine document (the default rules, an import)."""
+    errors = validate_version(document)
+    if errors:
+        raise ValidationError(errors)
+    thresholds = document["thresholds"]
+    version = RuleVersion.objects.create(
+        number=_next_number(),
+        name=name,
+        notes=notes,
+        created_by=user,
+        fit_min=thresholds["mql"]["fit_min"],
+        engagement_min=thresholds["mql"]["engagement_min"],
+        total_min=thresholds["mql"]["total_min"],
+        hot_min=thresholds.get("hot", {}).get("total_min", 10**6),
+        grade_a_min=thresholds["grades"]["A"],
+        grade_b_min=thresholds["grades"]["B"],
+        grade_c_min=thresholds["grades"]["C"],
+    )
+    rules = []
+    for section, kind in SECTION_KIND.items():
+        for position, rule in enumerate(document.get(section, [])):
+            definition = {k: v for k, v in rule.items() if k not in ("name", "description", "points")}
+            rules.append(
+                Rule(
+                    version=version,
+                    kind=kind,
+                    name=rule["name"],
+                    description=rule.get("description", "")[:300],
+                    points=int(rule.get("points", 0)),
+                    position=position,
+                    definition=definition,
+                )
+            )
+    Rule.objects.bulk_create(rules)
+    return version
+
+
+@transaction.atomic
+def rule_version_clone(*, version: RuleVersion, user=None, name: str = "") -> RuleVersion:
+    """Copy any version (usually the live one) into a new draft to edit."""
+    clone = RuleVersion.objects.create(
+        number=_next_number(),
+        name=name or f"{version.name} (copy of v{version.number})",
+        based_on=version,
+        created_by=user,
+        fit_min=version.fit_min,
+        engagement_min=version.engagement_min,
+        total_min=version.total_min,
+        hot_min=version.hot_min,
+        grade_a_min=version.grade_a_min,
+        grade_b_min=version.grade_b_min,
+        grade_c_min=version.grade_c_min,
+    )
+    Rule.objects.bulk_create(
+        [
+            Rule(
+                version=clone,
+                kind=rule.kind,
+                name=rule.name,
+                description=rule.description,
+                points=rule.points,
+                position=rule.position,
+                definition=rule.definition,
+            )
+            for rule in version.rules.all()
+        ]
+    )
+    return clone
+
+
+def rule_version_publish(*, version_id: int, user=None) -> RuleVersion:
+    """Make a draft the live version, atomically, then rescore everyone in the background.
+
+    The previous live version is archived in the same transaction, so there is
+    never a moment with zero or two live versions (the database enforces one).
+    """
+    from scoring.tasks import rescore_all_task  # tasks import services; import here to avoid a cycle
+
+    with transaction.atomic():
+        version = RuleVersion.objects.select_for_update().get(id=version_id)
+        if version.status != VersionStatus.DRAFT:
+            raise ValidationError(f"Version {version.number} is {version.get_status_display()}: only drafts publish.")
+        rule_version_check(version=version)
+        now = timezone.now()
+        live = RuleVersion.objects.select_for_update().filter(status=VersionStatus.PUBLISHED).first()
+        if live is not None:
+            live.status = VersionStatus.ARCHIVED
+            live.archived_at = now
+            live.save(update_fields=["status", "archived_at"])
+        version.status = VersionStatus.PUBLISHED
+        version.published_at = now
+        version.published_by = user
+        version.rescore_total = Lead.objects.filter(merged_into__isnull=True).count()
+        version.rescore_done = 0
+        version.rescore_started_at = now
+        version.rescore_finished_at = None
+        version.save(
+            update_fields=[
+                "status",
+                "published_at",
+                "published_by",
+                "rescore_total",
+                "rescore_done",
+                "rescore_started_at",
+                "rescore_finished_at",
+            ]
+        )
+        transaction.on_commit(lambda: rescore_all_task.delay(version.id))
+    return version
+
+
+def rule_version_install_default(*, user=None) -> RuleVersion:
+    """Publish the default rules unless some version is already live (idempotent)."""
+    live = rule_version_live()
+    if live is not None:
+        return live
+    draft = rule_version_create_from_document(
+        name=DEFAULT_VERSION_NAME,
+        document=default_rules(),
+        user=user,
+        notes="The rules every new team starts with (scoring/engine/defaults.py).",
+    )
+    return rule_version_publish(version_id=draft.id, user=user)
+
+
+# --- Scoring --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RescoreResult:
+    scored: int
+    changed: int
+    qualified_lead_ids: tuple[int, ...]
+
+
+def _lead_queryset():
+    return Lead.objects.select_related("account", "source", "campaign").filter(merged_into__isnull=True)
+
+
+def lead_score_preview(*, lead: Lead, version: RuleVersion, now: datetime | None = None) -> ScoreResult:
+    """What `version` would score for `lead` now, without saving anything."""
+    compiled = rule_version_compiled(version)
+    now = now or timezone.now()
+    since = now - timedelta(days=compiled.max_window_days)
+    lead = _lead_queryset().get(id=lead.id)
+    facts = scoring_facts_for_leads(leads=[lead], now=now, since=since)[lead.id]
+    return evaluate(compiled, facts)
+
+
+def _score_differs(score: LeadScore | None, result: ScoreResult, version_id: int) -> bool:
+    if score is None:
+        return True
+    return (
+        score.version_id != version_id
+        or score.fit != result.fit
+        or score.engagement != result.engagement
+        or score.total != result.total
+        or score.grade != result.grade
+        or score.is_mql != result.is_mql
+        or score.pql_path != (result.pql_path or "")
+    )
+
+
+def _supports(stage: str, result: ScoreResult) -> bool:
+    if stage == Stage.PQL:
+        return result.pql is not None
+    if stage == Stage.MQL:
+        return result.pql is not None or result.is_mql
+    return True
+
+
+def _evidence(version: RuleVersion, result: ScoreResult) -> dict:
+    return {
+        "rule_version": version.number,
+        "rule_version_id": version.id,
+        "pql_path": result.pql_path,
+        "pql": result.pql.to_dict() if result.pql else None,
+        "fit": result.fit,
+        "engagement": result.engagement,
+        "total": result.total,
+        "rules": [{"name": hit.name, "points": hit.points, "count": hit.count} for hit in result.hits],
+        "why": result.why,
+    }
+
+
+def _rescore_chunk(*, lead_ids: list[int], version: RuleVersion, now: datetime) -> RescoreResult:
+    compiled = rule_version_compiled(version)
+    since = now - timedelta(days=compiled.max_window_days)
+    with transaction.atomic():
+        # Row locks in id order: a stage move decided here is still valid when
+        # written, and two workers rescoring overlapping leads cannot deadlock.
+        leads = list(_lead_queryset().select_for_update(of=("self",)).filter(id__in=lead_ids).order_by("id"))
+        if not leads:
+            return RescoreResult(0, 0, ())
+        facts = scoring_facts_for_leads(leads=leads, now=now, since=since)
+        existing = {score.lead_id: score for score in LeadScore.objects.filter(lead_id__in=[lead.id for lead in leads])}
+        scores, changes, transitions = [], [], []
+        for lead in leads:
+            result = evaluate(compiled, facts[lead.id])
+            target = scoring_target_stage(current=lead.stage, supported=result.stage)
+            stage_after = target or lead.stage
+            if target:
+                transitions.append(
+                    StageTransition(
+                        lead_id=lead.id,
+                        from_stage=lead.stage,
+                        to_stage=target,
+                        at=now,
+                        actor_label=SCORING_ACTOR,
+                        reason=f"Rule version {version.number}: {result.why or target.upper()}",
+                        evidence=_evidence(version, result),
+                    )
+                )
+            previous = existing.get(lead.id)
+            scores.append(
+                LeadScore(
+                    lead_id=lead.id,
+                    version_id=version.id,
+                    fit=result.fit,
+                    engagement=result.engagement,
+                    total=result.total,
+                    grade=result.grade,
+                    is_mql=result.is_mql,
+                    is_hot=result.is_hot,
+                    pql_path=result.pql_path or "",
+                    why=result.why[:300],
+                    explanation=result.to_dict(),
+                    # Qualification is not silently undone when a score decays:
+                    # the lead keeps its stage and managers see this flag.
+                    is_below_threshold_since_qualification=(
+                        stage_after in QUALIFIED_STAGES and not _supports(stage_after, result)
+                    ),
+                    computed_at=now,
+                )
+            )
+            if _score_differs(previous, result, version.id):
+                changes.append(
+                    ScoreChange(
+                        lead_id=lead.id,
+                        version_id=version.id,
+                        fit=result.fit,
+                        engagement=result.engagement,
+                        total=result.total,
+                        grade=result.grade,
+                        is_mql=result.is_mql,
+                        pql_path=result.pql_path or "",
+                        changed_at=now,
+                    )
+                )
+        LeadScore.objects.bulk_create(
+            scores,
+            update_conflicts=True,
+            unique_fields=["lead"],
+            update_fields=[
+                "version",
+                "fit",
+                "engagement",
+                "total",
+                "grade",
+                "is_mql",
+                "is_hot",
+                "pql_path",
+                "why",
+                "explanation",
+                "is_below_threshold_since_qualification",
+                "computed_at",
+            ],
+            batch_size=500,
+        )
+        ScoreChange.objects.bulk_create(changes, batch_size=500)
+        leads_stage_transition_bulk(transitions=transitions)
+    return RescoreResult(
+        scored=len(leads), changed=len(changes), qualified_lead_ids=tuple(t.lead_id for t in transitions)
+    )
+
+
+def leads_rescore(
+    *, lead_ids: Iterable[int], version: RuleVersion | None = None, now: datetime | None = None
+) -> RescoreResult:
+    """Score the given leads with `version` (default: the live one) and persist
+    scores, history and stage moves. Bounded chunks, each in its own transaction."""
+    version = version or rule_version_live()
+    if version is None:
+        return RescoreResult(0, 0, ())
+    now = now or timezone.now()
+    ids = sorted(set(lead_ids))
+    scored = changed = 0
+    qualified: list[int] = []
+    for start in range(0, len(ids), RESCORE_CHUNK_SIZE):
+        result = _rescore_chunk(lead_ids=ids[start : start + RESCORE_CHUNK_SIZE], version=version, now=now)
+        scored += result.scored
+        changed += result.changed
+        qualified.extend(result.qualified_lead_ids)
+    return RescoreResult(scored, changed, tuple(qualified))
+
+
+def leads_rescore_for_batch(*, batch_id: str) -> RescoreResult:
+    """Incremental scoring after an ingestion batch is processed: each affected
+    lead once, plus every lead of an affected account (account-level rules)."""
+    touched = Event.objects.filter(batch_id=batch_id).values_list("lead_id", "account_id").distinct()
+    lead_ids = {lead_id for lead_id, _ in touched if lead_id}
+    account_ids = {account_id for _, account_id in touched if account_id}
+    if account_ids:
+        lead_ids.update(
+            Lead.objects.filter(account_id__in=account_ids, merged_into__isnull=True).values_list("id", flat=True)
+        )
+    return leads_rescore(lead_ids=lead_ids)
+
+
+def rescore_ranges(*, chunk_size: int = RESCORE_CHUNK_SIZE) -> list[tuple[int, int]]:
+    """Split all scoreable leads into id ranges of about `chunk_size` leads, for fan-out."""
+    ids = list(Lead.objects.filter(merged_into__isnull=True).order_by("id").values_list("id", flat=True))
+    return [(ids[i], ids[min(i + chunk_size, len(ids)) - 1]) for i in range(0, len(ids), chunk_size)]
+
+
+def rescore_range(*, version_id: int, first_id: int, last_id: int) -> int:
+    """One bounded slice of the full rescore after publishing. Idempotent."""
+    version = RuleVersion.objects.get(id=version_id)
+    if version.status != VersionStatus.PUBLISHED:
+        return 0  # superseded while queued: the newer version's rescore covers these leads
+    ids = list(
+        Lead.objects.filter(id__gte=first_id, id__lte=last_id, merged_into__isnull=True).values_list("id", flat=True)
+    )
+    result = leads_rescore(lead_ids=ids, version=version)
+    rescore_progress_update(version_id=version_id)
+    return result.scored
+
+
+def rescore_progress_update(*, version_id: int) -> None:
+    # Progress is counted, not incremented: a redelivered slice cannot overcount.
+    done = LeadScore.objects.filter(version_id=version_id).count()
+    RuleVersion.objects.filter(id=version_id).update(rescore_done=done)
+    RuleVersion.objects.filter(id=version_id, rescore_finished_at__isnull=True, rescore_total__lte=done).update(
+        rescore_finished_at=timezone.now()
+    )
+
+
+def stale_score_lead_ids(*, older_than: timedelta, limit: int) -> list[int]:
+    """Leads whose score can change with time alone (windows and decay), oldest first."""
+    cutoff = timezone.now() - older_than
+    return list(
+        LeadScore.objects.filter(computed_at__lt=cutoff)
+        .filter(~Q(engagement=0) | ~Q(pql_path="") | Q(is_mql=True))
+        .order_by("computed_at")
+        .values_list("lead_id", flat=True)[:limit]
+    )

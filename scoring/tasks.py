@@ -1,0 +1,43 @@
+"""Thin tasks: take ids, call a service. Idempotent, so redelivery is harmless."""
+
+from datetime import timedelta
+
+from celery import shared_task
+from django.db import transaction
+
+from scoring import services
+
+# A full rescore fans out into slices of this many leads, one task each.
+STALE_SCORE_BATCH = 20_000
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def rescore_all_task(version_id: int) -> int:
+    ranges = services.rescore_ranges()
+    if not ranges:
+        services.rescore_progress_update(version_id=version_id)
+        return 0
+    for first_id, last_id in ranges:
+        rescore_range_task.delay(version_id, first_id, last_id)
+    return len(ranges)
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def rescore_range_task(version_id: int, first_id: int, last_id: int) -> int:
+    return services.rescore_range(version_id=version_id, first_id=first_id, last_id=last_id)
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def leads_rescore_task(lead_ids: list[int]) -> int:
+    return services.leads_rescore(lead_ids=lead_ids).scored
+
+
+@shared_task
+def scores_refresh_stale_task() -> int:
+    """Windows and decay change scores with no new events: rescore those leads."""
+    lead_ids = services.stale_score_lead_ids(older_than=timedelta(hours=6), limit=STALE_SCORE_BATCH)
+    chunk = services.RESCORE_CHUNK_SIZE
+    for start in range(0, len(lead_ids), chunk):
+        ids = lead_ids[start : start + chunk]
+        transaction.on_commit(lambda ids=ids: leads_rescore_task.delay(ids))
+    return len(lead_ids)
