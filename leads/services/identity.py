@@ -21,6 +21,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
+import psycopg
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Max, Min, Q
 from django.utils import timezone
@@ -172,9 +173,48 @@ class _Message:
         return keys
 
 
+_EVENT_COLUMNS = ("id", "source_id", "type", "event", "user_id", "anonymous_id", "group_id", "previous_id")
+
+
+def _batch_rows_claim(batch_id: str) -> list[dict]:
+    """Lock and read the batch's unprocessed events, in the order they happened.
+
+    SKIP LOCKED: when a redelivered task runs while the first is still at
+    work, it finds nothing to do instead of waiting to do it twice.
+    """
+    if not _use_postgresql_bulk_sql():
+        return list(
+            Event.objects.select_for_update(skip_locked=True)
+            .filter(batch_id=batch_id, processed_at__isnull=True)
+            .order_by("timestamp", "id")
+            .values(*_EVENT_COLUMNS, "traits", "context", "timestamp")
+        )
+    # On PostgreSQL only the parts of the JSON resolution reads are sent over:
+    # a context (library, page, user agent, ip ...) is mostly irrelevant here.
+    with _pg_cursor() as cursor:
+        cursor.execute(
+            f"SELECT {', '.join(_EVENT_COLUMNS)}, "  # noqa: S608 - identifiers are ours
+            "CASE WHEN type IN ('identify', 'group') THEN traits END, "
+            "jsonb_build_object('traits', context->'traits', 'groupId', context->'groupId', "
+            "'group_id', context->'group_id', 'campaign', context->'campaign'), timestamp "
+            f"FROM {Event._meta.db_table} WHERE batch_id = %s AND processed_at IS NULL "
+            "ORDER BY timestamp, id FOR UPDATE SKIP LOCKED",
+            [batch_id],
+        )
+        rows = cursor.fetchall()
+    columns = (*_EVENT_COLUMNS, "traits", "context", "timestamp")
+    return [dict(zip(columns, row, strict=True)) for row in rows]
+
+
+def _json(value: object) -> dict:
+    if isinstance(value, str | bytes):
+        value = json.loads(value)
+    return value if isinstance(value, dict) else {}
+
+
 def _message_from_row(row: dict) -> _Message:
-    context = row["context"] if isinstance(row["context"], dict) else {}
-    traits = row["traits"] if isinstance(row["traits"], dict) else {}
+    context = _json(row["context"])
+    traits = _json(row["traits"])
     context_traits = context.get("traits") if isinstance(context.get("traits"), dict) else {}
     group_id = row["group_id"]
     if row["type"] != EventType.GROUP:
@@ -215,26 +255,9 @@ def _batch_process(batch_id: str) -> int:
         # events, which were committed durably at ingestion: if a crash loses
         # this commit, the events are simply unprocessed again and the sweeper
         # redoes them. So skip waiting for the WAL flush.
-        with connection.cursor() as cursor:
+        with _pg_cursor() as cursor:
             cursor.execute("SET LOCAL synchronous_commit TO OFF")
-    rows = list(
-        Event.objects.select_for_update(skip_locked=True)
-        .filter(batch_id=batch_id, processed_at__isnull=True)
-        .order_by("timestamp", "id")
-        .values(
-            "id",
-            "source_id",
-            "type",
-            "event",
-            "user_id",
-            "anonymous_id",
-            "group_id",
-            "previous_id",
-            "traits",
-            "context",
-            "timestamp",
-        )
-    )
+    rows = _batch_rows_claim(batch_id)
     if not rows:
         return 0
     messages = [_message_from_row(row) for row in rows]
@@ -329,8 +352,9 @@ class _Resolver:
             domains.add(email_domain(email))
         if not group_ids and not domains:
             return
-        accounts = Account.objects.select_for_update().filter(Q(group_id__in=group_ids) | Q(domain__in=domains))
-        for account in accounts.order_by("id"):
+        # Not locked: accounts are mostly only read here, and group traits
+        # are a full picture sent again on each call, so last writer wins.
+        for account in Account.objects.filter(Q(group_id__in=group_ids) | Q(domain__in=domains)):
             if account.group_id:
                 self.accounts_by_group[account.group_id] = account
             if account.domain:
@@ -637,7 +661,7 @@ class _Resolver:
                 continue
             values = [value for value, _ in pairs]
             if _use_postgresql_bulk_sql():
-                with connection.cursor() as cursor:
+                with _pg_cursor() as cursor:
                     cursor.execute(
                         f"WITH attached AS (UPDATE {Event._meta.db_table} AS e SET lead_id = v.lead_id "  # noqa: S608
                         "FROM unnest(%s::text[], %s::bigint[]) AS v(value, lead_id) "
@@ -676,6 +700,17 @@ class _Resolver:
         _events_mark_processed(ids=ids, lead_ids=lead_ids, account_ids=account_ids, at=self.now)
 
 
+def _pg_cursor() -> psycopg.Cursor:
+    """A server-side binding cursor on Django's connection (same transaction).
+
+    Django's default psycopg cursor binds on the client, turning every
+    500-element array into SQL text in Python; this one sends them as
+    parameters, and lets psycopg prepare the repeated statements.
+    """
+    connection.ensure_connection()
+    return psycopg.Cursor(connection.connection)
+
+
 def _use_postgresql_bulk_sql() -> bool:
     """One statement with unnest() arrays on PostgreSQL; portable ORM updates elsewhere (the SQLite demo)."""
     return connection.vendor == "postgresql"
@@ -703,7 +738,7 @@ def _rows_update(model, objects: list, field_names: list[str]) -> None:
     columns = [connection.ops.quote_name(model_field.column) for model_field in fields]
     assignments = ", ".join(f"{column} = v.{column}" for column in columns)
     aliases = ", ".join(["_pk", *columns])
-    with connection.cursor() as cursor:
+    with _pg_cursor() as cursor:
         cursor.execute(
             f"UPDATE {model._meta.db_table} AS t SET {assignments} "  # noqa: S608 - identifiers from our models
             f"FROM unnest({', '.join(casts)}) AS v({aliases}) "
@@ -715,7 +750,7 @@ def _rows_update(model, objects: list, field_names: list[str]) -> None:
 def _events_mark_processed(*, ids: list[int], lead_ids: list, account_ids: list, at: datetime) -> None:
     """Set lead, account and processed_at of many events in one statement on PostgreSQL."""
     if _use_postgresql_bulk_sql():
-        with connection.cursor() as cursor:
+        with _pg_cursor() as cursor:
             cursor.execute(
                 f"UPDATE {Event._meta.db_table} AS e "  # noqa: S608 - the table name is ours
                 "SET lead_id = v.lead_id, account_id = v.account_id, processed_at = %s "
