@@ -11,6 +11,7 @@ import uuid
 import pytest
 from django.db import connection
 from segment.analytics import Client
+from segment.analytics import request as segment_request
 from segment.analytics.request import APIError
 
 from leads.models import Event
@@ -20,22 +21,22 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 @pytest.fixture(autouse=True)
 def live_server_sessions_closed():
-    """Wait for the live server's request threads to close their database sessions.
-
-    Each request thread closes its connection just after answering, which can
-    race with the end of the test; a session still open then makes dropping the
-    test database fail at the end of the run.
+    """Close the library's keep-alive HTTP session so the live server's request
+    threads end and close their database sessions; end any that linger. One
+    left open makes dropping the test database fail at the end of the run.
     """
     yield
-    deadline = time.monotonic() + 5
+    segment_request._session.close()
+    others = "FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+    deadline = time.monotonic() + 2
     with connection.cursor() as cursor:
         while time.monotonic() < deadline:
-            cursor.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
-            )
+            cursor.execute(f"SELECT count(*) {others}")  # noqa: S608 - constant text
             if cursor.fetchone()[0] == 0:
                 return
             time.sleep(0.05)
+        # Only the live server's threads use this test database besides us.
+        cursor.execute(f"SELECT pg_terminate_backend(pid) {others}")  # noqa: S608 - constant text
 
 
 @pytest.mark.parametrize("use_gzip", [False, True], ids=["plain", "gzip"])
