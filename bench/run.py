@@ -33,6 +33,7 @@ import sys
 import tempfile
 import threading
 import time
+import traceback
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlparse, urlunparse
@@ -416,6 +417,7 @@ def main(argv: list[str]) -> int:
         run(options, figures, processes, work)
     except (Exception, KeyboardInterrupt) as error:
         failure = f"{type(error).__name__}: {error}"
+        traceback.print_exc()
         log(f"FAILED: {failure} (logs in {work})")
     finally:
         processes.stop_all()

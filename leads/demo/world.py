@@ -63,7 +63,7 @@ PRODUCT_EVENTS = frozenset(
 class WorldSpec:
     seed: int = 7
     accounts: int = 300
-    leads_per_account: int = 5
+    leads_per_account: int = 6
     days: int = 90
     now: datetime = field(default_factory=lambda: datetime.now(UTC).replace(microsecond=0))
 
@@ -417,7 +417,7 @@ class _Simulation:
                 self._page(t + page_number * rng.uniform(20, 150), state, path, campaign if first_page else None)
             t += self._gap(2.5)
         # Most people a company sends us eventually fill a form; some never do.
-        if rng.random() > 0.45 + 0.5 * engagement:
+        if rng.random() > 0.6 + 0.4 * engagement:
             return
         self._convert(t, state, campaign)
         t += self._gap(1)
@@ -562,7 +562,7 @@ class _Simulation:
             stays = joined + self.horizon * rng.uniform(0.2, 0.5 + intent)
             moment = joined
             while True:
-                moment += self._gap(1.5 / (1 + 6 * intent))
+                moment += self._gap(2.0 / (1 + 6 * intent))
                 if moment > min(stays, self.horizon):
                     break
                 for _ in range(rng.randint(1, 4)):
@@ -644,7 +644,7 @@ class _Simulation:
             s["trial"] or s["demo_requested"] or s["pricing_views"]
         )
         logit = (
-            -3.6
+            -4.0
             + 1.5 * s["activated"]
             + 1.4 * s["plan_limit"]
             + 0.25 * min(s["active_users"], 6)

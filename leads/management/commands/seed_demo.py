@@ -28,8 +28,10 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--seed", type=int, default=7, help="Same seed, same world (default 7).")
-        parser.add_argument("--accounts", type=int, default=300, help="Companies (default 300, ~46k events).")
-        parser.add_argument("--leads-per-account", type=int, default=5, help="Average people per company.")
+        parser.add_argument(
+            "--accounts", type=int, default=300, help="Companies (default 300: ~1,400 leads, ~55k events)."
+        )
+        parser.add_argument("--leads-per-account", type=int, default=6, help="Average people per company.")
         parser.add_argument("--days", type=int, default=90, help="History length in days, ending at --now.")
         parser.add_argument("--now", type=_aware_datetime, help="End of the history (ISO 8601; default: now).")
         parser.add_argument("--batch-size", type=int, default=500, help="Messages per ingestion batch.")
