@@ -68,6 +68,12 @@ def describe_condition(condition: Any) -> str:
         return f"not ({describe_condition(condition['not'])})"
     field = describe_field(str(condition.get("field")))
     op, value = condition.get("op"), condition.get("value")
+    segments = str(condition.get("field")).split(".")
+    if op in ("eq", "ne") and type(value) is bool and len(segments) == 2 and segments[1].startswith("is_"):
+        # "the lead is unsubscribed" reads better than "the lead's is unsubscribed is yes"
+        owner = _ROOT_WORDS.get(segments[0], segments[0]).removesuffix("'s")
+        negated = (op == "ne") == value
+        return f"{owner} is {'not ' if negated else ''}{segments[1][3:].replace('_', ' ')}"
     phrases = {
         "eq": lambda: f"is {_value(value)}",
         "ne": lambda: f"is not {_value(value)}",
