@@ -9,8 +9,9 @@ import json
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count
+from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils.html import format_html
@@ -25,11 +26,13 @@ from leads.models import (
     Outcome,
     RejectedMessage,
     Source,
+    Stage,
     StageChange,
 )
 from leads.selectors_identity import unmatched_event_count, unmatched_identity_list
 from leads.services.imports import accounts_import_csv, leads_import_csv
 from leads.services.sources import source_create
+from leads.services.stages import lead_stage_change
 from qualify_site.roles import Role, user_has_role
 
 
@@ -149,12 +152,19 @@ class CsvImportForm(forms.Form):
 _IMPORTERS = {"accounts": (accounts_import_csv, "account"), "leads": (leads_import_csv, "lead")}
 
 
+class StageChangeForm(forms.Form):
+    to_stage = forms.ChoiceField(label="New stage", choices=Stage.choices)
+    reason = forms.CharField(
+        max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 3}), help_text="Recorded on the lead."
+    )
+
+
 @admin.register(Lead)
 class LeadAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "email", "title", "account", "stage", "owner", "source", "campaign", "created_at"]
-    list_filter = ["stage", "source", "campaign", "is_unsubscribed", "seniority"]
+    list_display = ["__str__", "email", "title", "account", "stage", "score_total", "owner", "source", "created_at"]
+    list_filter = ["stage", "score__grade", "source", "campaign", "is_unsubscribed", "seniority"]
     search_fields = ["email", "first_name", "last_name", "title", "account__name", "account__domain", "=crm_id"]
-    list_select_related = ["account", "owner", "source", "campaign"]
+    list_select_related = ["account", "owner", "source", "campaign", "score"]
     raw_id_fields = ["account", "owner", "source", "campaign"]
     date_hierarchy = "created_at"
     inlines = [IdentityInline, StageChangeInline]
@@ -163,6 +173,7 @@ class LeadAdmin(admin.ModelAdmin):
     readonly_fields = [
         "stage",
         "stage_changed_at",
+        "score_summary",
         "merged_into",
         "traits_pretty",
         "first_seen_at",
@@ -180,11 +191,72 @@ class LeadAdmin(admin.ModelAdmin):
     def traits_pretty(self, obj):
         return _pretty_json(obj.traits)
 
+    @admin.display(description="Score", ordering="score__total")
+    def score_total(self, obj):
+        score = getattr(obj, "score", None)
+        return f"{score.total:g} ({score.grade})" if score else "-"
+
+    @admin.display(description="Score")
+    def score_summary(self, obj):
+        score = getattr(obj, "score", None)
+        if score is None:
+            return "Not scored yet"
+        flag = (
+            " · score fell below the threshold since qualification"
+            if score.is_below_threshold_since_qualification
+            else ""
+        )
+        return format_html(
+            "{} (fit {}, engagement {}), grade {}{} · {} · by rule version {}{}",
+            f"{score.total:g}",
+            f"{score.fit:g}",
+            f"{score.engagement:g}",
+            score.grade,
+            f", PQL: {score.pql_path}" if score.pql_path else "",
+            score.why or "-",
+            score.version.number,
+            flag,
+        )
+
     def get_urls(self):
         custom = [
             path("import-csv/", self.admin_site.admin_view(self.import_csv_view), name="leads_import_csv"),
+            path(
+                "<int:lead_id>/change-stage/",
+                self.admin_site.admin_view(self.change_stage_view),
+                name="leads_lead_change_stage",
+            ),
         ]
         return custom + super().get_urls()
+
+    def change_stage_view(self, request, lead_id: int):
+        """Move a lead to another stage by hand, with a reason, on the record."""
+        lead = get_object_or_404(Lead, id=lead_id)
+        if not self.has_change_permission(request, lead):
+            raise PermissionDenied
+        form = StageChangeForm(request.POST or None, initial={"to_stage": lead.stage})
+        if request.method == "POST" and form.is_valid():
+            try:
+                lead_stage_change(
+                    lead_id=lead.id,
+                    to_stage=form.cleaned_data["to_stage"],
+                    actor=request.user,
+                    reason=form.cleaned_data["reason"],
+                )
+            except ValidationError as error:
+                for field, problems in error.message_dict.items():
+                    form.add_error(field if field in form.fields else None, problems)
+            else:
+                self.message_user(request, f"{lead} moved to {Stage(form.cleaned_data['to_stage']).label}.")
+                return redirect("admin:leads_lead_change", lead.id)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Change the stage of {lead}",
+            "opts": self.model._meta,
+            "original": lead,
+            "form": form,
+        }
+        return TemplateResponse(request, "admin/leads/change_stage.html", context)
 
     def import_csv_view(self, request):
         """Upload accounts or leads; show what was imported and each bad row by line."""

@@ -65,3 +65,48 @@ def test_a_bad_manual_stage_change_names_the_field_and_changes_nothing(charlie, 
 )
 def test_scoring_only_promotes_and_pql_outranks_mql(current, supported, expected):
     assert scoring_target_stage(current=current, supported=supported) == expected
+
+
+def test_a_manager_changes_a_stage_in_the_admin_with_a_reason(client, charlie):
+    # given
+    from leads.services.roles import roles_sync
+
+    roles_sync()
+    lead = Lead.objects.create(email="cat@acme.io")
+    client.force_login(charlie)
+
+    # when
+    page = client.get(f"/admin/leads/lead/{lead.id}/change-stage/")
+    response = client.post(
+        f"/admin/leads/lead/{lead.id}/change-stage/", {"to_stage": Stage.NURTURE, "reason": "Not this quarter"}
+    )
+
+    # then
+    assert page.status_code == 200
+    assert response.status_code == 302
+    change = StageChange.objects.get(lead=lead)
+    assert (change.to_stage, change.actor, change.reason) == ("nurture", charlie, "Not this quarter")
+
+
+def test_the_admin_stage_form_shows_a_missing_reason_and_changes_nothing(client, charlie):
+    from leads.services.roles import roles_sync
+
+    roles_sync()
+    lead = Lead.objects.create(email="dan@acme.io")
+    client.force_login(charlie)
+
+    response = client.post(f"/admin/leads/lead/{lead.id}/change-stage/", {"to_stage": Stage.DISQUALIFIED, "reason": ""})
+
+    assert response.status_code == 200
+    assert "Say why" in response.content.decode()
+    assert not StageChange.objects.exists()
+
+
+def test_a_rep_cannot_change_stages_in_the_admin(client, alice):
+    lead = Lead.objects.create(email="eli@acme.io")
+    client.force_login(alice)
+
+    response = client.post(f"/admin/leads/lead/{lead.id}/change-stage/", {"to_stage": Stage.SQL, "reason": "x"})
+
+    assert response.status_code in (302, 403)
+    assert not StageChange.objects.exists()
