@@ -19,7 +19,7 @@ claimed.
 import json
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import psycopg
 from django.db import IntegrityError, connection, transaction
@@ -94,6 +94,17 @@ _ACCOUNT_UPDATE_FIELDS = [
 
 Key = tuple[str, str]
 
+LAST_SEEN_RESOLUTION = timedelta(minutes=5)
+_LEAD_STATE_ATTNAMES = [
+    Lead._meta.get_field(name).attname
+    for name in _LEAD_UPDATE_FIELDS
+    if name not in ("first_seen_at", "last_seen_at", "updated_at")
+]
+
+
+def _lead_state(lead: Lead) -> tuple:
+    return tuple(getattr(lead, attname) for attname in _LEAD_STATE_ATTNAMES)
+
 
 def events_process_batch(*, batch_id: str) -> int:
     """Resolve and mark processed every unprocessed event of an ingestion batch.
@@ -129,6 +140,24 @@ class _Person:
     campaign: tuple[str, str] | None = None  # (name, medium) of the event that created it
     first_seen: datetime | None = None
     last_seen: datetime | None = None
+    stored: tuple | None = None  # (state, first_seen_at, last_seen_at) as loaded, for existing leads
+
+    def needs_write(self) -> bool:
+        """Whether the existing lead changed enough to be written back.
+
+        last_seen_at alone is kept to LAST_SEEN_RESOLUTION: an active user
+        sends a batch every few seconds, and rewriting the lead (and its
+        dozen indexes) each time would cost more than all the resolution.
+        """
+        if self.stored is None:
+            return True
+        state, first_seen_at, last_seen_at = self.stored
+        lead = self.lead
+        if _lead_state(lead) != state or lead.first_seen_at != first_seen_at:
+            return True
+        if last_seen_at is None:
+            return lead.last_seen_at is not None
+        return lead.last_seen_at is not None and lead.last_seen_at - last_seen_at >= LAST_SEEN_RESOLUTION
 
     def root(self) -> "_Person":
         person = self
@@ -339,6 +368,7 @@ class _Resolver:
         person = self.persons_by_lead_id.get(lead.id)
         if person is None:
             person = self.persons_by_lead_id[lead.id] = _Person(lead=lead, is_new=False)
+            person.stored = (_lead_state(lead), lead.first_seen_at, lead.last_seen_at)
         return person
 
     def _accounts_load(self, emails: set[str]) -> None:
@@ -593,7 +623,7 @@ class _Resolver:
             person.seen(last)
             if self._lead_seen_apply(person) and person.is_new:
                 widened.append(person.lead)
-        to_update = {p.lead.pk: p.lead for p in touched if not p.is_new}
+        to_update = {p.lead.pk: p.lead for p in touched if not p.is_new and p.needs_write()}
         to_update.update({m.lead.pk: m.lead for _, m, _ in self.merges})
         to_update.update({lead.pk: lead for lead in widened})
         if to_update:
@@ -662,13 +692,21 @@ class _Resolver:
             values = [value for value, _ in pairs]
             if _use_postgresql_bulk_sql():
                 with _pg_cursor() as cursor:
+                    # Candidates first, by the id index alone: given "lead_id IS
+                    # NULL" up front, the planner likes the partial unmatched
+                    # index, which holds every event not yet resolved (and its
+                    # dead versions) and costs far more than it saves.
                     cursor.execute(
-                        f"WITH attached AS (UPDATE {Event._meta.db_table} AS e SET lead_id = v.lead_id "  # noqa: S608
-                        "FROM unnest(%s::text[], %s::bigint[]) AS v(value, lead_id) "
-                        f"WHERE e.lead_id IS NULL AND e.processed_at IS NOT NULL AND e.{column} = v.value "
-                        f"AND e.{column} = ANY(%s::text[]) RETURNING v.value, e.timestamp) "
+                        "WITH candidates AS MATERIALIZED ("  # noqa: S608 - identifiers are ours
+                        f"SELECT e.id, v.value, v.lead_id FROM {Event._meta.db_table} AS e "
+                        "JOIN unnest(%s::text[], %s::bigint[]) AS v(value, lead_id) "
+                        f"ON e.{column} = v.value WHERE e.{column} = ANY(%s::text[])), "
+                        f"attached AS (UPDATE {Event._meta.db_table} AS e SET lead_id = c.lead_id "
+                        "FROM candidates AS c WHERE e.id = c.id AND e.lead_id IS NULL AND e.processed_at IS NOT NULL "
+                        "AND e.id = ANY(ARRAY(SELECT id FROM candidates)) RETURNING c.value, e.timestamp) "
                         "SELECT value, min(timestamp), max(timestamp) FROM attached GROUP BY value",
                         [values, [lead_id for _, lead_id in pairs], values],
+                        prepare=False,
                     )
                     rows = cursor.fetchall()
             else:
