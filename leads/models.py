@@ -214,14 +214,17 @@ class Event(models.Model):
     the worker fills in when it resolves the message (lead, account, processed_at).
     """
 
-    source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="events")
+    # No single-column indexes on source, lead and account: the unique
+    # (source, message_id) and the (lead|account, timestamp) indexes cover
+    # them, and each index is written for every event ingested and processed.
+    source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="events", db_index=False)
     message_id = models.CharField(max_length=255)
     batch_id = models.UUIDField(default=uuid.uuid4, db_index=True, help_text="The ingestion request that stored it.")
     type = models.CharField(max_length=16, choices=EventType.choices)
     event = models.CharField(max_length=255, blank=True, help_text="Track event name.")
     name = models.CharField(max_length=255, blank=True, help_text="Page or screen name.")
-    user_id = models.CharField(max_length=255, blank=True, db_index=True)
-    anonymous_id = models.CharField(max_length=255, blank=True, db_index=True)
+    user_id = models.CharField(max_length=255, blank=True)
+    anonymous_id = models.CharField(max_length=255, blank=True)
     group_id = models.CharField(max_length=255, blank=True)
     previous_id = models.CharField(max_length=255, blank=True, help_text="alias: the id being linked.")
     properties = models.JSONField(default=dict, blank=True)
@@ -232,8 +235,12 @@ class Event(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True)
     received_at = models.DateTimeField()
     timestamp = models.DateTimeField(help_text="When it happened, corrected for client clock skew.")
-    lead = models.ForeignKey(Lead, null=True, blank=True, on_delete=models.SET_NULL, related_name="events")
-    account = models.ForeignKey(Account, null=True, blank=True, on_delete=models.SET_NULL, related_name="events")
+    lead = models.ForeignKey(
+        Lead, null=True, blank=True, on_delete=models.SET_NULL, related_name="events", db_index=False
+    )
+    account = models.ForeignKey(
+        Account, null=True, blank=True, on_delete=models.SET_NULL, related_name="events", db_index=False
+    )
     processed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -243,6 +250,10 @@ class Event(models.Model):
         indexes = [
             models.Index(fields=["lead", "timestamp"]),
             models.Index(fields=["account", "timestamp"]),
+            # Exact lookups only (identity resolution, admin search "=id"):
+            # no LIKE pattern index as db_index=True would add.
+            models.Index(fields=["user_id"], name="event_user_id_idx"),
+            models.Index(fields=["anonymous_id"], name="event_anonymous_id_idx"),
             # The sweeper and the unmatched list only ever look at a small slice.
             models.Index(fields=["received_at"], condition=Q(processed_at__isnull=True), name="event_unprocessed_idx"),
             models.Index(fields=["received_at"], condition=Q(lead__isnull=True), name="event_unmatched_idx"),
