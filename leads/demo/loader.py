@@ -44,6 +44,7 @@ class LoadReport:
     rejected: int = 0
     batches: int = 0
     outcomes: int = 0
+    unprocessed: int = 0  # events stored but not processed when the load ended
     seconds: float = 0.0
     write_keys: dict[str, str] = field(default_factory=dict)  # source name -> key, for sources created now
 
@@ -127,6 +128,9 @@ def demo_world_load(
             if progress is not None and report.batches % 20 == 0:
                 progress(report)
     report.outcomes = demo_outcomes_create(outcomes=outcomes)
+    # Processing failures are logged, not raised (ingestion swallows them so a
+    # broker outage never fails a request): count what is left instead.
+    report.unprocessed = Event.objects.filter(processed_at__isnull=True).count()
     report.seconds = time.monotonic() - started
     return report
 

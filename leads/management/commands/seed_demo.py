@@ -83,6 +83,9 @@ class Command(BaseCommand):
                 f"in {report.seconds:.1f}s ({rate:.0f} messages/s)."
             )
         )
+        if report.unprocessed:
+            where = "see the errors above" if options["process"] == "inline" else "the workers will process them"
+            self.stdout.write(self.style.WARNING(f"{report.unprocessed} events are not processed yet: {where}."))
         for name, key in report.write_keys.items():
             self.stdout.write(f"Write key of source {name!r}: {key}  (shown once)")
         if logins:
