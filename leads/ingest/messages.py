@@ -18,10 +18,14 @@ Follows the Segment HTTP Tracking API spec (https://segment.com/docs/connections
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 MESSAGE_TYPES = frozenset({"identify", "track", "page", "screen", "group", "alias"})
+
+# An escaped NUL: \u0000 preceded by an even number of backslashes.
+_NUL_ESCAPE = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
 
 # Columns of the Event table are 255 characters wide.
 MAX_ID_LENGTH = 255
@@ -134,8 +138,9 @@ def _serialized_size(raw: dict) -> int:
     """
     serialized = json.dumps(raw, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
     # json escapes control characters, so a NUL in any key or string shows up as
-    # this escape. (A literal backslash-u0000 text is rejected too: rare, harmless.)
-    if "\\u0000" in serialized:
+    # this escape; the regex tells it apart from the text backslash-u0000
+    # (serialized with an escaped backslash before it).
+    if "\\u0000" in serialized and _NUL_ESCAPE.search(serialized):
         raise ValueError("contains a NUL character, which cannot be stored")
     return len(serialized.encode("utf-8"))
 

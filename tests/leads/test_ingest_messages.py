@@ -105,6 +105,14 @@ def test_it_measures_size_in_utf8_bytes_not_escaped_characters():
     assert isinstance(result, Message)
 
 
+def test_the_text_backslash_u0000_is_not_mistaken_for_a_nul_character():
+    # when
+    result = validate({"type": "identify", "userId": "u", "traits": {"note": "\\u0000 and \\\\u0000"}})
+
+    # then
+    assert isinstance(result, Message)
+
+
 def test_the_endpoint_type_overrides_the_body_type():
     # when
     result = validate({"type": "identify", "userId": "u", "event": "Clicked"}, message_type="track")
