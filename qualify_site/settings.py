@@ -142,6 +142,9 @@ INGEST_MAX_MESSAGE_BYTES = envint("INGEST_MAX_MESSAGE_BYTES", str(32 * 1024))
 INGEST_MAX_BATCH_BYTES = envint("INGEST_MAX_BATCH_BYTES", str(4 * 1024 * 1024))
 INGEST_RATE_LIMIT_PER_MINUTE = envint("INGEST_RATE_LIMIT_PER_MINUTE", "6000")
 INGEST_SWEEP_AFTER_SECONDS = envint("INGEST_SWEEP_AFTER_SECONDS", "120")
+# A request must not wait forever behind a lock: past this the write fails, the
+# client gets 503 + Retry-After and resends.
+INGEST_STATEMENT_TIMEOUT_MS = envint("INGEST_STATEMENT_TIMEOUT_MS", "10000")
 DATA_UPLOAD_MAX_MEMORY_SIZE = INGEST_MAX_BATCH_BYTES + 1024 * 1024
 
 # --- Auth / API -----------------------------------------------------------
