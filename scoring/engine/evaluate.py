@@ -67,20 +67,15 @@ def _score_event_rule(rule: EventRule, matched: list[tuple[float, EventFacts]]) 
 
 
 def _match_events(compiled: CompiledVersion, events: Sequence[EventFacts], now: float) -> dict[str, list]:
-    by_name = compiled.rules_by_event_name
-    any_name = compiled.rules_for_any_name
+    rules_for = compiled.rules_for
     matches: dict[str, list[tuple[float, EventFacts]]] = {}
     for event in events:
-        rules = by_name.get(event.name, ()) if event.name is not None else ()
-        if any_name:
-            rules = (*rules, *any_name)
+        rules = rules_for(event.type, event.name)
         if not rules:
             continue
         age = now - event.epoch
         for rule in rules:
             if event.is_account_level and not rule.includes_account_events:
-                continue
-            if rule.event_type is not None and event.type != rule.event_type:
                 continue
             if age > rule.window_seconds:
                 continue

@@ -13,6 +13,25 @@ from datetime import datetime
 from typing import Any
 
 
+class _Derived:
+    """Like functools.cached_property without its per-access lock (Python 3.11 takes one).
+
+    A non-data descriptor: the first read stores the value in the instance dict (bypassing
+    the frozen dataclass's __setattr__), and later reads never reach the descriptor again.
+    """
+
+    def __init__(self, function):
+        self.function = function
+        self.name = function.__name__
+
+    def __get__(self, instance, owner=None):
+        if instance is None:
+            return self
+        value = self.function(instance)
+        instance.__dict__[self.name] = value
+        return value
+
+
 @dataclass(frozen=True)
 class LeadFacts:
     """Who the lead is.
@@ -56,7 +75,7 @@ class EventFacts:
     event with no person): those count for PQL paths and account-scoped rules only.
 
     Conditions on events read `name`, `type`, `properties.<key>`, `context.<key>`,
-    `user` and `account_level`; that dict is built once here, not on every evaluation.
+    `user` and `account_level`.
     """
 
     id: Any
@@ -67,24 +86,23 @@ class EventFacts:
     user_key: str | None = None
     is_account_level: bool = False
     context: dict[str, Any] = field(default_factory=dict)
-    condition_context: dict[str, Any] = field(init=False, repr=False, compare=False)
-    epoch: float = field(init=False, repr=False, compare=False)
 
-    def __post_init__(self) -> None:
-        # Derived once per event: a full rescore reads an account's events for every lead.
-        object.__setattr__(self, "epoch", self.timestamp.timestamp())
-        object.__setattr__(
-            self,
-            "condition_context",
-            {
-                "name": self.name,
-                "type": self.type,
-                "properties": self.properties,
-                "context": self.context,
-                "user": self.user_key,
-                "account_level": self.is_account_level,
-            },
-        )
+    # Derived lazily and once per event (a full rescore reads an account's events for every
+    # lead), and only for events that some rule looks at.
+    @_Derived
+    def epoch(self) -> float:
+        return self.timestamp.timestamp()
+
+    @_Derived
+    def condition_context(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "type": self.type,
+            "properties": self.properties,
+            "context": self.context,
+            "user": self.user_key,
+            "account_level": self.is_account_level,
+        }
 
 
 @dataclass(frozen=True)

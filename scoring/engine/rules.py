@@ -45,7 +45,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from scoring.engine.conditions import (
@@ -436,12 +436,27 @@ class CompiledVersion:
     thresholds: Thresholds
     attribute_rules: tuple[AttributeRule, ...]
     event_rules: tuple[EventRule, ...]
-    # Event rules indexed by event name, plus those that match any name, so an event is only
-    # tested against rules that can match it.
-    rules_by_event_name: dict[str, tuple[EventRule, ...]]
-    rules_for_any_name: tuple[EventRule, ...]
     pql_paths: tuple[PqlPath, ...]
     max_window_days: float
+    # (event type, event name) -> the event rules that can match it, filled on first sight, so
+    # each event is tested only against rules that name it or its type.
+    _candidates: dict[tuple[str, str | None], tuple[EventRule, ...]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+
+    def rules_for(self, event_type: str, event_name: str | None) -> tuple[EventRule, ...]:
+        key = (event_type, event_name)
+        rules = self._candidates.get(key)
+        if rules is None:
+            rules = tuple(
+                rule
+                for rule in self.event_rules
+                if (rule.event_names is None or event_name in rule.event_names)
+                and (rule.event_type is None or rule.event_type == event_type)
+            )
+            if len(self._candidates) < 10_000:  # event names are open-ended; bound the memo
+                self._candidates[key] = rules
+        return rules
 
 
 def content_hash(document: Any) -> str:
@@ -522,14 +537,6 @@ def _build(document: dict, version_id: Any, digest: str) -> CompiledVersion:
                 event_rules.append(_compile_event_rule(kind, rule))
             else:
                 attribute_rules.append(_compile_attribute_rule(kind, rule))
-    by_name: dict[str, list[EventRule]] = {}
-    any_name: list[EventRule] = []
-    for rule in event_rules:
-        if rule.event_names is None:
-            any_name.append(rule)
-        else:
-            for name in rule.event_names:
-                by_name.setdefault(name, []).append(rule)
     paths = tuple(_compile_path(rule) for rule in document.get("pql_paths", []))
     thresholds = document["thresholds"]
     windows = [rule.window_seconds / DAY for rule in event_rules]
@@ -550,8 +557,6 @@ def _build(document: dict, version_id: Any, digest: str) -> CompiledVersion:
         ),
         attribute_rules=tuple(attribute_rules),
         event_rules=tuple(event_rules),
-        rules_by_event_name={name: tuple(rules) for name, rules in by_name.items()},
-        rules_for_any_name=tuple(any_name),
         pql_paths=paths,
         max_window_days=max(windows, default=0.0),
     )
