@@ -64,8 +64,8 @@ class RuleVersion(models.Model):
             models.UniqueConstraint(
                 fields=["status"], condition=Q(status="published"), name="scoring_one_published_version"
             ),
-            models.CheckConstraint(condition=Q(grade_a_min__gte=models.F("grade_b_min")), name="scoring_grade_a_ge_b"),
-            models.CheckConstraint(condition=Q(grade_b_min__gte=models.F("grade_c_min")), name="scoring_grade_b_ge_c"),
+            models.CheckConstraint(condition=Q(grade_a_min__gt=models.F("grade_b_min")), name="scoring_grade_a_gt_b"),
+            models.CheckConstraint(condition=Q(grade_b_min__gt=models.F("grade_c_min")), name="scoring_grade_b_gt_c"),
         ]
 
     def __str__(self) -> str:

@@ -4,6 +4,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime
 
+from django.db import connection
 from django.db.models import Q
 
 from leads.emails import email_domain, email_type
@@ -115,7 +116,7 @@ def _event_facts(row: tuple, *, is_account_level: bool) -> EventFacts:
     )
 
 
-def _seats_history(rows: list[tuple]) -> tuple[tuple[datetime, int], ...]:
+def _seats_history(rows: Iterable[tuple]) -> tuple[tuple[datetime, int], ...]:
     points = []
     for row in rows:
         traits = row[7]
@@ -124,6 +125,20 @@ def _seats_history(rows: list[tuple]) -> tuple[tuple[datetime, int], ...]:
             if isinstance(seats, int | float) and not isinstance(seats, bool) and seats >= 0:
                 points.append((row[4], int(seats)))
     return tuple(points)
+
+
+def _last_group_event_before(*, account_ids: set[int], since: datetime) -> list[tuple]:
+    if not account_ids:
+        return []
+    group_events = Event.objects.filter(account_id__in=account_ids, type=EventType.GROUP, timestamp__lt=since)
+    if connection.vendor == "postgresql":
+        latest = group_events.order_by("account_id", "-timestamp").distinct("account_id")
+        return list(latest.values_list(*_EVENT_COLUMNS))
+    rows = group_events.order_by("account_id", "-timestamp").values_list(*_EVENT_COLUMNS)
+    latest_by_account: dict[int, tuple] = {}
+    for row in rows:
+        latest_by_account.setdefault(row[9], row)
+    return list(latest_by_account.values())
 
 
 def scoring_facts_for_leads(*, leads: list[Lead], now: datetime, since: datetime) -> dict[int, ScoringFacts]:
@@ -144,6 +159,9 @@ def scoring_facts_for_leads(*, leads: list[Lead], now: datetime, since: datetime
         if row[9] is not None:
             by_account[row[9]].append(row)
 
+    # The last seat count before the window is the baseline seat growth is measured from.
+    baseline = {row[9]: row for row in _last_group_event_before(account_ids=account_ids, since=since)}
+
     account_facts: dict[int, AccountFacts] = {}
     facts: dict[int, ScoringFacts] = {}
     for lead in leads:
@@ -158,7 +176,9 @@ def scoring_facts_for_leads(*, leads: list[Lead], now: datetime, since: datetime
                 account = AccountFacts(
                     id=lead.account_id,
                     attributes=_account_attributes(lead.account),
-                    seats_history=_seats_history(account_rows),
+                    seats_history=_seats_history(
+                        [baseline[lead.account_id], *account_rows] if lead.account_id in baseline else account_rows
+                    ),
                     plan=lead.account.plan or None,
                 )
                 account_facts[lead.account_id] = account

@@ -198,3 +198,19 @@ def test_pql_outranks_an_existing_mql(live_rules, source):
     lead = lead_by_email("ivy@acme.io")
     assert lead.stage == Stage.PQL
     assert list(lead.stage_changes.values_list("from_stage", "to_stage")) == [("mql", "pql"), ("new", "mql")]
+
+
+def test_seat_growth_counts_from_the_seats_before_the_window(live_rules, source):
+    # given an account with 10 seats two months ago, 14 now
+    send(
+        source,
+        [
+            *person("s1", "sue@initech.io"),
+            {**company("s1", "initech", name="Initech", seats=10), "timestamp": days_ago(60)},
+        ],
+    )
+    send(source, [{**company("s1", "initech", seats=14), "timestamp": days_ago(2)}])
+
+    # then the 4 seats added within 30 days make it a PQL through seat growth
+    lead = lead_by_email("sue@initech.io")
+    assert lead.score.pql_path == "Seat growth"
