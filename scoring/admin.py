@@ -11,7 +11,7 @@ import json
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count, Q
+from django.db.models import Case, Count, Q, When
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -61,17 +61,20 @@ def evidence_text(evidence: dict) -> str:
     if not isinstance(evidence, dict):
         return ""
     parts = []
-    values = evidence.get("values")
-    if isinstance(values, dict):
-        parts.extend(f"{field} = {value!r}" for field, value in values.items())
     for key, value in evidence.items():
-        if key == "values":
-            continue
-        if key == "event_ids" and isinstance(value, list):
+        if key == "values" and isinstance(value, dict):
+            parts.extend(f"{field} = {shown!r}" for field, shown in value.items())
+        elif key == "event_ids" and isinstance(value, list):
             parts.append("events " + ", ".join(f"#{event_id}" for event_id in value))
+        elif key == "matched":
+            parts.append(f"{value} matched")
+        elif key == "last_days_ago":
+            parts.append(f"latest {value:g} days ago")
+        elif key == "decayed_from":
+            parts.append(f"{value:g} points before decay")
         else:
             parts.append(f"{key.replace('_', ' ')}: {value}")
-    return "; ".join(parts)
+    return " · ".join(parts)
 
 
 def rescore_progress_text(version: RuleVersion) -> str:
@@ -137,14 +140,18 @@ def example_rule(kind: str, definition: dict) -> dict:
 
 
 class RuleForm(forms.ModelForm):
+    # Short labels: the kind column of the rules table is narrow.
+    kind = forms.ChoiceField(choices=[(kind.value, kind.label.split(" (")[0]) for kind in RuleKind])
+
     class Meta:
         model = Rule
         fields = ["kind", "name", "description", "points", "position", "definition"]
         widgets = {
-            "definition": forms.Textarea(attrs={"rows": 4, "cols": 60, "style": "font-family: monospace"}),
-            "description": forms.TextInput(attrs={"size": 40}),
-            "points": forms.NumberInput(attrs={"style": "width: 5em"}),
-            "position": forms.NumberInput(attrs={"style": "width: 4em"}),
+            "definition": forms.Textarea(attrs={"rows": 5, "cols": 40, "class": "rule-definition"}),
+            "description": forms.Textarea(attrs={"rows": 3, "cols": 20}),
+            "name": forms.TextInput(attrs={"size": 16}),
+            "points": forms.NumberInput(attrs={"style": "width: 4em"}),
+            "position": forms.NumberInput(attrs={"style": "width: 3em"}),
         }
 
     def clean(self):
@@ -171,9 +178,13 @@ class RuleInline(admin.TabularInline):
     model = Rule
     form = RuleForm
     extra = 0
-    fields = ["kind", "name", "description", "points", "position", "definition", "reads_as"]
+    fields = ["kind", "name", "points", "position", "description", "definition", "reads_as"]
     readonly_fields = ["reads_as"]
-    ordering = ["kind", "position", "id"]
+
+    def get_queryset(self, request):
+        # In the order a lead is read: who they are, what they did, what counts against, then PQL paths.
+        kind_order = Case(*(When(kind=kind, then=index) for index, kind in enumerate(RuleKind)), default=99)
+        return super().get_queryset(request).order_by(kind_order, "position", "id")
 
     def get_formset(self, request, obj=None, **kwargs):
         formset = super().get_formset(request, obj, **kwargs)
@@ -216,6 +227,16 @@ class RuleVersionForm(forms.ModelForm):
             "grade_b_min",
             "grade_c_min",
         ]
+        labels = {
+            "fit_min": "Fit at least",
+            "engagement_min": "Engagement at least",
+            "total_min": "Total at least",
+            "hot_min": "Hot from total",
+            "grade_a_min": "Grade A from",
+            "grade_b_min": "Grade B from",
+            "grade_c_min": "Grade C from",
+        }
+        widgets = {"notes": forms.Textarea(attrs={"rows": 3, "cols": 80})}
 
     def clean(self):
         cleaned = super().clean()
@@ -249,8 +270,16 @@ def _thresholds_document(version: RuleVersion) -> dict:
 class RuleVersionAdmin(ScoringPermissions, admin.ModelAdmin):
     form = RuleVersionForm
     inlines = [RuleInline]
-    list_display = ["number", "name", "status", "published_at", "published_by", "rule_count", "rescore_progress"]
-    list_display_links = ["number", "name"]
+    list_display = [
+        "version_number",
+        "name",
+        "status",
+        "published_at",
+        "published_by",
+        "rule_count",
+        "rescore_progress",
+    ]
+    list_display_links = ["version_number", "name"]
     list_filter = ["status"]
     search_fields = ["name", "notes"]
     list_select_related = ["published_by"]
@@ -285,6 +314,10 @@ class RuleVersionAdmin(ScoringPermissions, admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(rule_count=Count("rules"))
+
+    @admin.display(ordering="number", description="Version")
+    def version_number(self, obj) -> str:
+        return f"v{obj.number}"
 
     @admin.display(ordering="rule_count", description="Rules")
     def rule_count(self, obj) -> int:
@@ -351,6 +384,8 @@ class RuleVersionAdmin(ScoringPermissions, admin.ModelAdmin):
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         context.update(
+            # The rules table needs the full width.
+            is_nav_sidebar_enabled=False,
             can_edit_scoring=can_edit_scoring(request.user),
             live_version=rule_version_live(),
             definition_examples=[
@@ -390,6 +425,8 @@ class RuleVersionAdmin(ScoringPermissions, admin.ModelAdmin):
             "original": version,
             "version": version,
             "can_edit_scoring": can_edit_scoring(request.user),
+            # These pages need the width: side-by-side columns and long sentences.
+            "is_nav_sidebar_enabled": False,
             **context,
         }
         return TemplateResponse(request, f"admin/scoring/ruleversion/{template}", context)
@@ -488,6 +525,8 @@ class RuleVersionAdmin(ScoringPermissions, admin.ModelAdmin):
             for shown in compared:
                 result = lead_score_preview(lead=lead, version=shown)
                 columns.append(_preview_column(shown, result, is_live=shown.status == VersionStatus.PUBLISHED))
+            if len(columns) == 2:
+                columns[1]["total_change"] = round(columns[1]["result"].total - columns[0]["result"].total, 1)
         return self._page(
             request,
             "preview.html",
@@ -505,6 +544,7 @@ def _preview_column(version: RuleVersion, result, *, is_live: bool) -> dict:
         "version": version,
         "is_live": is_live,
         "result": result,
+        "total_change": None,
         "hits": [
             {
                 "name": hit.name,
@@ -514,7 +554,8 @@ def _preview_column(version: RuleVersion, result, *, is_live: bool) -> dict:
                 "count": hit.count,
                 "evidence": evidence_text(hit.evidence),
             }
-            for hit in sorted(result.hits, key=lambda hit: (hit.bucket, -hit.points))
+            # Fit first, then engagement; within each, what weighs most first.
+            for hit in sorted(result.hits, key=lambda hit: (hit.bucket != "fit", -abs(hit.points)))
         ],
         "pql_matches": [
             {"name": match.name, "summary": match.summary, "evidence": evidence_text(match.evidence)}
