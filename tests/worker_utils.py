@@ -18,10 +18,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
+import redis
+from celery.app.routes import MapRoute
 from django.db import connection
 from django.utils import timezone
 
 from leads.services.ingest import batch_ingest
+from qualify_site.celery import app as celery_app
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -54,6 +57,25 @@ def database_url_of_test_run() -> str:
     return f"postgresql://{user}{password}@{host}:{port}/{settings['NAME']}"
 
 
+@contextlib.contextmanager
+def tasks_routed_to_own_queue():
+    """Publish leads tasks for real (not eagerly) to a queue of this test's own; yields its name."""
+    queue = f"test-{uuid.uuid4().hex[:12]}"
+    route = MapRoute({"leads.tasks.*": {"queue": queue}})
+    amqp = celery_app.amqp
+    saved_routes, saved_router = amqp.routes, amqp.router
+    amqp._rtable = (route, *saved_routes)
+    amqp.router = amqp.Router()
+    eager = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = False
+    try:
+        yield queue
+    finally:
+        celery_app.conf.task_always_eager = eager
+        amqp._rtable, amqp.router = saved_routes, saved_router
+        redis.Redis.from_url(celery_app.conf.broker_url).delete(queue)
+
+
 @dataclass
 class WorkerProcess:
     process: subprocess.Popen
@@ -70,8 +92,12 @@ class WorkerProcess:
 
 
 @contextlib.contextmanager
-def celery_worker(*, env: dict[str, str] | None = None, ready_timeout: float = 30.0):
-    """Run a real worker (solo pool: one process, so SIGKILL hits the one doing the work)."""
+def celery_worker(*, queue: str, env: dict[str, str] | None = None, ready_timeout: float = 30.0):
+    """Run a real worker (solo pool: one process, so SIGKILL hits the one doing the work).
+
+    It consumes only `queue` (see `tasks_routed_to`), so that other workers
+    sharing the Redis database cannot take this test's tasks, nor it theirs.
+    """
     worker_env = dict(os.environ)
     worker_env.update(
         {
@@ -98,6 +124,8 @@ def celery_worker(*, env: dict[str, str] | None = None, ready_timeout: float = 3
             "--without-mingle",
             "--without-heartbeat",
             "--loglevel=INFO",
+            "-Q",
+            queue,
             "-n",
             f"test-{uuid.uuid4().hex[:8]}@%h",
         ],

@@ -2,15 +2,18 @@
 
 import psycopg
 import pytest
-import redis
-from django.conf import settings
 from django.db import connection
 
 from leads.models import Event, Identity, Lead
 from leads.services.identity import events_process_batch
 from leads.tasks import events_sweep_unprocessed_task
-from qualify_site.celery import app
-from tests.worker_utils import celery_worker, database_url_of_test_run, ingest, wait_until
+from tests.worker_utils import (
+    celery_worker,
+    database_url_of_test_run,
+    ingest,
+    tasks_routed_to_own_queue,
+    wait_until,
+)
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.worker, pytest.mark.slow]
 
@@ -21,17 +24,9 @@ def source(source_with_key):
 
 
 @pytest.fixture
-def tasks_go_to_redis():
-    """Publish tasks to the test Redis (the suite otherwise runs them in-process), starting from an empty queue."""
-    app.control.purge()
-    # Messages a killed worker never acknowledged would come back an hour
-    # later in some other run: forget them.
-    redis.Redis.from_url(settings.REDIS_URL).delete("unacked", "unacked_index")
-    eager = app.conf.task_always_eager
-    app.conf.task_always_eager = False
-    yield
-    app.conf.task_always_eager = eager
-    app.control.purge()
+def queue():
+    with tasks_routed_to_own_queue() as name:
+        yield name
 
 
 def unprocessed(batch_id: str) -> int:
@@ -47,7 +42,7 @@ def backends_waiting_on_a_lock() -> int:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_real_worker_processes_what_ingestion_enqueues(source, tasks_go_to_redis):
+def test_a_real_worker_processes_what_ingestion_enqueues(source, queue):
     # given
     messages = [
         {"type": "page", "anonymousId": "a-1", "name": "Pricing"},
@@ -55,7 +50,7 @@ def test_a_real_worker_processes_what_ingestion_enqueues(source, tasks_go_to_red
         {"type": "track", "userId": "u-1", "event": "Trial Started"},
     ]
 
-    with celery_worker() as worker:
+    with celery_worker(queue=queue) as worker:
         # when: ingestion commits, then publishes one task for the batch
         batch_id = ingest(source, messages)
 
@@ -67,7 +62,7 @@ def test_a_real_worker_processes_what_ingestion_enqueues(source, tasks_go_to_red
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_worker_killed_mid_batch_loses_nothing(source, tasks_go_to_redis):
+def test_a_worker_killed_mid_batch_loses_nothing(source, queue, settings):
     # given: an earlier anonymous visit, already processed and unmatched
     old_batch = ingest(source, [{"type": "page", "anonymousId": "anon-k", "name": "Pricing"}])
     events_process_batch(batch_id=old_batch)
@@ -84,7 +79,7 @@ def test_a_worker_killed_mid_batch_loses_nothing(source, tasks_go_to_redis):
     # after it has written leads and identities, blocks inside its transaction.
     with psycopg.connect(database_url_of_test_run()) as lock_holder:
         lock_holder.execute("SELECT id FROM leads_event WHERE id = %s FOR UPDATE", [old_event.id])
-        with celery_worker() as worker:
+        with celery_worker(queue=queue) as worker:
             batch_id = ingest(source, messages)
             wait_until(lambda: backends_waiting_on_a_lock() > 0, timeout=20, message="the worker to block mid-batch")
 
@@ -96,14 +91,17 @@ def test_a_worker_killed_mid_batch_loses_nothing(source, tasks_go_to_redis):
         assert not Lead.objects.filter(email="kim@acme.com").exists()
         lock_holder.rollback()
 
-    # and once the sweeper runs in a new worker, everything is processed exactly once
-    with celery_worker(env={"INGEST_SWEEP_AFTER_SECONDS": "0"}):
+    # and once the sweeper runs, a new worker processes everything exactly once
+    settings.INGEST_SWEEP_AFTER_SECONDS = 0
+    with celery_worker(queue=queue):
 
-        def swept_and_done() -> bool:
-            events_sweep_unprocessed_task.delay()
-            return unprocessed(batch_id) == 0 or wait_for_processing(batch_id)
+        def swept_and_processed() -> bool:
+            # The killed worker's database session may hold its locks a moment
+            # longer (SKIP LOCKED then finds nothing): sweep until done.
+            events_sweep_unprocessed_task()
+            return wait_for_processing(batch_id)
 
-        wait_until(swept_and_done, timeout=30, interval=0.2, message="the sweeper to recover the batch")
+        wait_until(swept_and_processed, timeout=30, interval=0.2, message="the sweeper to recover the batch")
 
     assert Event.objects.filter(batch_id=batch_id).values("processed_at").distinct().count() == 1
     assert Lead.objects.count() == 61
