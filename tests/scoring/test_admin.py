@@ -600,3 +600,40 @@ def test_a_version_published_elsewhere_while_the_form_was_open_is_not_changed(ol
     assert response.status_code == 403
     draft.refresh_from_db()
     assert draft.name == "Pricing matters more"
+
+
+def test_a_published_version_cannot_be_deleted_through_the_admin(olivia_client, live):
+    # when
+    page = olivia_client.get(reverse("admin:scoring_ruleversion_delete", args=[live.pk]))
+    post = olivia_client.post(reverse("admin:scoring_ruleversion_delete", args=[live.pk]), {"post": "yes"})
+
+    # then
+    assert page.status_code == post.status_code == 403
+    assert RuleVersion.objects.filter(pk=live.pk, status=VersionStatus.PUBLISHED).exists()
+
+
+def test_a_draft_can_be_deleted_through_the_admin(olivia_client, draft):
+    # when
+    response = olivia_client.post(reverse("admin:scoring_ruleversion_delete", args=[draft.pk]), {"post": "yes"})
+
+    # then
+    assert response.status_code == 302
+    assert not RuleVersion.objects.filter(pk=draft.pk).exists()
+
+
+@pytest.mark.parametrize(("persona", "shown"), [("olivia", True), ("charlie", True), ("intern", False)])
+def test_the_admin_index_lists_scoring_only_for_those_who_may_see_it(
+    client, request, django_user_model, persona, shown
+):
+    # given
+    if persona == "intern":
+        user = django_user_model.objects.create_user(username="intern", password="x", is_staff=True)
+    else:
+        user = request.getfixturevalue(persona)
+    client.force_login(user)
+
+    # when
+    response = client.get(reverse("admin:index"))
+
+    # then
+    assert (reverse("admin:scoring_ruleversion_changelist") in response.content.decode()) is shown
