@@ -454,3 +454,30 @@ def test_a_mixed_batch_resolves_the_same_with_either_write_path(source, monkeypa
     assert Event.objects.filter(account=lead.account).count() == 3
     assert Event.objects.filter(processed_at__isnull=True).count() == 0
     assert Event.objects.get(anonymous_id="a-21").lead is None
+
+
+@pytest.mark.parametrize(("minutes_later", "expected_minutes"), [(2, 0), (10, 10)])
+def test_last_seen_is_kept_to_five_minutes_to_spare_rewriting_busy_leads(source, minutes_later, expected_minutes):
+    # given
+    process(source, [identify(0, userId="u-30", traits={"email": "busy@acme.com"})])
+
+    # when
+    process(source, [track("Job Run", minutes_later, userId="u-30")])
+
+    # then
+    assert Lead.objects.get().last_seen_at == T0 + timedelta(minutes=expected_minutes)
+
+
+def test_a_later_batch_of_a_new_person_reuses_the_lead(source):
+    # given: two batches stored before either is processed
+    first = ingest(source, [identify(0, userId="u-31", traits={"email": "twice@acme.com"})])
+    second = ingest(source, [identify(1, userId="u-31", traits={"email": "twice@acme.com"}), page(2, userId="u-31")])
+
+    # when
+    events_process_batch(batch_id=first)
+    events_process_batch(batch_id=second)
+
+    # then
+    lead = Lead.objects.get()
+    assert Event.objects.filter(lead=lead).count() == 3
+    assert lead.identities.count() == 2

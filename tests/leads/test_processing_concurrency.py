@@ -1,0 +1,70 @@
+"""Two workers resolving the same new person at the same time still make one lead."""
+
+import threading
+
+import psycopg
+import pytest
+from django.db import connection
+
+from leads.models import Account, Event, Identity, Lead
+from leads.services.identity import events_process_batch
+from tests.worker_utils import database_url_of_test_run, ingest, tasks_routed_to_own_queue, wait_until
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+def backends_waiting_on_a_lock() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+        return cursor.fetchone()[0]
+
+
+def process_in_thread(batch_id: str, results: dict) -> threading.Thread:
+    def run():
+        from django.db import connection as thread_connection
+
+        try:
+            results[batch_id] = events_process_batch(batch_id=batch_id)
+        finally:
+            thread_connection.close()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread
+
+
+def test_two_workers_creating_the_same_lead_at_once_end_with_one(source_with_key, caplog):
+    # given: an account both batches update, and a new person in both
+    source, _ = source_with_key
+    Account.objects.create(name="Acme", domain="acme.com", group_id="g-1")
+    with tasks_routed_to_own_queue():  # stored, but left unprocessed for this test to drive
+        batches = [
+            ingest(
+                source,
+                [
+                    {"type": "identify", "userId": "u-1", "traits": {"email": "ann@acme.com"}, "messageId": f"i-{n}"},
+                    {"type": "group", "userId": "u-1", "groupId": "g-1", "traits": {"seats": n}, "messageId": f"g-{n}"},
+                ],
+            )
+            for n in (1, 2)
+        ]
+    results: dict[str, int] = {}
+
+    # when: both workers have read (no lead yet) and wait on the account row
+    with psycopg.connect(database_url_of_test_run()) as lock_holder:
+        lock_holder.execute("SELECT id FROM leads_account WHERE group_id = 'g-1' FOR UPDATE")
+        threads = [process_in_thread(batch_id, results) for batch_id in batches]
+        wait_until(lambda: backends_waiting_on_a_lock() >= 2, timeout=10, message="both workers to wait")
+        lock_holder.rollback()
+    for thread in threads:
+        thread.join(timeout=20)
+
+    # then: the second one's insert conflicted, it retried and linked to the first one's lead
+    assert sorted(results.values()) == [2, 2]
+    assert "concurrent identity write, retrying" in caplog.text
+    lead = Lead.objects.get()
+    assert Event.objects.filter(lead=lead).count() == 4
+    assert Identity.objects.filter(lead=lead).count() == 2
+    assert lead.account.group_id == "g-1"
