@@ -6,7 +6,12 @@ from django.views.decorators.http import require_GET
 
 @require_GET
 def home(request):
-    return redirect("admin:index")
+    """Send each person where their work is."""
+    if not request.user.is_authenticated:
+        return redirect("login")
+    if request.user.is_staff:
+        return redirect("admin:index")
+    return redirect("scoring:definitions")
 
 
 @require_GET

@@ -14,6 +14,7 @@ from qualify_site.roles import Role
 # (app_label, model, actions). Sources and their write keys belong to admins:
 # a key authenticates writes into the pipeline, so marketing ops only view them.
 _READ_MODELS = ["event", "identity", "rejectedmessage", "stagechange", "leadmerge", "outcome", "source"]
+_SCORING_MODELS = ["ruleversion", "rule", "leadscore", "scorechange"]
 
 ROLE_PERMISSIONS: dict[Role, list[tuple[str, str, tuple[str, ...]]]] = {
     Role.REP: [],
@@ -23,6 +24,7 @@ ROLE_PERMISSIONS: dict[Role, list[tuple[str, str, tuple[str, ...]]]] = {
         ("leads", "account", ("view", "change")),
         ("leads", "campaign", ("view",)),
         *[("leads", model, ("view",)) for model in _READ_MODELS],
+        *[("scoring", model, ("view",)) for model in _SCORING_MODELS],
     ],
     Role.MARKETING_OPS: [
         # add + change on leads and accounts is what the CSV import needs (it upserts).
@@ -30,6 +32,11 @@ ROLE_PERMISSIONS: dict[Role, list[tuple[str, str, tuple[str, ...]]]] = {
         ("leads", "account", ("view", "add", "change")),
         ("leads", "campaign", ("view", "add", "change")),
         *[("leads", model, ("view",)) for model in _READ_MODELS],
+        # Marketing ops own the scoring definitions (drafts; published ones are immutable).
+        ("scoring", "ruleversion", ("view", "add", "change", "delete")),
+        ("scoring", "rule", ("view", "add", "change", "delete")),
+        ("scoring", "leadscore", ("view",)),
+        ("scoring", "scorechange", ("view",)),
     ],
 }
 
