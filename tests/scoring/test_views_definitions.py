@@ -40,7 +40,7 @@ def test_anonymous_visitors_are_sent_to_log_in(client, live):
     response = client.get(URL)
 
     # then
-    assert response.status_code == 302 and reverse("admin:login") in response.url
+    assert response.status_code == 302 and reverse("login") in response.url
 
 
 def test_a_user_with_no_role_is_refused(client, django_user_model, live):
