@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 
 import psycopg
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Max, Min, Q
+from django.db.models import Max, Min, ProtectedError, Q, RestrictedError
 from django.utils import timezone
 
 from leads.emails import email_domain, is_free_mail_domain, is_student_domain
@@ -312,6 +312,8 @@ class _Resolver:
         self.accounts_by_domain: dict[str, Account] = {}
         self.new_accounts: list[Account] = []
         self.dirty_accounts: dict[int, Account] = {}
+        self.account_aliases: dict[int, Account] = {}  # id(folded account) -> the account it became
+        self.folded_accounts: list[tuple[Account, Account]] = []  # stored accounts to fold: (folded, into)
 
     # -- load ----------------------------------------------------------------
 
@@ -411,8 +413,14 @@ class _Resolver:
                 if message.type == EventType.TRACK and message.event == UNSUBSCRIBED_EVENT:
                     # The only way a lead becomes unsubscribed: never a trait.
                     person.lead.is_unsubscribed = True
+        folded_ids = {folded.pk: into for folded, into in self.folded_accounts}
         for person in self._touched_persons():
+            person.group_account = self._account_resolved(person.group_account)
+            if person.lead.account_id in folded_ids:
+                person.lead.account = folded_ids[person.lead.account_id]
             self._lead_account_resolve(person)
+        for message in self.messages:
+            message.account = self._account_resolved(message.account)
 
     def _identity_resolve(self, message: _Message) -> None:
         keys = message.keys
@@ -560,6 +568,12 @@ class _Resolver:
             if account is not None and account.group_id is None:
                 account.group_id = message.group_id
                 self.accounts_by_group[message.group_id] = account
+        elif parsed.domain and account.domain is None:
+            owner = self.accounts_by_domain.get(parsed.domain)
+            if owner is not None and owner is not account and owner.group_id is None:
+                # The same company twice: known by its groupId (say from a
+                # product event's context) and by its domain (from an email).
+                account = self._accounts_fold(folded=account, into=owner, group_id=message.group_id)
         if account is None:
             account = self._account_new(group_id=message.group_id)
         if parsed.domain and account.domain is None and parsed.domain not in self.accounts_by_domain:
@@ -570,6 +584,33 @@ class _Resolver:
         if parsed.extra:
             account.traits = {**account.traits, **parsed.extra}
         self._account_touch(account)
+        return account
+
+    def _accounts_fold(self, *, folded: Account, into: Account, group_id: str) -> Account:
+        """Make `into` the one account of a company also recorded as `folded`.
+
+        An account is not a person: nothing about the folded row is worth
+        keeping once everything pointing at it points at the survivor, so a
+        stored one is deleted after its relations move (see `_accounts_write`).
+        """
+        for name in ("name", "industry", "employee_count", "country", "region", "plan", "seats", "owner_id"):
+            if getattr(into, name) in (None, "") and getattr(folded, name) not in (None, ""):
+                setattr(into, name, getattr(folded, name))
+        into.traits = {**folded.traits, **into.traits}
+        into.group_id = group_id
+        self.accounts_by_group[group_id] = into
+        self.account_aliases[id(folded)] = into
+        if folded.pk is None:
+            self.new_accounts.remove(folded)
+        else:
+            self.dirty_accounts.pop(folded.pk, None)
+            self.folded_accounts.append((folded, into))
+        self._account_touch(into)
+        return into
+
+    def _account_resolved(self, account: Account | None) -> Account | None:
+        while account is not None and id(account) in self.account_aliases:
+            account = self.account_aliases[id(account)]
         return account
 
     def _lead_account_resolve(self, person: _Person) -> None:
@@ -653,6 +694,19 @@ class _Resolver:
                 person.lead.campaign_id = by_name.get(person.campaign[0])
 
     def _accounts_write(self) -> None:
+        for folded, into in self.folded_accounts:
+            # Move first: the survivor takes the folded account's group_id,
+            # which is unique, once the folded row is gone.
+            _relations_move(Account, folded, into)
+            logger.info("account %s folded into %s (group %s)", folded.pk, into.pk, into.group_id)
+            try:
+                with transaction.atomic():
+                    folded.delete()
+            except (IntegrityError, ProtectedError, RestrictedError):
+                # Something from another app insists on it: keep the row, without the groupId.
+                Account.objects.filter(pk=folded.pk).update(
+                    group_id=None, name=folded.name or f"Merged into {into.pk}", updated_at=self.now
+                )
         for account in self.new_accounts:
             account.segment = segment_for_employees(account.employee_count)
             account.updated_at = self.now
@@ -826,6 +880,27 @@ def _lead_snapshot(lead: Lead) -> dict:
     return snapshot
 
 
+def _relations_move(model, old, new, *, skip: tuple = ()) -> None:
+    """Point every foreign key at `old` (from any app) at `new` instead.
+
+    A relation that cannot move (a one-per-row table where `new` already has
+    its row) stays where it is, logged: history is kept either way.
+    """
+    for relation in model._meta.related_objects:
+        related = relation.related_model
+        if not relation.one_to_many or related in skip:
+            continue
+        field_name = relation.field.name
+        queryset = related._base_manager.filter(**{field_name: old})
+        if related is model:
+            queryset = queryset.exclude(pk=new.pk)
+        try:
+            with transaction.atomic():
+                queryset.update(**{field_name: new})
+        except IntegrityError:
+            logger.warning("%s %s -> %s: %s.%s left behind", model.__name__, old.pk, new.pk, related, field_name)
+
+
 def _lead_merge_write(*, survivor: Lead, merged: Lead, reason: str, at: datetime) -> None:
     """Fold `merged` into `survivor`: everything that pointed at it moves, nothing is deleted.
 
@@ -837,18 +912,6 @@ def _lead_merge_write(*, survivor: Lead, merged: Lead, reason: str, at: datetime
     LeadMerge.objects.create(
         survivor=survivor, merged=merged, merged_at=at, reason=reason, snapshot=_lead_snapshot(merged)
     )
-    for relation in Lead._meta.related_objects:
-        model = relation.related_model
-        if not relation.one_to_many or model is LeadMerge:
-            continue
-        field_name = relation.field.name
-        queryset = model._base_manager.filter(**{field_name: merged})
-        if model is Lead:
-            queryset = queryset.exclude(pk=survivor.pk)
-        try:
-            with transaction.atomic():
-                queryset.update(**{field_name: survivor})
-        except IntegrityError:
-            logger.warning("merge %s -> %s: %s.%s left on the merged lead", merged.pk, survivor.pk, model, field_name)
+    _relations_move(Lead, merged, survivor, skip=(LeadMerge,))
     merged.merged_into = survivor
     merged.updated_at = at

@@ -481,3 +481,30 @@ def test_a_later_batch_of_a_new_person_reuses_the_lead(source):
     lead = Lead.objects.get()
     assert Event.objects.filter(lead=lead).count() == 3
     assert lead.identities.count() == 2
+
+
+@pytest.mark.parametrize("same_batch", [True, False], ids=["same-batch", "later-batch"])
+def test_a_group_call_folds_the_groupid_account_into_the_domain_account_of_the_same_company(source, same_batch):
+    # given: the company known by domain (an employee's email), then a product
+    # event naming its groupId before any group call
+    process(source, [identify(0, userId="u-40", traits={"email": "joe@keystone.com"})])
+    product_event = track("Signed Up", 1, userId="u-40", context={"groupId": "g-40"})
+    group_call = group("g-40", {"name": "Keystone Risk", "domain": "keystone.com", "employees": 300}, 2, userId="u-40")
+
+    # when
+    if same_batch:
+        process(source, [product_event, group_call])
+    else:
+        process(source, [product_event])
+        process(source, [group_call])
+
+    # then: one account, with everything on it
+    account = Account.objects.get()
+    assert (account.domain, account.group_id, account.name, account.segment) == (
+        "keystone.com",
+        "g-40",
+        "Keystone Risk",
+        Segment.MID_MARKET,
+    )
+    assert Lead.objects.get().account == account
+    assert Event.objects.filter(account=account).count() == 3
