@@ -1,8 +1,9 @@
 """`make bench`: ingestion and processing throughput on the production stack.
 
-On PostgreSQL and Redis (DATABASE_URL and BENCH_REDIS_URL / REDIS_URL, local
-by default), in a dedicated database (`qualify_bench`, dropped and migrated
-each run) and a dedicated Redis database (flushed each run), it measures:
+On PostgreSQL and Redis (the servers of DATABASE_URL and REDIS_URL, local by
+default), in a dedicated database (`qualify_bench`, dropped and migrated each
+run) and a dedicated Redis database (9, or BENCH_REDIS_URL; flushed each run),
+it measures:
 
 1. ingest_http_events_per_s: concurrent clients POST pre-generated 500-event
    /v1/batch bodies (the demo world's messages) to gunicorn with DEBUG=False;
@@ -42,7 +43,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
-DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/12"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+# The bench flushes its Redis database, so it never uses the app's own (or the
+# test suite's, 15): same server, a database of its own.
+BENCH_REDIS_DB = 9
 BATCH_SIZE = 500
 # Columns an ingestion insert writes (everything but the generated id).
 EVENT_COLUMNS = (
@@ -64,8 +68,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--database-url", default=os.getenv("DATABASE_URL") or DEFAULT_DATABASE_URL)
     parser.add_argument(
         "--redis-url",
-        default=os.getenv("BENCH_REDIS_URL") or os.getenv("REDIS_URL") or DEFAULT_REDIS_URL,
-        help="A Redis database for the bench alone: it is flushed.",
+        default=os.getenv("BENCH_REDIS_URL") or redis_url_for(os.getenv("REDIS_URL") or DEFAULT_REDIS_URL),
+        help=f"A Redis database for the bench alone, flushed (default: REDIS_URL's server, database {BENCH_REDIS_DB}).",
     )
     parser.add_argument("--no-processing", action="store_true", help="Measure ingestion and COPY only.")
     parser.add_argument("--processing-timeout", type=float, default=600, help="Give up processing after (s).")
@@ -94,6 +98,10 @@ class Figures:
 
 def log(message: str) -> None:
     print(f"# {message}", file=sys.stderr, flush=True)
+
+
+def redis_url_for(url: str) -> str:
+    return urlunparse(urlparse(url)._replace(path=f"/{BENCH_REDIS_DB}"))
 
 
 def database_url_for(url: str, name: str) -> str:
