@@ -312,6 +312,7 @@ class _Resolver:
         self.accounts_by_domain: dict[str, Account] = {}
         self.new_accounts: list[Account] = []
         self.dirty_accounts: dict[int, Account] = {}
+        self.batch_group_domains: dict[str, str] = {}  # groupId -> domain, from this batch's group calls
         self.account_aliases: dict[int, Account] = {}  # id(folded account) -> the account it became
         self.folded_accounts: list[tuple[Account, Account]] = []  # stored accounts to fold: (folded, into)
 
@@ -380,6 +381,7 @@ class _Resolver:
                 group_ids.add(message.group_id)
             if message.type == EventType.GROUP and (domain := account_traits_parse(message.traits).domain):
                 domains.add(domain)
+                self.batch_group_domains.setdefault(message.group_id, domain)
         for email in emails | {p.lead.email for p in self.persons_by_lead_id.values() if p.lead.email}:
             domains.add(email_domain(email))
         if not group_ids and not domains:
@@ -558,7 +560,16 @@ class _Resolver:
     def _account_for_group_id(self, group_id: str) -> Account:
         """The account a product event's context.groupId names; created bare until its group call arrives."""
         account = self.accounts_by_group.get(group_id)
-        return account if account is not None else self._account_new(group_id=group_id)
+        if account is not None:
+            return account
+        # A group call later in this batch may name the domain of a known account.
+        owner = self.accounts_by_domain.get(self.batch_group_domains.get(group_id, ""))
+        if owner is not None and owner.group_id is None:
+            owner.group_id = group_id
+            self.accounts_by_group[group_id] = owner
+            self._account_touch(owner)
+            return owner
+        return self._account_new(group_id=group_id)
 
     def _account_from_group(self, message: _Message) -> Account:
         parsed = account_traits_parse(message.traits)
@@ -694,19 +705,10 @@ class _Resolver:
                 person.lead.campaign_id = by_name.get(person.campaign[0])
 
     def _accounts_write(self) -> None:
-        for folded, into in self.folded_accounts:
-            # Move first: the survivor takes the folded account's group_id,
-            # which is unique, once the folded row is gone.
-            _relations_move(Account, folded, into)
-            logger.info("account %s folded into %s (group %s)", folded.pk, into.pk, into.group_id)
-            try:
-                with transaction.atomic():
-                    folded.delete()
-            except (IntegrityError, ProtectedError, RestrictedError):
-                # Something from another app insists on it: keep the row, without the groupId.
-                Account.objects.filter(pk=folded.pk).update(
-                    group_id=None, name=folded.name or f"Merged into {into.pk}", updated_at=self.now
-                )
+        if self.folded_accounts:
+            # Before the survivors are written: they take the folded accounts'
+            # group_ids, which are unique, once the folded rows are gone.
+            self._accounts_fold_write()
         for account in self.new_accounts:
             account.segment = segment_for_employees(account.employee_count)
             account.updated_at = self.now
@@ -719,6 +721,22 @@ class _Resolver:
             account.updated_at = self.now
         if dirty:
             _rows_update(Account, dirty, _ACCOUNT_UPDATE_FIELDS)
+
+    def _accounts_fold_write(self) -> None:
+        mapping = {folded.pk: into.pk for folded, into in self.folded_accounts}
+        for relation in Account._meta.related_objects:
+            if not relation.one_to_many:
+                continue
+            model, field_name = relation.related_model, relation.field.name
+            for old_pk, new_pk in mapping.items():
+                model._base_manager.filter(**{field_name: old_pk}).update(**{field_name: new_pk})
+        logger.info("accounts folded into the account of the same company: %s", mapping)
+        try:
+            with transaction.atomic():
+                Account.objects.filter(pk__in=mapping).delete()
+        except (IntegrityError, ProtectedError, RestrictedError):
+            # Something from another app insists on them: keep the rows, without their groupIds.
+            Account.objects.filter(pk__in=mapping).update(group_id=None, updated_at=self.now)
 
     def _identities_write(self) -> None:
         rows = [
