@@ -145,6 +145,16 @@ def _serialized_size(raw: dict) -> int:
     return len(serialized.encode("utf-8"))
 
 
+def _unstorable_field(raw: dict) -> str:
+    """The first top-level field that cannot be stored, so the error can name it."""
+    for key, value in raw.items():
+        try:
+            _serialized_size({key: value})
+        except ValueError:
+            return str(key)[:100]
+    return ""
+
+
 def _text(raw: dict, key: str) -> str:
     """The field as text: strings as sent, integers stringified (some clients send numeric
     ids, and Segment's own libraries stringify them), missing or null as "".
@@ -189,11 +199,10 @@ def validate_message(
     try:
         size = _serialized_size(raw)
     except UnicodeEncodeError:  # a ValueError too, so caught first
-        return Rejection("", "message contains invalid Unicode (a lone surrogate)")
+        return Rejection(_unstorable_field(raw), "contains invalid Unicode (a lone surrogate)")
     except ValueError as error:
-        return Rejection(
-            "", f"message {error}" if "NUL" in str(error) else "message is not valid JSON (NaN or Infinity)"
-        )
+        reason = str(error) if "NUL" in str(error) else "is not valid JSON (NaN or Infinity)"
+        return Rejection(_unstorable_field(raw), reason)
     if size > max_bytes:
         return Rejection("", f"message is {size} bytes, over the {max_bytes} byte limit")
 

@@ -67,9 +67,9 @@ def test_it_accepts_each_message_type(raw):
         ({"type": "identify", "userId": "u", "timestamp": 1700000000}, "timestamp", "ISO-8601"),
         ({"type": "identify", "userId": "u", "originalTimestamp": "nope"}, "originalTimestamp", "ISO-8601"),
         ({"type": "identify", "userId": "u", "sentAt": "2025-13-01"}, "sentAt", "ISO-8601"),
-        ({"type": "identify", "userId": "u\x00"}, "", "NUL"),
-        ({"type": "identify", "userId": "u", "traits": {"bad": "\ud800"}}, "", "surrogate"),
-        ({"type": "identify", "userId": "u", "traits": {"n": float("nan")}}, "", "not valid JSON"),
+        ({"type": "identify", "userId": "u\x00"}, "userId", "NUL"),
+        ({"type": "identify", "userId": "u", "traits": {"bad": "\ud800"}}, "traits", "surrogate"),
+        ({"type": "identify", "userId": "u", "traits": {"n": float("nan")}}, "traits", "not valid JSON"),
     ],
 )
 def test_it_rejects_an_invalid_message_naming_the_field(raw, field, reason_part):
