@@ -8,6 +8,7 @@ from django.db import OperationalError, transaction
 
 from leads.selectors_identity import unprocessed_batch_id_list
 from leads.services.identity import events_process_batch
+from scoring.services import leads_rescore_for_batch
 
 logger = logging.getLogger(__name__)
 
@@ -28,7 +29,12 @@ SWEEP_MAX_BATCHES = 500
     time_limit=180,
 )
 def events_process_task(batch_id: str) -> int:
-    return events_process_batch(batch_id=batch_id)
+    processed = events_process_batch(batch_id=batch_id)
+    # Incremental scoring: every lead the batch touched, once. It runs even when
+    # the batch was already processed, so a worker lost between the two steps
+    # (the task is redelivered) still leaves the scores current.
+    leads_rescore_for_batch(batch_id=batch_id)
+    return processed
 
 
 @shared_task(acks_late=True, soft_time_limit=50, time_limit=60)

@@ -7,6 +7,8 @@ import os
 import pytest
 from django.contrib.auth.models import Group
 
+from leads.models import SourceKind
+from leads.services.sources import source_create
 from qualify_site.roles import Role
 
 
@@ -62,3 +64,15 @@ def admin_user_qualify(django_user_model):
 def _fast_password_hashing(settings):
     # The default hasher costs ~0.5 s per user created; tests are not about it.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def source_with_key(db):
+    """An active product source and its write key: (source, write_key)."""
+    return source_create(name="Product app", kind=SourceKind.PRODUCT)
+
+
+@pytest.fixture
+def marketing_source_with_key(db):
+    """An active marketing source and its write key: (source, write_key)."""
+    return source_create(name="Marketing site", kind=SourceKind.MARKETING)

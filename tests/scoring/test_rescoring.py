@@ -214,3 +214,29 @@ def test_seat_growth_counts_from_the_seats_before_the_window(live_rules, source)
     # then the 4 seats added within 30 days make it a PQL through seat growth
     lead = lead_by_email("sue@initech.io")
     assert lead.score.pql_path == "Seat growth"
+
+
+def test_ingesting_over_http_scores_the_lead_through_the_worker_task(
+    live_rules, source_with_key, client, django_capture_on_commit_callbacks
+):
+    # given
+    import base64
+    import json
+
+    _, write_key = source_with_key
+    auth = "Basic " + base64.b64encode(f"{write_key}:".encode()).decode()
+    batch = [*_buyer("u11", "jo@acme.io"), track("u11", "Demo Requested", at=days_ago(1))]
+    for number, message in enumerate(batch):
+        message["messageId"] = f"m{number}"
+
+    # when the batch arrives and its processing task runs (eagerly, on commit)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            "/v1/batch", json.dumps({"batch": batch}), content_type="application/json", HTTP_AUTHORIZATION=auth
+        )
+
+    # then
+    assert response.status_code == 200
+    lead = lead_by_email("jo@acme.io")
+    assert lead.stage == Stage.MQL
+    assert lead.score.version_id == live_rules.id
