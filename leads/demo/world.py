@@ -206,6 +206,7 @@ class _Simulation:
             "buyer_engaged": 0.0,
         }
         self.strong_signal_at: float | None = None
+        self.account: DemoAccount | None = None
         self.user_agent = rng.choice(data.USER_AGENTS)
 
     # --- building blocks ---------------------------------------------------
@@ -357,6 +358,7 @@ class _Simulation:
     def run_company(self, account_number: int) -> Unit:
         rng = self.rng
         account, intent, phone_prefix, segment = self._account(account_number)
+        self.account = account
         headcount = max(1, min(account.employees, round(rng.triangular(1, 2 * self.spec.leads_per_account - 1))))
         people: list[_PersonState] = []
         used_emails: set[str] = set()
@@ -482,6 +484,15 @@ class _Simulation:
             "context": self._web_context("/thank-you", "Thank you"),
         }
         self._emit(t, MARKETING, message)
+        if self.account is not None and state.person.email_type == "business":
+            # Form enrichment (firmographics looked up from the work email)
+            # reports the company with a group call, as analytics.js does.
+            account = self.account
+            traits = {"name": account.name, "domain": account.domain, "industry": account.industry}
+            traits |= {"employees": account.employees, "country": account.country}
+            group = {"type": "group", "anonymousId": state.person.anonymous_id, "groupId": account.group_id}
+            group |= {"traits": traits, "context": self._web_context("/thank-you", "Thank you")}
+            self._emit(t + 0.5, MARKETING, group)
 
     def _form(self, t: float, state: _PersonState, form_id: str, campaign: str) -> None:
         self._identify(t, state)

@@ -29,7 +29,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--seed", type=int, default=7, help="Same seed, same world (default 7).")
         parser.add_argument(
-            "--accounts", type=int, default=300, help="Companies (default 300: ~1,400 leads, ~55k events)."
+            "--accounts", type=int, default=300, help="Companies (default 300: ~1,400 leads, ~50k events)."
         )
         parser.add_argument("--leads-per-account", type=int, default=6, help="Average people per company.")
         parser.add_argument("--days", type=int, default=90, help="History length in days, ending at --now.")
