@@ -252,6 +252,8 @@ class Assignment(models.Model):
     breached_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     close_reason = models.CharField(max_length=500, blank=True)
+    reassignment_requested_at = models.DateTimeField(null=True, blank=True)
+    reassignment_reason = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -95,6 +95,8 @@ class Migration(migrations.Migration):
                 ('breached_at', models.DateTimeField(blank=True, null=True)),
                 ('closed_at', models.DateTimeField(blank=True, null=True)),
                 ('close_reason', models.CharField(blank=True, max_length=500)),
+                ('reassignment_requested_at', models.DateTimeField(blank=True, null=True)),
+                ('reassignment_reason', models.CharField(blank=True, max_length=500)),
                 ('created_at', models.DateTimeField(auto_now_add=True)),
                 ('lead', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='assignments', to='leads.lead')),
                 ('queue', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='assignments', to='routing.queue')),
