@@ -8,6 +8,7 @@ from django.core.management import call_command
 
 from leads.models import Account, Event, Lead, Outcome, Source
 from qualify_site.roles import Role, user_roles
+from scoring.models import LeadScore, RuleVersion
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
 
@@ -80,3 +81,20 @@ def test_if_empty_leaves_an_existing_world_alone():
     # then
     assert "already present" in output
     assert Event.objects.count() == events
+
+
+def test_it_publishes_the_default_rules_so_the_demo_leads_are_scored():
+    # when
+    _seed(*TINY, "--no-users")
+
+    # then
+    assert RuleVersion.objects.filter(status="published").exists()
+    assert LeadScore.objects.count() == Lead.objects.filter(merged_into__isnull=True).count()
+
+
+def test_no_rules_leaves_scoring_alone():
+    # when
+    _seed(*TINY, "--no-users", "--no-rules")
+
+    # then
+    assert not RuleVersion.objects.exists()

@@ -1,6 +1,7 @@
 import argparse
 from datetime import datetime
 
+from django.core.management import call_command, get_commands
 from django.core.management.base import BaseCommand, CommandError
 
 from leads.demo.loader import (
@@ -38,6 +39,12 @@ class Command(BaseCommand):
         parser.add_argument("--if-empty", action="store_true", help="Do nothing when events or leads exist.")
         parser.add_argument("--users", action=argparse.BooleanOptionalAction, default=True, help="Create demo logins.")
         parser.add_argument(
+            "--rules",
+            action=argparse.BooleanOptionalAction,
+            default=True,
+            help="Publish the default scoring rules first unless a version is live: leads get scored as they load.",
+        )
+        parser.add_argument(
             "--process",
             choices=["inline", "app"],
             default="inline",
@@ -59,6 +66,8 @@ class Command(BaseCommand):
             now=options["now"] or default_now(),
         )
         logins = demo_users_create() if options["users"] else []
+        if options["rules"] and "install_default_rules" in get_commands():
+            call_command("install_default_rules", stdout=self.stdout)
         self.stdout.write(
             f"Loading the demo world: seed {spec.seed}, {spec.accounts} accounts, "
             f"{spec.days} days up to {spec.now:%Y-%m-%d %H:%M} UTC"
