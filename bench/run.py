@@ -14,7 +14,8 @@ it measures:
 3. processed_events_per_s_per_worker: the stored backlog (every ingested
    event, one processing task per ingested batch waiting in Redis) processed by ONE real Celery
    worker process (prefork, concurrency 1), timed from "worker ready" until
-   no event is left unprocessed.
+   no event is left unprocessed. The default scoring rules are live (as in a
+   deployment, processing scores what it resolves) unless --no-rules.
 
 Every figure is printed on its own line as `name: value` and written to
 bench/results/latest.txt. Every process it starts is stopped, even on error.
@@ -23,6 +24,7 @@ bench/results/latest.txt. Every process it starts is stopped, even on error.
 import argparse
 import base64
 import http.client
+import io
 import json
 import math
 import os
@@ -72,6 +74,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help=f"A Redis database for the bench alone, flushed (default: REDIS_URL's server, database {BENCH_REDIS_DB}).",
     )
     parser.add_argument("--no-processing", action="store_true", help="Measure ingestion and COPY only.")
+    parser.add_argument(
+        "--no-rules", action="store_true", help="Process without a live scoring version (identity resolution only)."
+    )
     parser.add_argument("--processing-timeout", type=float, default=600, help="Give up processing after (s).")
     parser.add_argument("--results", type=Path, default=ROOT / "bench" / "results" / "latest.txt")
     return parser.parse_args(argv)
@@ -312,11 +317,15 @@ def run(options: argparse.Namespace, figures: Figures, processes: Processes, wor
     import redis
 
     django.setup()
-    from django.core.management import call_command
+    from django.core.management import call_command, get_commands
 
     from leads.services.sources import source_create
 
     call_command("migrate", verbosity=0)
+    # Processing in a real deployment scores as it resolves: measure that.
+    if not options.no_rules and "install_default_rules" in get_commands():
+        call_command("install_default_rules", stdout=io.StringIO())
+        figures["scoring_rules_live"] = "yes"
     redis.Redis.from_url(options.redis_url).flushdb()
     keys = {kind: source_create(name=f"bench {kind}", kind=kind)[1] for kind in ("marketing", "product")}
 
