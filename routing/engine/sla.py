@@ -137,7 +137,8 @@ def _wall(moment: datetime, zone: ZoneInfo) -> datetime:
 
 
 def _exists(wall: datetime, zone: ZoneInfo) -> bool:
-    return _wall(wall.replace(tzinfo=zone), zone) == wall
+    # via UTC: astimezone() to the datetime's own tzinfo returns it unchanged, gap or not
+    return _wall(wall.replace(tzinfo=zone).astimezone(UTC), zone) == wall
 
 
 def _to_utc(wall: datetime, zone: ZoneInfo, not_before: datetime | None = None) -> datetime:
