@@ -128,6 +128,10 @@ def choose_next(strategy: str, candidates: Sequence[Candidate]) -> RotationChoic
     if not candidates:
         return None
     weights = [_weight(candidate.member, strategy) for candidate in candidates]
+    # Shares depend only on the ratios of weights; scaling the lightest to 1 makes "one round"
+    # (the catch-up limit) at least one lead for everyone.
+    lightest = min(weights)
+    weights = [weight / lightest for weight in weights]
     counts = [candidate.member.assigned_count for candidate in candidates]
     effective = _effective_counts(counts, weights)
     queue_time = Fraction(sum(effective)) / sum(weights)
@@ -154,7 +158,7 @@ def choose_next(strategy: str, candidates: Sequence[Candidate]) -> RotationChoic
             rep_id=candidate.member.rep_id,
             assigned_count=counts[index],
             effective_count=effective[index],
-            weight=float(weights[index]),
+            weight=float(weights[index] * lightest),
             virtual_time=float(times[index]),
             virtual_deadline=float(deadlines[index]),
             is_eligible=eligible[index],
@@ -163,7 +167,7 @@ def choose_next(strategy: str, candidates: Sequence[Candidate]) -> RotationChoic
         for index, candidate in enumerate(candidates)
     )
     member = candidates[chosen].member
-    reason = _reason(strategy, chosen, candidates, counts, effective, weights, loads, queue_time, deadlines)
+    reason = _reason(strategy, chosen, candidates, counts, effective, weights, lightest, loads, queue_time, deadlines)
     return RotationChoice(rep_id=member.rep_id, assigned_count=effective[chosen] + 1, reason=reason, ranking=ranking)
 
 
@@ -180,8 +184,8 @@ def _loads(candidates: Sequence[Candidate]) -> list[tuple[Fraction, str]]:
     return loads
 
 
-def _reason(strategy, chosen, candidates, counts, effective, weights, loads, queue_time, deadlines) -> str:
-    count, weight = effective[chosen], weights[chosen]
+def _reason(strategy, chosen, candidates, counts, effective, weights, lightest, loads, queue_time, deadlines) -> str:
+    count, weight = effective[chosen], weights[chosen] * lightest
     others = len(candidates) - 1
     catch_up = (
         f"; back after a break, counted as {effective[chosen]} instead of {counts[chosen]} so they "
