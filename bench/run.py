@@ -392,15 +392,20 @@ def run(options: argparse.Namespace, figures: Figures, processes: Processes, wor
     started = time.monotonic()
     deadline = started + options.processing_timeout
     # EXISTS stops at the first unprocessed row: polling must not steal the
-    # worker's CPU (a count over the backlog ten times a second does).
+    # worker's CPU (a count over the backlog ten times a second does). Done
+    # means processed AND scored: no event unprocessed, no lead waiting for its
+    # incremental rescore.
     while time.monotonic() < deadline and count(
-        "SELECT count(*) FROM (SELECT 1 FROM leads_event WHERE processed_at IS NULL LIMIT 1) AS left_over"
+        "SELECT (SELECT count(*) FROM (SELECT 1 FROM leads_event WHERE processed_at IS NULL LIMIT 1) AS e)"
+        " + (SELECT count(*) FROM (SELECT 1 FROM scoring_pendingrescore LIMIT 1) AS s)"
     ):
         time.sleep(0.2)
         if worker.poll() is not None:
             raise RuntimeError(f"the worker exited with {worker.returncode}; see {worker_log}")
     seconds = time.monotonic() - started
     left = count("SELECT count(*) FROM leads_event WHERE processed_at IS NULL")
+    figures["processing_leads_left_unscored"] = count("SELECT count(*) FROM scoring_pendingrescore")
+    figures["processing_leads_scored"] = count("SELECT count(*) FROM scoring_leadscore")
     processes.stop(worker)
     figures["processing_seconds"] = seconds
     figures["processing_left_unprocessed"] = left

@@ -8,7 +8,8 @@ from django.db import OperationalError, transaction
 
 from leads.selectors_identity import unprocessed_batch_id_list
 from leads.services.identity import events_process_batch
-from scoring.services import leads_rescore_for_batch
+from scoring.services import leads_mark_for_rescore
+from scoring.tasks import pending_rescore_drain_task
 
 logger = logging.getLogger(__name__)
 
@@ -30,10 +31,13 @@ SWEEP_MAX_BATCHES = 500
 )
 def events_process_task(batch_id: str) -> int:
     processed = events_process_batch(batch_id=batch_id)
-    # Incremental scoring: every lead the batch touched, once. It runs even when
-    # the batch was already processed, so a worker lost between the two steps
-    # (the task is redelivered) still leaves the scores current.
-    leads_rescore_for_batch(batch_id=batch_id)
+    # Incremental scoring: mark what the batch touched; a drain task scores each
+    # marked lead once, however many batches touched it meanwhile. Marking runs
+    # even when the batch was already processed, so a worker lost between the
+    # two steps (the task is redelivered) still gets the leads rescored.
+    with transaction.atomic():
+        if leads_mark_for_rescore(batch_id=batch_id):
+            transaction.on_commit(pending_rescore_drain_task.delay)
     return processed
 
 

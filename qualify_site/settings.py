@@ -122,6 +122,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "leads.tasks.events_sweep_unprocessed_task",
         "schedule": envint("SWEEP_INTERVAL_SECONDS", "60"),
     },
+    "drain-pending-rescores": {
+        # Safety net: drains are enqueued as batches are processed; this picks
+        # up anything a lost task left behind.
+        "task": "scoring.tasks.pending_rescore_drain_task",
+        "schedule": envint("RESCORE_DRAIN_INTERVAL_SECONDS", "60"),
+    },
     "refresh-decayed-scores": {
         "task": "scoring.tasks.scores_refresh_stale_task",
         "schedule": envint("SCORE_REFRESH_INTERVAL_SECONDS", "3600"),
@@ -205,6 +211,11 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = not DEBUG
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+
+# SLA notifications: a generic outgoing webhook (Slack-compatible JSON), signed.
+SLA_WEBHOOK_URL = os.getenv("SLA_WEBHOOK_URL", "")
+SLA_WEBHOOK_SECRET = os.getenv("SLA_WEBHOOK_SECRET", "")
+SLA_WEBHOOK_TIMEOUT_SECONDS = envint("SLA_WEBHOOK_TIMEOUT_SECONDS", "5")
 
 EMAIL_BACKEND = os.getenv("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.getenv("DEFAULT_FROM_EMAIL", "qualify@localhost")

@@ -182,3 +182,16 @@ class ScoreChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.lead_id} @ {self.changed_at:%Y-%m-%d %H:%M}: {self.total:g}"
+
+
+class PendingRescore(models.Model):
+    """Leads whose score is out of date. Processing marks them; a drain task
+    rescores them in bounded chunks, so a lead touched by many batches in a
+    burst is scored once, not once per batch. A row is deleted in the same
+    transaction that saves the new score: a crash leaves it here for later."""
+
+    lead = models.OneToOneField("leads.Lead", on_delete=models.CASCADE, primary_key=True, related_name="+")
+    marked_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.lead_id} since {self.marked_at:%H:%M:%S}"

@@ -2,6 +2,7 @@
 
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import connection
@@ -63,8 +64,77 @@ def rule_version_compiled(version: RuleVersion) -> CompiledVersion:
 
 # --- Facts --------------------------------------------------------------------------------
 
-_EVENT_COLUMNS = ("id", "type", "event", "name", "timestamp", "properties", "context", "traits")
-_EVENT_COLUMNS += ("lead_id", "account_id", "user_id", "anonymous_id")
+# Row layout of the event query below (kept as tuples: a full rescore reads
+# millions of rows and model instances would cost more than the scoring).
+_ID, _TYPE, _EVENT, _NAME, _TIMESTAMP, _PROPERTIES, _LEAD, _ACCOUNT, _USER, _ANONYMOUS, _CONTEXT = range(11)
+_EVENT_COLUMNS = ("id", "type", "event", "name", "timestamp", "properties", "lead_id", "account_id", "user_id")
+_EVENT_COLUMNS += ("anonymous_id",)
+
+
+@dataclass(frozen=True)
+class AccountSignals:
+    """Which events can change the score of the *other* leads of their account.
+
+    Incremental scoring rescores a whole account only for these; any other
+    event changes just its own lead's score.
+    """
+
+    any_event: bool
+    event_names: frozenset[str]
+    event_types: frozenset[str]
+    uses_context: bool
+
+    def affects_account(self, *, kind: str, name: str) -> bool:
+        # A group call changes account attributes (industry, size, seats) that fit rules read.
+        return self.any_event or kind == EventType.GROUP or name in self.event_names or kind in self.event_types
+
+
+def _condition_fields(node) -> list[str]:
+    if isinstance(node, dict):
+        fields = [node["field"]] if isinstance(node.get("field"), str) else []
+        for value in node.values():
+            fields.extend(_condition_fields(value))
+        return fields
+    if isinstance(node, list):
+        return [field for item in node for field in _condition_fields(item)]
+    return []
+
+
+_SIGNALS_CACHE: dict[str, AccountSignals] = {}
+
+
+def account_signals(compiled: CompiledVersion) -> AccountSignals:
+    """Cached by content hash: a version's rules never change once published."""
+    signals = _SIGNALS_CACHE.get(compiled.content_hash)
+    if signals is None:
+        signals = _SIGNALS_CACHE[compiled.content_hash] = _account_signals(compiled)
+    return signals
+
+
+def _account_signals(compiled: CompiledVersion) -> AccountSignals:
+    names: set[str] = set()
+    types: set[str] = set()
+    any_event = False
+    for path in compiled.pql_paths:
+        if not path.includes_account_events:
+            continue
+        if path.kind == "seat_growth":
+            types.add(EventType.GROUP)
+        elif path.events:
+            names.update(path.events)
+        else:
+            any_event = True
+    for rule in compiled.event_rules:
+        if not rule.includes_account_events:
+            continue
+        if rule.event_names:
+            names.update(rule.event_names)
+        elif rule.event_type:
+            types.add(rule.event_type)
+        else:
+            any_event = True
+    uses_context = any(field.startswith("context") for field in _condition_fields(compiled.document))
+    return AccountSignals(any_event, frozenset(names), frozenset(types), uses_context)
 
 
 def _lead_attributes(lead: Lead) -> dict:
@@ -103,82 +173,88 @@ def _account_attributes(account: Account) -> dict:
 
 
 def _event_facts(row: tuple, *, is_account_level: bool) -> EventFacts:
-    event_id, kind, event, name, timestamp, properties, context, _traits, lead_id, _account, user_id, anon = row
+    kind = row[_TYPE]
+    properties = row[_PROPERTIES]
+    context = row[_CONTEXT] if len(row) > _CONTEXT else None
+    lead_id = row[_LEAD]
     return EventFacts(
-        id=event_id,
+        id=row[_ID],
         type=kind,
-        name=event if kind == EventType.TRACK else name,
-        timestamp=timestamp,
+        name=row[_EVENT] if kind == EventType.TRACK else row[_NAME],
+        timestamp=row[_TIMESTAMP],
         properties=properties if isinstance(properties, dict) else {},
-        user_key=str(lead_id) if lead_id else (user_id or anon or None),
+        user_key=str(lead_id) if lead_id else (row[_USER] or row[_ANONYMOUS] or None),
         is_account_level=is_account_level,
         context=context if isinstance(context, dict) else {},
     )
 
 
-def _seats_history(rows: Iterable[tuple]) -> tuple[tuple[datetime, int], ...]:
-    points = []
-    for row in rows:
-        traits = row[7]
-        if row[1] == EventType.GROUP and isinstance(traits, dict):
-            seats = traits.get("seats")
-            if isinstance(seats, int | float) and not isinstance(seats, bool) and seats >= 0:
-                points.append((row[4], int(seats)))
-    return tuple(points)
-
-
-def _last_group_event_before(*, account_ids: set[int], since: datetime) -> list[tuple]:
+def _seats_history(*, account_ids: set[int], since: datetime, now: datetime) -> dict[int, tuple]:
+    """Seat counts from `group` calls: those in the window plus the last one before it,
+    the baseline seat growth is measured from."""
     if not account_ids:
-        return []
-    group_events = Event.objects.filter(account_id__in=account_ids, type=EventType.GROUP, timestamp__lt=since)
+        return {}
+    group_events = Event.objects.filter(account_id__in=account_ids, type=EventType.GROUP)
+    rows = list(
+        group_events.filter(timestamp__gte=since, timestamp__lte=now).values_list("account_id", "timestamp", "traits")
+    )
+    before = group_events.filter(timestamp__lt=since).order_by("account_id", "-timestamp")
     if connection.vendor == "postgresql":
-        latest = group_events.order_by("account_id", "-timestamp").distinct("account_id")
-        return list(latest.values_list(*_EVENT_COLUMNS))
-    rows = group_events.order_by("account_id", "-timestamp").values_list(*_EVENT_COLUMNS)
-    latest_by_account: dict[int, tuple] = {}
-    for row in rows:
-        latest_by_account.setdefault(row[9], row)
-    return list(latest_by_account.values())
+        rows += before.distinct("account_id").values_list("account_id", "timestamp", "traits")
+    else:
+        latest: dict[int, tuple] = {}
+        for row in before.values_list("account_id", "timestamp", "traits"):
+            latest.setdefault(row[0], row)
+        rows += latest.values()
+    history: dict[int, list] = defaultdict(list)
+    for account_id, timestamp, traits in rows:
+        seats = traits.get("seats") if isinstance(traits, dict) else None
+        if isinstance(seats, int | float) and not isinstance(seats, bool) and seats >= 0:
+            history[account_id].append((timestamp, int(seats)))
+    return {account_id: tuple(points) for account_id, points in history.items()}
 
 
-def scoring_facts_for_leads(*, leads: list[Lead], now: datetime, since: datetime) -> dict[int, ScoringFacts]:
-    """Facts for many leads in three queries: the leads are given (with account,
-    source and campaign selected), their events and their accounts' events in
-    one query. No look-ahead: only events at or before `now` count, so a
-    backtest at a past `now` sees what was known then."""
+def scoring_facts_for_leads(
+    *, leads: list[Lead], now: datetime, since: datetime, with_context: bool = True
+) -> dict[int, ScoringFacts]:
+    """Facts for many leads in a few queries: the leads are given (with account,
+    source and campaign selected); their events and their accounts' events come
+    in one query, seats in another. No look-ahead: only events at or before
+    `now` count, so a backtest at a past `now` sees what was known then.
+    `with_context=False` skips loading event context when no rule reads it."""
     lead_ids = [lead.id for lead in leads]
     account_ids = {lead.account_id for lead in leads if lead.account_id}
+    columns = (*_EVENT_COLUMNS, "context") if with_context else _EVENT_COLUMNS
     rows = Event.objects.filter(
         Q(lead_id__in=lead_ids) | Q(account_id__in=account_ids), timestamp__gte=since, timestamp__lte=now
-    ).values_list(*_EVENT_COLUMNS)
-    own: dict[int, list[tuple]] = defaultdict(list)
-    by_account: dict[int, list[tuple]] = defaultdict(list)
-    for row in rows.iterator(chunk_size=5000):
-        if row[8] is not None:
-            own[row[8]].append(row)
-        if row[9] is not None:
-            by_account[row[9]].append(row)
-
-    # The last seat count before the window is the baseline seat growth is measured from.
-    baseline = {row[9]: row for row in _last_group_event_before(account_ids=account_ids, since=since)}
+    ).values_list(*columns)
+    wanted = set(lead_ids)
+    own: dict[int, list[EventFacts]] = defaultdict(list)
+    # Built once per account and shared by its leads (the facts are frozen).
+    by_account: dict[int, list[tuple[int | None, EventFacts]]] = defaultdict(list)
+    for row in rows:
+        lead_id, account_id = row[_LEAD], row[_ACCOUNT]
+        if lead_id in wanted:
+            own[lead_id].append(_event_facts(row, is_account_level=False))
+        if account_id in account_ids:
+            by_account[account_id].append((lead_id, _event_facts(row, is_account_level=True)))
+    seats = _seats_history(account_ids=account_ids, since=since, now=now)
 
     account_facts: dict[int, AccountFacts] = {}
     facts: dict[int, ScoringFacts] = {}
     for lead in leads:
-        events = [_event_facts(row, is_account_level=False) for row in own.get(lead.id, ())]
+        events = own.get(lead.id, [])
         account = None
         if lead.account_id:
-            account_rows = by_account.get(lead.account_id, ())
             # Colleagues' events (and group-level ones) reach the lead through its account.
-            events.extend(_event_facts(row, is_account_level=True) for row in account_rows if row[8] != lead.id)
+            colleagues = [event for lead_id, event in by_account.get(lead.account_id, ()) if lead_id != lead.id]
+            events = events + colleagues
             account = account_facts.get(lead.account_id)
             if account is None:
                 account = AccountFacts(
                     id=lead.account_id,
                     attributes=_account_attributes(lead.account),
-                    seats_history=_seats_history(
-                        [baseline[lead.account_id], *account_rows] if lead.account_id in baseline else account_rows
-                    ),
+                    seats_history=seats.get(lead.account_id, ()),
                     plan=lead.account.plan or None,
                 )
                 account_facts[lead.account_id] = account

@@ -23,8 +23,9 @@ from leads.services.stages import (
 )
 from scoring.engine import ScoreResult, default_rules, evaluate, validate_rule, validate_version
 from scoring.engine.rules import SECTION_KIND
-from scoring.models import LeadScore, Rule, RuleVersion, ScoreChange, VersionStatus
+from scoring.models import LeadScore, PendingRescore, Rule, RuleVersion, ScoreChange, VersionStatus
 from scoring.selectors import (
+    account_signals,
     rule_as_engine_dict,
     rule_version_compiled,
     rule_version_document,
@@ -196,7 +197,8 @@ def rule_version_install_default(*, user=None) -> RuleVersion:
 class RescoreResult:
     scored: int
     changed: int
-    qualified_lead_ids: tuple[int, ...]
+    qualified_lead_ids: tuple[int, ...] = ()
+    hot_lead_ids: tuple[int, ...] = ()
 
 
 def _lead_queryset():
@@ -227,6 +229,14 @@ def _score_differs(score: LeadScore | None, result: ScoreResult, version_id: int
     )
 
 
+_SUMMARY_FIELDS = ("version_id", "fit", "engagement", "total", "grade", "is_mql", "is_hot", "pql_path", "why")
+_SUMMARY_FIELDS += ("is_below_threshold_since_qualification",)
+
+
+def _summary_differs(stored: LeadScore, new: LeadScore) -> bool:
+    return any(getattr(stored, name) != getattr(new, name) for name in _SUMMARY_FIELDS)
+
+
 def _supports(stage: str, result: ScoreResult) -> bool:
     if stage == Stage.PQL:
         return result.pql is not None
@@ -252,15 +262,19 @@ def _evidence(version: RuleVersion, result: ScoreResult) -> dict:
 def _rescore_chunk(*, lead_ids: list[int], version: RuleVersion, now: datetime) -> RescoreResult:
     compiled = rule_version_compiled(version)
     since = now - timedelta(days=compiled.max_window_days)
+    with_context = account_signals(compiled).uses_context
     with transaction.atomic():
         # Row locks in id order: a stage move decided here is still valid when
         # written, and two workers rescoring overlapping leads cannot deadlock.
         leads = list(_lead_queryset().select_for_update(of=("self",)).filter(id__in=lead_ids).order_by("id"))
         if not leads:
             return RescoreResult(0, 0, ())
-        facts = scoring_facts_for_leads(leads=leads, now=now, since=since)
-        existing = {score.lead_id: score for score in LeadScore.objects.filter(lead_id__in=[lead.id for lead in leads])}
-        scores, changes, transitions = [], [], []
+        facts = scoring_facts_for_leads(leads=leads, now=now, since=since, with_context=with_context)
+        existing = {
+            score.lead_id: score
+            for score in LeadScore.objects.filter(lead_id__in=[lead.id for lead in leads]).defer("explanation")
+        }
+        scores, changes, transitions, unchanged, hot = [], [], [], [], []
         for lead in leads:
             result = evaluate(compiled, facts[lead.id])
             target = scoring_target_stage(current=lead.stage, supported=result.stage)
@@ -278,27 +292,32 @@ def _rescore_chunk(*, lead_ids: list[int], version: RuleVersion, now: datetime) 
                     )
                 )
             previous = existing.get(lead.id)
-            scores.append(
-                LeadScore(
-                    lead_id=lead.id,
-                    version_id=version.id,
-                    fit=result.fit,
-                    engagement=result.engagement,
-                    total=result.total,
-                    grade=result.grade,
-                    is_mql=result.is_mql,
-                    is_hot=result.is_hot,
-                    pql_path=result.pql_path or "",
-                    why=result.why[:300],
-                    explanation=result.to_dict(),
-                    # Qualification is not silently undone when a score decays:
-                    # the lead keeps its stage and managers see this flag.
-                    is_below_threshold_since_qualification=(
-                        stage_after in QUALIFIED_STAGES and not _supports(stage_after, result)
-                    ),
-                    computed_at=now,
-                )
+            score = LeadScore(
+                lead_id=lead.id,
+                version_id=version.id,
+                fit=result.fit,
+                engagement=result.engagement,
+                total=result.total,
+                grade=result.grade,
+                is_mql=result.is_mql,
+                is_hot=result.is_hot,
+                pql_path=result.pql_path or "",
+                why=result.why[:300],
+                # Qualification is not silently undone when a score decays:
+                # the lead keeps its stage and managers see this flag.
+                is_below_threshold_since_qualification=(
+                    stage_after in QUALIFIED_STAGES and not _supports(stage_after, result)
+                ),
+                computed_at=now,
             )
+            if previous is not None and not _summary_differs(previous, score):
+                # Same numbers, same one-line why: only the time it was checked moves.
+                unchanged.append(lead.id)
+            else:
+                score.explanation = result.to_dict()
+                scores.append(score)
+            if result.is_hot and (previous is None or not previous.is_hot):
+                hot.append(lead.id)
             if _score_differs(previous, result, version.id):
                 changes.append(
                     ScoreChange(
@@ -333,10 +352,15 @@ def _rescore_chunk(*, lead_ids: list[int], version: RuleVersion, now: datetime) 
             ],
             batch_size=500,
         )
+        if unchanged:
+            LeadScore.objects.filter(lead_id__in=unchanged).update(computed_at=now)
         ScoreChange.objects.bulk_create(changes, batch_size=500)
         leads_stage_transition_bulk(transitions=transitions)
     return RescoreResult(
-        scored=len(leads), changed=len(changes), qualified_lead_ids=tuple(t.lead_id for t in transitions)
+        scored=len(leads),
+        changed=len(changes),
+        qualified_lead_ids=tuple(t.lead_id for t in transitions),
+        hot_lead_ids=tuple(hot),
     )
 
 
@@ -352,25 +376,86 @@ def leads_rescore(
     ids = sorted(set(lead_ids))
     scored = changed = 0
     qualified: list[int] = []
+    hot: list[int] = []
     for start in range(0, len(ids), RESCORE_CHUNK_SIZE):
         result = _rescore_chunk(lead_ids=ids[start : start + RESCORE_CHUNK_SIZE], version=version, now=now)
         scored += result.scored
         changed += result.changed
         qualified.extend(result.qualified_lead_ids)
-    return RescoreResult(scored, changed, tuple(qualified))
+        hot.extend(result.hot_lead_ids)
+    return RescoreResult(scored, changed, tuple(qualified), tuple(hot))
 
 
 def leads_rescore_for_batch(*, batch_id: str) -> RescoreResult:
-    """Incremental scoring after an ingestion batch is processed: each affected
-    lead once, plus every lead of an affected account (account-level rules)."""
-    touched = Event.objects.filter(batch_id=batch_id).values_list("lead_id", "account_id").distinct()
-    lead_ids = {lead_id for lead_id, _ in touched if lead_id}
-    account_ids = {account_id for _, account_id in touched if account_id}
+    """Score now what a batch touched (tests, the demo loader): mark, then drain."""
+    leads_mark_for_rescore(batch_id=batch_id)
+    return pending_rescore_drain(limit=None)
+
+
+def _lead_ids_touched_by_batch(*, batch_id: str) -> set[int]:
+    """Each lead the batch's events belong to, plus every lead of an account
+    that received an event account-level rules read."""
+    version = rule_version_live()
+    if version is None:
+        return set()
+    signals = account_signals(rule_version_compiled(version))
+    touched = Event.objects.filter(batch_id=batch_id).values_list("lead_id", "account_id", "type", "event").distinct()
+    lead_ids, account_ids = set(), set()
+    for lead_id, account_id, kind, name in touched:
+        if lead_id:
+            lead_ids.add(lead_id)
+        # Only events that account-level rules read move the account's other leads.
+        if account_id and signals.affects_account(kind=kind, name=name):
+            account_ids.add(account_id)
     if account_ids:
         lead_ids.update(
             Lead.objects.filter(account_id__in=account_ids, merged_into__isnull=True).values_list("id", flat=True)
         )
-    return leads_rescore(lead_ids=lead_ids)
+    return lead_ids
+
+
+def leads_mark_for_rescore(*, batch_id: str) -> int:
+    """Incremental scoring, step one: note which leads a processed batch made stale."""
+    lead_ids = _lead_ids_touched_by_batch(batch_id=batch_id)
+    now = timezone.now()
+    PendingRescore.objects.bulk_create(
+        [PendingRescore(lead_id=lead_id, marked_at=now) for lead_id in lead_ids], ignore_conflicts=True
+    )
+    return len(lead_ids)
+
+
+def pending_rescore_drain(*, limit: int | None = RESCORE_CHUNK_SIZE) -> RescoreResult:
+    """Incremental scoring, step two: rescore up to `limit` stale leads (None: all).
+
+    Rows are claimed with SKIP LOCKED, so concurrent drains share the work, and
+    deleted in the transaction that writes the scores.
+    """
+    scored = changed = 0
+    qualified: list[int] = []
+    hot: list[int] = []
+    while True:
+        chunk = RESCORE_CHUNK_SIZE if limit is None else min(RESCORE_CHUNK_SIZE, limit - scored)
+        if chunk <= 0:
+            break
+        with transaction.atomic():
+            claimed = list(
+                PendingRescore.objects.select_for_update(skip_locked=True)
+                .order_by("marked_at")
+                .values_list("lead_id", flat=True)[:chunk]
+            )
+            if not claimed:
+                break
+            result = leads_rescore(lead_ids=claimed)
+            PendingRescore.objects.filter(lead_id__in=claimed).delete()
+        scored += len(claimed)
+        changed += result.changed
+        qualified.extend(result.qualified_lead_ids)
+        hot.extend(result.hot_lead_ids)
+    return RescoreResult(scored, changed, tuple(qualified), tuple(hot))
+
+
+def pending_rescore_count() -> int:
+    return PendingRescore.objects.count()
 
 
 def rescore_ranges(*, chunk_size: int = RESCORE_CHUNK_SIZE) -> list[tuple[int, int]]:

@@ -32,6 +32,19 @@ def leads_rescore_task(lead_ids: list[int]) -> int:
     return services.leads_rescore(lead_ids=lead_ids).scored
 
 
+# Leads one drain task scores before handing the rest to a fresh task, so a
+# big backlog never holds one task (and its time limit) for long.
+DRAIN_LIMIT = 5_000
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, soft_time_limit=240, time_limit=300)
+def pending_rescore_drain_task() -> int:
+    result = services.pending_rescore_drain(limit=DRAIN_LIMIT)
+    if result.scored >= DRAIN_LIMIT:
+        pending_rescore_drain_task.delay()
+    return result.scored
+
+
 @shared_task
 def scores_refresh_stale_task() -> int:
     """Windows and decay change scores with no new events: rescore those leads."""

@@ -240,3 +240,30 @@ def test_ingesting_over_http_scores_the_lead_through_the_worker_task(
     lead = lead_by_email("jo@acme.io")
     assert lead.stage == Stage.MQL
     assert lead.score.version_id == live_rules.id
+
+
+def test_a_burst_of_batches_touching_one_lead_rescores_it_once(live_rules, source):
+    # given three batches for the same lead, processed but not yet scored
+    from leads.services.identity import events_process_batch
+    from leads.services.ingest import batch_ingest
+    from scoring.models import PendingRescore
+    from scoring.services import leads_mark_for_rescore, pending_rescore_drain
+
+    send(source, [*_buyer("u12", "kim@acme.io")])
+    lead = lead_by_email("kim@acme.io")
+    before = ScoreChange.objects.filter(lead=lead).count()
+    for day in (3, 2, 1):
+        message = {**page("u12", "/pricing", at=days_ago(day)), "messageId": f"burst-{day}"}
+        result = batch_ingest(source=source, messages=[message], envelope={}, received_at=timezone.now())
+        events_process_batch(batch_id=result.batch_id)
+        leads_mark_for_rescore(batch_id=result.batch_id)
+    assert PendingRescore.objects.filter(lead=lead).count() == 1
+
+    # when the drain runs
+    drained = pending_rescore_drain()
+
+    # then the lead was scored once, with all three visits
+    assert drained.scored == 1
+    assert ScoreChange.objects.filter(lead=lead).count() == before + 1
+    assert not PendingRescore.objects.exists()
+    assert LeadScore.objects.get(lead=lead).explanation["hits"]
