@@ -38,6 +38,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from fractions import Fraction
+from functools import lru_cache
 from typing import Any
 
 from routing.engine.facts import STRATEGIES, QueueMember
@@ -88,33 +89,53 @@ class RotationChoice:
     ranking: tuple[Ranked, ...]
 
 
-def _weight(member: QueueMember, strategy: str) -> Fraction:
+@lru_cache(maxsize=256)
+def _ratio(weight: Any) -> tuple[int, int]:
+    """A weight as (numerator, denominator); str() first so 0.1 is one tenth, not the nearest binary float."""
+    exact = Fraction(str(weight))
+    return exact.numerator, exact.denominator
+
+
+def _weight(member: QueueMember, strategy: str) -> tuple[int, int]:
     if strategy != "weighted_round_robin":
-        return Fraction(1)
-    weight = Fraction(str(member.weight))
-    if weight <= 0:
+        return (1, 1)
+    numerator, denominator = _ratio(member.weight)
+    if numerator <= 0:
         raise ValueError(f"rep {member.rep_id}: weight must be more than 0, not {member.weight}")
-    return weight
+    return numerator, denominator
+
+
+def _integer_weights(weights: list[tuple[int, int]]) -> list[int]:
+    """The same ratios as whole numbers, so the hot path is integer arithmetic (Fraction is slow)."""
+    scale = math.lcm(*(denominator for _, denominator in weights))
+    integers = [numerator * (scale // denominator) for numerator, denominator in weights]
+    common = math.gcd(*integers)
+    return [value // common for value in integers]
 
 
 def _oldest_first(moment: datetime | None) -> tuple[int, Any]:
     return (0, 0) if moment is None else (1, moment)
 
 
-def _effective_counts(counts: list[int], weights: list[Fraction]) -> list[int]:
-    """Counts raised so that nobody is more than one round behind the others (see module docstring)."""
+def _effective_counts(counts: list[int], weights: list[int]) -> list[int]:
+    """Counts raised so that nobody is more than one round behind the others (see module docstring).
+
+    One round is one lead for the lightest member: with weights w (lightest m) and the others'
+    virtual time V = (S - c) / (W - w), the floor is w * V - w / m, rounded up.
+    """
     if len(counts) < 2:
         return list(counts)
-    total_count, total_weight = sum(counts), sum(weights)
+    total_count, total_weight, lightest = sum(counts), sum(weights), min(weights)
     effective = []
     for count, weight in zip(counts, weights, strict=True):
-        others = Fraction(total_count - count) / (total_weight - weight)
-        effective.append(max(count, math.ceil(weight * (others - 1))))
+        numerator = weight * (total_count - count) * lightest - weight * (total_weight - weight)
+        denominator = (total_weight - weight) * lightest
+        effective.append(max(count, -(-numerator // denominator)))
     return effective
 
 
-def _fmt(value: Fraction) -> str:
-    return f"{float(value):.2f}".rstrip("0").rstrip(".")
+def _fmt(value: float) -> str:
+    return f"{value:.2f}".rstrip("0").rstrip(".")
 
 
 def choose_next(strategy: str, candidates: Sequence[Candidate]) -> RotationChoice | None:
@@ -127,87 +148,88 @@ def choose_next(strategy: str, candidates: Sequence[Candidate]) -> RotationChoic
         raise ValueError(f"strategy {strategy!r} is not one of {', '.join(STRATEGIES)}")
     if not candidates:
         return None
-    weights = [_weight(candidate.member, strategy) for candidate in candidates]
-    # Shares depend only on the ratios of weights; scaling the lightest to 1 makes "one round"
-    # (the catch-up limit) at least one lead for everyone.
-    lightest = min(weights)
-    weights = [weight / lightest for weight in weights]
+    exact = [_weight(candidate.member, strategy) for candidate in candidates]
+    weights = _integer_weights(exact)
     counts = [candidate.member.assigned_count for candidate in candidates]
     effective = _effective_counts(counts, weights)
-    queue_time = Fraction(sum(effective)) / sum(weights)
-    times = [Fraction(count) / weight for count, weight in zip(effective, weights, strict=True)]
-    deadlines = [Fraction(count + 1) / weight for count, weight in zip(effective, weights, strict=True)]
-    eligible = [time <= queue_time for time in times]
-    loads = _loads(candidates)
+    total_count, total_weight = sum(effective), sum(weights)
+    # virtual time c/w <= V = S/W, compared without division
+    eligible = [count * total_weight <= total_count * weight for count, weight in zip(effective, weights, strict=True)]
+    # virtual deadlines (c + 1) / w scaled by a common multiple of the weights: exact integers
+    common = math.lcm(*weights)
+    deadlines = [(count + 1) * (common // weight) for count, weight in zip(effective, weights, strict=True)]
+    indexes = range(len(candidates))
 
     def turn_key(index: int) -> tuple:
         member = candidates[index].member
         return (deadlines[index], _oldest_first(member.last_assigned_at), member.rep_id)
 
+    loads = _loads(candidates)
     if strategy == "least_loaded":
-        lowest = min(loads[index][0] for index in range(len(candidates)))
-        pool = [index for index in range(len(candidates)) if loads[index][0] == lowest]
+        lowest = min(load for load, _ in loads)
+        pool = [index for index in indexes if loads[index][0] == lowest]
         # among the equally loaded, the round-robin order (its eligibility rule too, when possible)
         in_turn = [index for index in pool if eligible[index]] or pool
         chosen = min(in_turn, key=turn_key)
     else:
-        chosen = min((index for index in range(len(candidates)) if eligible[index]), key=turn_key)
+        chosen = min((index for index in indexes if eligible[index]), key=turn_key)
 
     ranking = tuple(
         Ranked(
             rep_id=candidate.member.rep_id,
             assigned_count=counts[index],
             effective_count=effective[index],
-            weight=float(weights[index] * lightest),
-            virtual_time=float(times[index]),
-            virtual_deadline=float(deadlines[index]),
+            weight=exact[index][0] / exact[index][1],
+            virtual_time=effective[index] * exact[index][1] / exact[index][0],
+            virtual_deadline=(effective[index] + 1) * exact[index][1] / exact[index][0],
             is_eligible=eligible[index],
             load=loads[index][1],
         )
         for index, candidate in enumerate(candidates)
     )
     member = candidates[chosen].member
-    reason = _reason(strategy, chosen, candidates, counts, effective, weights, lightest, loads, queue_time, deadlines)
+    tie = deadlines.count(deadlines[chosen]) > 1
+    queue_time = total_count / sum(numerator / denominator for numerator, denominator in exact)
+    reason = _reason(strategy, ranking[chosen], len(candidates), tie, queue_time)
     return RotationChoice(rep_id=member.rep_id, assigned_count=effective[chosen] + 1, reason=reason, ranking=ranking)
 
 
-def _loads(candidates: Sequence[Candidate]) -> list[tuple[Fraction, str]]:
-    """(comparable load, words) per candidate: open/capacity when everyone has a capacity, else open."""
-    relative = all(candidate.capacity for candidate in candidates)
-    loads = []
-    for candidate in candidates:
-        if relative:
-            load = Fraction(candidate.open_assignments, candidate.capacity)
-            loads.append((load, f"{candidate.open_assignments}/{candidate.capacity} open"))
-        else:
-            loads.append((Fraction(candidate.open_assignments), f"{candidate.open_assignments} open"))
-    return loads
+def _loads(candidates: Sequence[Candidate]) -> list[tuple[float, str]]:
+    """(comparable load, words) per candidate: open/capacity when everyone has a capacity, else open.
+
+    Float division of small integers is exact enough: equal ratios give equal floats.
+    """
+    if all(candidate.capacity for candidate in candidates):
+        return [
+            (candidate.open_assignments / candidate.capacity, f"{candidate.open_assignments}/{candidate.capacity} open")
+            for candidate in candidates
+        ]
+    return [(float(candidate.open_assignments), f"{candidate.open_assignments} open") for candidate in candidates]
 
 
-def _reason(strategy, chosen, candidates, counts, effective, weights, lightest, loads, queue_time, deadlines) -> str:
-    count, weight = effective[chosen], weights[chosen] * lightest
-    others = len(candidates) - 1
+def _reason(strategy: str, chosen: Ranked, available: int, tie: bool, queue_time: float) -> str:
+    count = chosen.effective_count
     catch_up = (
-        f"; back after a break, counted as {effective[chosen]} instead of {counts[chosen]} so they "
+        f"; back after a break, counted as {count} instead of {chosen.assigned_count} so they "
         "catch up by at most one round"
-        if effective[chosen] != counts[chosen]
+        if count != chosen.assigned_count
         else ""
     )
-    tie = sum(1 for deadline in deadlines if deadline == deadlines[chosen]) > 1
     tie_words = ", longest since their last lead among equals" if tie else ""
     if strategy == "least_loaded":
         return (
-            f"least loaded: {loads[chosen][1]}, the lowest load of {others + 1} available"
+            f"least loaded: {chosen.load}, the lowest load of {available} available"
             f"; then turn order ({count} leads from this queue){tie_words}{catch_up}"
         )
     if strategy == "round_robin":
         return (
             f"round robin: next in turn with {count} leads from this queue "
-            f"(queue average {_fmt(queue_time)}, {others} other available){tie_words}{catch_up}"
+            f"(queue average {_fmt(queue_time)}, {available - 1} other available){tie_words}{catch_up}"
         )
     return (
-        f"weighted round robin: weight {_fmt(weight)}, {count} leads from this queue, the earliest turn "
-        f"(virtual deadline {_fmt(deadlines[chosen])}, queue virtual time {_fmt(queue_time)}){tie_words}{catch_up}"
+        f"weighted round robin: weight {_fmt(chosen.weight)}, {count} leads from this queue, the earliest turn "
+        f"(virtual deadline {_fmt(chosen.virtual_deadline)}, queue virtual time {_fmt(queue_time)})"
+        f"{tie_words}{catch_up}"
     )
 
 
@@ -223,9 +245,9 @@ def starting_assigned_count(
     members = list(existing_members)
     if not members:
         return 0
-    new_weight = Fraction(1) if strategy != "weighted_round_robin" else Fraction(str(weight))
+    new_weight = Fraction(*_ratio(weight)) if strategy == "weighted_round_robin" else Fraction(1)
     if new_weight <= 0:
         raise ValueError(f"weight must be more than 0, not {weight}")
-    weights = [_weight(member, strategy) for member in members]
+    weights = [Fraction(*_weight(member, strategy)) for member in members]
     queue_time = Fraction(sum(member.assigned_count for member in members)) / sum(weights)
     return math.floor(new_weight * queue_time)
