@@ -27,6 +27,7 @@ and reporting), but `turn` is None: the queue's rotation did not choose, so no c
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
@@ -117,8 +118,6 @@ class CompiledPolicy:
 
 def policy_hash(policy: RoutingPolicy) -> str:
     """Stable over key order: same rules and switches, same hash."""
-    import hashlib
-
     canonical = json.dumps(policy.to_dict(), sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
