@@ -122,6 +122,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "leads.tasks.events_sweep_unprocessed_task",
         "schedule": envint("SWEEP_INTERVAL_SECONDS", "60"),
     },
+    "sweep-sla": {
+        "task": "routing.tasks.sla_sweep_task",
+        "schedule": envint("SLA_SWEEP_INTERVAL_SECONDS", "60"),
+    },
+    "route-unrouted-leads": {
+        "task": "routing.tasks.leads_route_unrouted_task",
+        "schedule": envint("ROUTING_SWEEP_INTERVAL_SECONDS", "60"),
+    },
     "drain-pending-rescores": {
         # Safety net: drains are enqueued as batches are processed; this picks
         # up anything a lost task left behind.
@@ -216,6 +224,8 @@ X_FRAME_OPTIONS = "DENY"
 SLA_WEBHOOK_URL = os.getenv("SLA_WEBHOOK_URL", "")
 SLA_WEBHOOK_SECRET = os.getenv("SLA_WEBHOOK_SECRET", "")
 SLA_WEBHOOK_TIMEOUT_SECONDS = envint("SLA_WEBHOOK_TIMEOUT_SECONDS", "5")
+# Links in notifications point here (e.g. https://qualify.example.com).
+PUBLIC_BASE_URL = os.getenv("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
 
 EMAIL_BACKEND = os.getenv("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.getenv("DEFAULT_FROM_EMAIL", "qualify@localhost")

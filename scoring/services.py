@@ -464,17 +464,17 @@ def rescore_ranges(*, chunk_size: int = RESCORE_CHUNK_SIZE) -> list[tuple[int, i
     return [(ids[i], ids[min(i + chunk_size, len(ids)) - 1]) for i in range(0, len(ids), chunk_size)]
 
 
-def rescore_range(*, version_id: int, first_id: int, last_id: int) -> int:
+def rescore_range(*, version_id: int, first_id: int, last_id: int) -> RescoreResult:
     """One bounded slice of the full rescore after publishing. Idempotent."""
     version = RuleVersion.objects.get(id=version_id)
     if version.status != VersionStatus.PUBLISHED:
-        return 0  # superseded while queued: the newer version's rescore covers these leads
+        return RescoreResult(0, 0)  # superseded while queued: the newer version's rescore covers these leads
     ids = list(
         Lead.objects.filter(id__gte=first_id, id__lte=last_id, merged_into__isnull=True).values_list("id", flat=True)
     )
     result = leads_rescore(lead_ids=ids, version=version)
     rescore_progress_update(version_id=version_id)
-    return result.scored
+    return result
 
 
 def rescore_progress_update(*, version_id: int) -> None:

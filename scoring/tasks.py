@@ -5,6 +5,8 @@ from datetime import timedelta
 from celery import shared_task
 from django.db import transaction
 
+from routing.models import RoutingTrigger
+from routing.services.assignments import leads_mark_hot, leads_route
 from scoring import services
 
 # A full rescore fans out into slices of this many leads, one task each.
@@ -24,7 +26,9 @@ def rescore_all_task(version_id: int) -> int:
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
 def rescore_range_task(version_id: int, first_id: int, last_id: int) -> int:
-    return services.rescore_range(version_id=version_id, first_id=first_id, last_id=last_id)
+    result = services.rescore_range(version_id=version_id, first_id=first_id, last_id=last_id)
+    _route(result)
+    return result.scored
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
@@ -42,7 +46,19 @@ def pending_rescore_drain_task() -> int:
     result = services.pending_rescore_drain(limit=DRAIN_LIMIT)
     if result.scored >= DRAIN_LIMIT:
         pending_rescore_drain_task.delay()
+    _route(result)
     return result.scored
+
+
+def _route(result: services.RescoreResult) -> None:
+    # Routing right here, not in another task: the time from the qualifying
+    # event to the rep's assignment is what reps and managers feel. A failure
+    # here is picked up by routing's unrouted-leads sweep.
+    if result.qualified_lead_ids:
+        leads_route(lead_ids=result.qualified_lead_ids, trigger=RoutingTrigger.QUALIFIED)
+    if result.hot_lead_ids:
+        leads_mark_hot(lead_ids=result.hot_lead_ids)
+        leads_route(lead_ids=result.hot_lead_ids, trigger=RoutingTrigger.HOT)
 
 
 @shared_task

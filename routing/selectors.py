@@ -1,0 +1,230 @@
+"""Reads for routing: the policy as the engine sees it, rep states, facts for a lead."""
+
+from datetime import datetime
+
+from django.db.models import Count
+
+from leads.emails import email_type
+from leads.models import Lead
+from routing.engine import (
+    CompiledPolicy,
+    OutOfOffice,
+    QueueMember,
+    RepState,
+    RoutingFacts,
+    RoutingPolicy,
+    Territory,
+    WorkingHours,
+    compile_policy,
+)
+from routing.engine import Queue as EngineQueue
+from routing.engine import RoutingRule as EngineRule
+from routing.models import (
+    ACTIVE_ASSIGNMENT_STATUSES,
+    Assignment,
+    AssignmentStatus,
+    Queue,
+    Rep,
+    RoutingRule,
+    Strategy,
+)
+from routing.models import QueueMember as QueueMemberRow
+from routing.models import Territory as TerritoryRow
+
+STRATEGY_FOR_ENGINE = {
+    Strategy.ROUND_ROBIN: "round_robin",
+    Strategy.WEIGHTED: "weighted_round_robin",
+    Strategy.LEAST_LOADED: "least_loaded",
+}
+# Assignments that count against a rep's capacity.
+OPEN_STATUSES = (AssignmentStatus.OPEN, AssignmentStatus.ACCEPTED)
+
+
+class NoFallbackQueueError(LookupError):
+    """Routing needs a fallback queue so that nothing is ever unroutable."""
+
+
+def territory_for_engine(row: TerritoryRow) -> Territory:
+    band = ((row.employee_min, row.employee_max),) if row.employee_min or row.employee_max else ()
+    return Territory.build(
+        row.name, countries=row.countries, regions=row.regions, industries=row.industries, employee_bands=band
+    )
+
+
+def routing_policy(*, rules=None) -> RoutingPolicy:
+    """The live rules (or `rules`, for previews of unsaved ones) as the engine's policy."""
+    fallback = Queue.objects.filter(is_fallback=True).values_list("id", flat=True).first()
+    if fallback is None:
+        raise NoFallbackQueueError("No fallback queue: mark one queue as the fallback in the admin.")
+    if rules is None:
+        rules = RoutingRule.objects.filter(is_active=True).select_related("territory").order_by("position", "id")
+    return RoutingPolicy(
+        rules=tuple(
+            EngineRule(
+                id=rule.id,
+                name=rule.name,
+                position=rule.position,
+                queue_id=rule.queue_id,
+                condition=rule.condition or None,
+                territory=territory_for_engine(rule.territory) if rule.territory_id else None,
+                priority=rule.priority,
+            )
+            for rule in rules
+        ),
+        fallback_queue_id=fallback,
+    )
+
+
+def routing_policy_compiled() -> CompiledPolicy:
+    """Compiled once per rule-set content (the engine caches by hash)."""
+    return compile_policy(routing_policy())
+
+
+def routing_facts_for_lead(lead: Lead) -> RoutingFacts:
+    account = lead.account
+    score = getattr(lead, "score", None)
+    lead_facts = {
+        "stage": lead.stage,
+        "title": lead.title,
+        "department": lead.department,
+        "seniority": lead.seniority,
+        "country": lead.country,
+        "region": lead.region,
+        "email_type": email_type(lead.email),
+        "source": lead.source.name if lead.source_id else "",
+        "source_kind": lead.source.kind if lead.source_id else "",
+        "campaign": lead.campaign.name if lead.campaign_id else "",
+        "campaign_type": lead.campaign.type if lead.campaign_id else "",
+    }
+    account_facts = {}
+    owner_rep_id = None
+    account_rep_ids: tuple = ()
+    if account is not None:
+        account_facts = {
+            "name": account.name,
+            "domain": account.domain or "",
+            "industry": account.industry,
+            "employee_count": account.employee_count,
+            "country": account.country,
+            "region": account.region,
+            "segment": account.segment,
+            "plan": account.plan,
+            "seats": account.seats,
+            "has_owner": account.owner_id is not None,
+        }
+        if account.owner_id:
+            owner_rep_id = Rep.objects.filter(user_id=account.owner_id).values_list("id", flat=True).first()
+        account_rep_ids = tuple(
+            Assignment.objects.filter(lead__account_id=account.id, status__in=OPEN_STATUSES, rep__isnull=False)
+            .exclude(lead_id=lead.id)
+            .order_by("-assigned_at")
+            .values_list("rep_id", flat=True)
+            .distinct()[:3]
+        )
+    score_facts = (
+        {
+            "total": score.total,
+            "fit": score.fit,
+            "engagement": score.engagement,
+            "grade": score.grade,
+            "is_hot": score.is_hot,
+            "is_mql": score.is_mql,
+            "pql_path": score.pql_path,
+        }
+        if score is not None
+        else {}
+    )
+    return RoutingFacts(
+        lead=lead_facts,
+        account=account_facts,
+        score=score_facts,
+        account_owner_id=owner_rep_id,
+        account_rep_ids=account_rep_ids,
+        lead_id=lead.id,
+    )
+
+
+def open_assignment_counts(rep_ids) -> dict[int, int]:
+    rows = (
+        Assignment.objects.filter(rep_id__in=rep_ids, status__in=OPEN_STATUSES)
+        .values("rep_id")
+        .annotate(open=Count("id"))
+    )
+    return {row["rep_id"]: row["open"] for row in rows}
+
+
+def rep_states(reps: list[Rep], *, now: datetime) -> dict[int, RepState]:
+    """Reps as the engine sees them at `now` (reps come with territories, out-of-office
+    and holidays prefetched; see `reps_for_routing`)."""
+    counts = open_assignment_counts([rep.id for rep in reps])
+    states = {}
+    for rep in reps:
+        holidays = (
+            frozenset(holiday.date for holiday in rep.holiday_calendar.holidays.all())
+            if rep.holiday_calendar_id
+            else frozenset()
+        )
+        states[rep.id] = RepState(
+            id=rep.id,
+            name=str(rep),
+            is_active=rep.is_active and rep.user.is_active,
+            capacity=rep.capacity,
+            open_assignments=counts.get(rep.id, 0),
+            out_of_office=tuple(
+                OutOfOffice(start=ooo.starts_at, end=ooo.ends_at, note=ooo.note)
+                for ooo in rep.out_of_office.all()
+                if ooo.ends_at > now
+            ),
+            time_zone=rep.time_zone,
+            working_hours=rep_working_hours(rep),
+            holidays=holidays,
+            territories=tuple(territory_for_engine(territory) for territory in rep.territories.all()),
+        )
+    return states
+
+
+def rep_working_hours(rep: Rep) -> WorkingHours:
+    # The SLA clock needs a calendar: a rep without one works the usual week.
+    return WorkingHours.parse(rep.working_hours) if rep.working_hours else WorkingHours.weekdays("09:00", "17:00")
+
+
+def reps_for_routing(rep_ids, *, lock: bool):
+    reps = Rep.objects.filter(id__in=rep_ids).select_related("user", "holiday_calendar", "team")
+    reps = reps.prefetch_related("territories", "out_of_office", "holiday_calendar__holidays").order_by("id")
+    if lock:
+        # Capacity is checked and used under these row locks: two workers can
+        # never both give a rep their last free slot. Id order: no deadlocks.
+        reps = reps.select_for_update(of=("self",))
+    return list(reps)
+
+
+def engine_queues(queue_rows: list[Queue]) -> dict[int, EngineQueue]:
+    members_by_queue: dict[int, list[QueueMember]] = {queue.id: [] for queue in queue_rows}
+    members = QueueMemberRow.objects.filter(queue__in=queue_rows, is_active=True).select_related("rep")
+    for member in members:
+        members_by_queue[member.queue_id].append(
+            QueueMember(
+                rep_id=member.rep_id,
+                assigned_count=member.assigned_count,
+                weight=member.weight or member.rep.weight,
+                joined_at=member.joined_at,
+                last_assigned_at=member.last_assigned_at,
+            )
+        )
+    return {
+        queue.id: EngineQueue(
+            id=queue.id,
+            name=queue.name,
+            strategy=STRATEGY_FOR_ENGINE[queue.strategy],
+            members=tuple(members_by_queue[queue.id]),
+        )
+        for queue in queue_rows
+    }
+
+
+def queue_member_rep_ids(queue_ids) -> set[int]:
+    return set(QueueMemberRow.objects.filter(queue_id__in=queue_ids, is_active=True).values_list("rep_id", flat=True))
+
+
+def active_assignment_for_lead(lead_id: int) -> Assignment | None:
+    return Assignment.objects.filter(lead_id=lead_id, status__in=ACTIVE_ASSIGNMENT_STATUSES).first()

@@ -1,0 +1,72 @@
+"""Thin tasks: take ids, call a service. Idempotent (state guards in the services)."""
+
+import logging
+
+from celery import shared_task
+from django.db.models import Exists, OuterRef
+
+from leads.models import Lead, Stage
+from routing.models import ACTIVE_ASSIGNMENT_STATUSES, Assignment, AssignmentStatus, RoutingTrigger
+from routing.notifications import WebhookError, email_send, webhook_send
+from routing.services import assignments, sla
+from routing.services.notices import notice_for
+from scoring.models import LeadScore
+
+logger = logging.getLogger(__name__)
+
+UNROUTED_BATCH = 500
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, soft_time_limit=120, time_limit=180)
+def leads_route_task(lead_ids: list[int], trigger: str) -> int:
+    return len(assignments.leads_route(lead_ids=lead_ids, trigger=trigger))
+
+
+@shared_task(acks_late=True, soft_time_limit=50, time_limit=60)
+def leads_route_unrouted_task() -> int:
+    """Safety net and waiting list: qualified or hot leads with no active assignment
+    get routed; parked ones get a rep once one is available."""
+    active = Assignment.objects.filter(lead_id=OuterRef("pk"), status__in=ACTIVE_ASSIGNMENT_STATUSES)
+    is_hot = LeadScore.objects.filter(lead_id=OuterRef("pk"), is_hot=True)
+    leads = Lead.objects.filter(merged_into__isnull=True).exclude(Exists(active))
+    qualified = leads.filter(stage__in=[Stage.MQL, Stage.PQL]).values_list("id", flat=True)[:UNROUTED_BATCH]
+    hot = leads.filter(Exists(is_hot), stage=Stage.NEW).values_list("id", flat=True)[:UNROUTED_BATCH]
+    routed = len(assignments.leads_route(lead_ids=list(qualified), trigger=RoutingTrigger.QUALIFIED))
+    routed += len(assignments.leads_route(lead_ids=list(hot), trigger=RoutingTrigger.HOT))
+    waiting = (
+        Assignment.objects.filter(status=AssignmentStatus.WAITING)
+        .order_by("created_at")
+        .values_list("id", flat=True)[:UNROUTED_BATCH]
+    )
+    for assignment_id in waiting:
+        if assignments.assignment_assign_waiting(assignment_id=assignment_id) is not None:
+            routed += 1
+    return routed
+
+
+@shared_task(acks_late=True, soft_time_limit=50, time_limit=60)
+def sla_sweep_task() -> dict:
+    result = sla.sla_sweep()
+    return {"at_risk": len(result.at_risk), "breached": len(result.breached)}
+
+
+@shared_task(
+    acks_late=True,
+    autoretry_for=(WebhookError,),
+    retry_backoff=5,
+    retry_backoff_max=600,
+    retry_jitter=True,
+    max_retries=8,
+    soft_time_limit=30,
+    time_limit=45,
+    bind=True,
+)
+def notice_send_task(self, kind: str, assignment_id: int) -> bool:
+    notice = notice_for(kind=kind, assignment_id=assignment_id)
+    if notice is None:
+        return False
+    # A retry is for the webhook; the email went out on the first attempt.
+    if self.request.retries == 0:
+        email_send(notice)
+    webhook_send(notice)
+    return True
