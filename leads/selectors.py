@@ -11,20 +11,25 @@ from leads.models import Account, Event, Lead, StageChange
 from qualify_site.roles import Role, user_has_role, user_sees_all_leads
 
 RECENT_STAGE_CHANGES = 10
+# routing.models.ACTIVE_ASSIGNMENT_STATUSES, by value: leads must not import routing.
+ACTIVE_ASSIGNMENT_STATUS_VALUES = ("waiting", "open", "accepted")
 
 
 def _leads_visible_to(user) -> QuerySet[Lead]:
     """All leads the user may see, merged ones included.
 
-    A rep sees the leads they own and the leads of the accounts they own.
-    Later rules (assignments) extend this function, not its callers.
+    A rep sees the leads they own, the leads of the accounts they own, and the
+    leads assigned to them right now (a reassigned lead leaves with the assignment).
     """
     if not getattr(user, "is_authenticated", False):
         return Lead.objects.none()
     if user_sees_all_leads(user):
         return Lead.objects.all()
     if user_has_role(user, Role.REP):
-        return Lead.objects.filter(Q(owner=user) | Q(account__owner=user))
+        assigned = Lead.objects.filter(
+            assignments__rep__user=user, assignments__status__in=ACTIVE_ASSIGNMENT_STATUS_VALUES
+        ).values("id")
+        return Lead.objects.filter(Q(owner=user) | Q(account__owner=user) | Q(id__in=assigned))
     return Lead.objects.none()
 
 

@@ -24,6 +24,10 @@ LOGGABLE_KINDS = (ActivityKind.CALL, ActivityKind.EMAIL, ActivityKind.MEETING, A
 
 
 def _locked_assignment(assignment_id: int) -> Assignment:
+    # Lead first, then the assignment: the same order routing and reassignment
+    # lock in, so two of them on one lead wait for each other, never deadlock.
+    lead_id = Assignment.objects.values_list("lead_id", flat=True).get(id=assignment_id)
+    Lead.objects.select_for_update().filter(id=lead_id).first()
     return Assignment.objects.select_for_update(of=("self",)).select_related("rep", "lead").get(id=assignment_id)
 
 

@@ -268,7 +268,7 @@ def assignment_reassign_to_next(
     with transaction.atomic():
         lead_id = Assignment.objects.values_list("lead_id", flat=True).get(id=assignment_id)
         lead = _locked_lead(lead_id)
-        current = Assignment.objects.select_for_update().select_related("rep").get(id=assignment_id)
+        current = Assignment.objects.select_for_update(of=("self",)).select_related("rep").get(id=assignment_id)
         if current.status not in (AssignmentStatus.OPEN, AssignmentStatus.ACCEPTED, AssignmentStatus.WAITING):
             raise ValidationError({"status": f"The assignment is {current.get_status_display().lower()}."})
         if actor is not None:
