@@ -217,3 +217,39 @@ def test_weighted_queue_shares_leads_by_weight(org, django_user_model):
 
     shares = {rep: sum(a.rep_id == rep.id for a in assignments) for rep in (heavy, light)}
     assert shares == {heavy: 6, light: 2}
+
+
+def test_an_event_that_qualifies_a_lead_gets_it_assigned_through_the_workers_tasks(
+    org, source_with_key, client, django_capture_on_commit_callbacks
+):
+    # given live scoring rules and an enterprise buyer
+    import base64
+    import json
+
+    from scoring.services import rule_version_install_default
+
+    with django_capture_on_commit_callbacks(execute=True):
+        rule_version_install_default()
+    _, write_key = source_with_key
+    batch = [
+        {"type": "identify", "userId": "vip", "traits": {"email": "vip@globex.com", "title": "VP Data"}},
+        {"type": "group", "userId": "vip", "groupId": "globex", "traits": {"name": "Globex", "employees": 5000}},
+        {"type": "track", "userId": "vip", "event": "Plan Limit Reached", "context": {"groupId": "globex"}},
+    ]
+    for number, message in enumerate(batch):
+        message["messageId"] = f"vip-{number}"
+
+    # when the batch arrives; processing, scoring and routing run as tasks on commit
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            "/v1/batch",
+            json.dumps({"batch": batch}),
+            content_type="application/json",
+            HTTP_AUTHORIZATION="Basic " + base64.b64encode(f"{write_key}:".encode()).decode(),
+        )
+
+    # then the PQL is assigned in the enterprise queue
+    assert response.status_code == 200
+    assignment = Assignment.objects.get(lead__email="vip@globex.com")
+    assert assignment.lead.stage == Stage.PQL
+    assert assignment.queue == org["enterprise"] and assignment.status == AssignmentStatus.OPEN
