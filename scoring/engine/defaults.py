@@ -32,24 +32,12 @@ PRODUCT_EVENTS = [
     "Subscription Upgraded",
 ]
 
+# Country traits arrive as ISO codes or English names (Segment's spec leaves it
+# free text), so both spellings are listed.
 TARGET_COUNTRIES = [
-    "US",
-    "CA",
-    "GB",
-    "UK",
-    "IE",
-    "DE",
-    "FR",
-    "NL",
-    "BE",
-    "SE",
-    "DK",
-    "NO",
-    "FI",
-    "CH",
-    "AT",
-    "AU",
-    "NZ",
+    *["US", "CA", "GB", "UK", "IE", "DE", "FR", "NL", "BE", "SE", "DK", "NO", "FI", "CH", "AT", "AU", "NZ"],
+    *["United States", "USA", "Canada", "United Kingdom", "Ireland", "Germany", "France", "Netherlands"],
+    *["Belgium", "Sweden", "Denmark", "Norway", "Finland", "Switzerland", "Austria", "Australia", "New Zealand"],
 ]
 
 DEFAULT_RULES: dict[str, Any] = {

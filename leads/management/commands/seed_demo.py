@@ -3,6 +3,7 @@ from datetime import datetime
 
 from django.core.management import call_command, get_commands
 from django.core.management.base import BaseCommand, CommandError
+from django.test.utils import override_settings
 
 from leads.demo.loader import (
     default_now,
@@ -12,6 +13,7 @@ from leads.demo.loader import (
     demo_world_load,
 )
 from leads.demo.world import WorldSpec
+from routing.demo import routing_demo_setup
 
 
 def _aware_datetime(value: str) -> datetime:
@@ -66,6 +68,9 @@ class Command(BaseCommand):
             now=options["now"] or default_now(),
         )
         logins = demo_users_create() if options["users"] else []
+        if logins:
+            # Queues, rules and SLAs first, so qualified leads are routed as they load.
+            routing_demo_setup()
         if options["rules"] and "install_default_rules" in get_commands():
             call_command("install_default_rules", stdout=self.stdout)
         self.stdout.write(
@@ -77,12 +82,14 @@ class Command(BaseCommand):
             self.stdout.write(f"  {report.messages} messages in {report.batches} batches", ending="\r")
             self.stdout.flush()
 
-        report = demo_world_load(
-            spec=spec,
-            batch_size=options["batch_size"],
-            process_inline=options["process"] == "inline",
-            progress=progress,
-        )
+        # The demo's people have made-up addresses: their assignment emails go nowhere.
+        with override_settings(EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend"):
+            report = demo_world_load(
+                spec=spec,
+                batch_size=options["batch_size"],
+                process_inline=options["process"] == "inline",
+                progress=progress,
+            )
         owned = demo_accounts_assign_owners() if options["users"] else 0
         rate = report.messages / report.seconds if report.seconds else 0
         self.stdout.write(
@@ -98,7 +105,7 @@ class Command(BaseCommand):
         for name, key in report.write_keys.items():
             self.stdout.write(f"Write key of source {name!r}: {key}  (shown once)")
         if logins:
-            self.stdout.write("Demo logins (http://127.0.0.1:8000/admin/):")
+            self.stdout.write("Demo logins (sign in at http://127.0.0.1:8000/):")
             for login in logins:
                 password = login.password or "(existing user: password unchanged)"
                 self.stdout.write(f"  {login.role:<14} {login.username:<8} {password:<16} {login.full_name}")
