@@ -15,6 +15,7 @@ urlpatterns = [
     # Segment HTTP Tracking API (wire compatible): /v1/identify, /v1/track, /v1/batch, ...
     path("v1/", include("leads.ingest_urls")),
     path("api/", include("leads.api.urls")),
+    path("api/routing/", include("routing.api.urls")),
     path("scoring/", include("scoring.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),

@@ -1,0 +1,26 @@
+"""Assignment list filters. Ids are plain numbers (see leads.api.filters: no probing which ids exist)."""
+
+import django_filters
+
+from routing.models import Assignment, AssignmentStatus, Priority
+
+
+class AssignmentFilter(django_filters.FilterSet):
+    status = django_filters.MultipleChoiceFilter(choices=AssignmentStatus.choices)
+    priority = django_filters.MultipleChoiceFilter(choices=Priority.choices)
+    rep = django_filters.NumberFilter(field_name="rep_id")
+    queue = django_filters.NumberFilter(field_name="queue_id")
+    lead = django_filters.NumberFilter(field_name="lead_id")
+    is_breached = django_filters.BooleanFilter(field_name="breached_at", lookup_expr="isnull", exclude=True)
+    is_at_risk = django_filters.BooleanFilter(field_name="at_risk_at", lookup_expr="isnull", exclude=True)
+    is_waiting = django_filters.BooleanFilter(method="filter_is_waiting")
+
+    class Meta:
+        model = Assignment
+        fields = []
+
+    def filter_is_waiting(self, queryset, name, value):
+        if value is None:
+            return queryset
+        waiting = queryset.filter(status=AssignmentStatus.WAITING)
+        return waiting if value else queryset.exclude(status=AssignmentStatus.WAITING)
