@@ -51,6 +51,7 @@ from scoring.engine.describe import describe_condition
 
 CONFIGURE = (Role.ADMIN, Role.MANAGER)
 READ_CONFIGURATION = (Role.ADMIN, Role.MANAGER, Role.MARKETING_OPS)
+ROLE_LABELS = {"account_owner": "account owner", "account_rep": "works the account", "queue_member": "queue member"}
 # Re-routing runs in the request: bounded, and the page says how many are left.
 REROUTE_BATCH = 500
 
@@ -405,7 +406,14 @@ def _audit_html(audit: dict, reps_by_id: dict | None = None):
     reps_by_id = reps_by_id or {
         rep.id: rep for rep in Rep.objects.filter(id__in=[c["rep_id"] for c in audit.get("reps", [])])
     }
-    reps = [{**check, "rep_name": str(reps_by_id.get(check["rep_id"], check["rep_id"]))} for check in audit["reps"]]
+    reps = [
+        {
+            **check,
+            "rep_name": str(reps_by_id.get(check["rep_id"], check["rep_id"])),
+            "role_label": ROLE_LABELS.get(check["role"], check["role"]),
+        }
+        for check in audit["reps"]
+    ]
     return render_to_string("admin/routing/_decision_audit.html", {"audit": audit, "reps": reps})
 
 
