@@ -263,7 +263,8 @@ class Assignment(models.Model):
                 fields=["lead"], condition=Q(status__in=["waiting", "open", "accepted"]), name="one_active_assignment"
             ),
             models.CheckConstraint(
-                condition=Q(rep__isnull=False) | Q(status="waiting") | Q(status="closed"),
+                # A lead that waited (no rep) may leave the queue closed or reassigned.
+                condition=Q(rep__isnull=False) | Q(status__in=["waiting", "closed", "reassigned"]),
                 name="assignment_rep_unless_waiting",
             ),
         ]

@@ -35,6 +35,19 @@ def check_can_work(user, assignment: Assignment) -> None:
     raise PermissionDenied("You can only act on your own assignments (managers: their team's).")
 
 
-def check_can_manage(user, rep: Rep | None) -> None:
-    if not can_manage(user, rep):
-        raise PermissionDenied("Only the rep's manager or an admin can do this.")
+def manages_queue(user, queue) -> bool:
+    """A lead waiting in a queue (no rep yet) belongs to the queue's team manager."""
+    return (
+        queue is not None
+        and queue.team_id is not None
+        and user_has_role(user, Role.MANAGER)
+        and queue.team.manager_id == user.id
+    )
+
+
+def check_can_manage(user, rep: Rep | None, *, queue=None) -> None:
+    if can_manage(user, rep):
+        return
+    if rep is None and manages_queue(user, queue):
+        return
+    raise PermissionDenied("Only the rep's manager or an admin can do this.")

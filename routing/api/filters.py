@@ -2,6 +2,7 @@
 
 import django_filters
 
+from qualify_site.filters import StrictBooleanFilter
 from routing.models import Assignment, AssignmentStatus, Priority
 
 
@@ -11,9 +12,9 @@ class AssignmentFilter(django_filters.FilterSet):
     rep = django_filters.NumberFilter(field_name="rep_id")
     queue = django_filters.NumberFilter(field_name="queue_id")
     lead = django_filters.NumberFilter(field_name="lead_id")
-    is_breached = django_filters.BooleanFilter(field_name="breached_at", lookup_expr="isnull", exclude=True)
-    is_at_risk = django_filters.BooleanFilter(field_name="at_risk_at", lookup_expr="isnull", exclude=True)
-    is_waiting = django_filters.BooleanFilter(method="filter_is_waiting")
+    is_breached = StrictBooleanFilter(field_name="breached_at", lookup_expr="isnull", exclude=True)
+    is_at_risk = StrictBooleanFilter(field_name="at_risk_at", lookup_expr="isnull", exclude=True)
+    is_waiting = StrictBooleanFilter(method="filter_is_waiting")
 
     class Meta:
         model = Assignment

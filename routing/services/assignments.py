@@ -268,11 +268,15 @@ def assignment_reassign_to_next(
     with transaction.atomic():
         lead_id = Assignment.objects.values_list("lead_id", flat=True).get(id=assignment_id)
         lead = _locked_lead(lead_id)
-        current = Assignment.objects.select_for_update(of=("self",)).select_related("rep").get(id=assignment_id)
+        current = (
+            Assignment.objects.select_for_update(of=("self",))
+            .select_related("rep", "queue__team")
+            .get(id=assignment_id)
+        )
         if current.status not in (AssignmentStatus.OPEN, AssignmentStatus.ACCEPTED, AssignmentStatus.WAITING):
             raise ValidationError({"status": f"The assignment is {current.get_status_display().lower()}."})
         if actor is not None:
-            check_can_manage(actor, current.rep)
+            check_can_manage(actor, current.rep, queue=current.queue)
         current.status = AssignmentStatus.REASSIGNED
         current.closed_at = now
         current.close_reason = reason[:500]

@@ -265,7 +265,7 @@ def test_the_list_filters(org, admin_user_qualify, alice, query, expected):
     assert {names[i] for i in ids} == expected
 
 
-@pytest.mark.parametrize("query", ["status=nope", "rep=abc", "queue=x"])
+@pytest.mark.parametrize("query", ["status=nope", "rep=abc", "queue=x", "is_breached=perhaps", "is_waiting=2"])
 def test_a_bad_filter_value_is_400_naming_the_parameter(work, alice, query):
     # when
     response = _client(alice).get(f"/api/routing/assignments/?{query}")

@@ -253,3 +253,26 @@ def test_an_event_that_qualifies_a_lead_gets_it_assigned_through_the_workers_tas
     assignment = Assignment.objects.get(lead__email="vip@globex.com")
     assert assignment.lead.stage == Stage.PQL
     assert assignment.queue == org["enterprise"] and assignment.status == AssignmentStatus.OPEN
+
+
+def test_a_manager_can_hand_a_lead_waiting_in_their_teams_queue_to_a_rep(org):
+    # given both enterprise reps are full, so the lead waits in the team's queue
+    enterprise = org["enterprise"]
+    enterprise.team = org["team"]
+    enterprise.save()
+    for name in ("ann", "ben"):
+        org["reps"][name].capacity = 0
+        org["reps"][name].save()
+    waiting = lead_route(
+        lead_id=make_lead("h@big.com", account=make_account("big.com", employee_count=3000)).id, trigger="qualified"
+    )
+    assert waiting.status == AssignmentStatus.WAITING
+
+    # when their manager hands it to cy
+    new = assignment_reassign_to_next(
+        assignment_id=waiting.id, actor=org["charlie"], reason="cy has room", to_rep_id=org["reps"]["cy"].id
+    )
+
+    # then
+    assert new.rep == org["reps"]["cy"] and new.status == AssignmentStatus.OPEN
+    assert RoutingDecision.objects.filter(lead=new.lead).first().audit["method"] == "manual"
