@@ -44,7 +44,6 @@ from routing.models import (
     Team,
     Territory,
 )
-from routing.selectors import NoFallbackQueueError
 from routing.services.assignments import assignment_reassign_to_next, lead_route_preview, leads_route
 from routing.services.reps import queue_member_add
 from scoring.engine.describe import describe_condition
@@ -301,11 +300,7 @@ class RoutingRuleAdmin(_RoleAccess, admin.ModelAdmin):
         )
         total = unassigned.count()
         lead_ids = list(unassigned.order_by("id").values_list("id", flat=True)[:REROUTE_BATCH])
-        try:
-            routed = leads_route(lead_ids=lead_ids, trigger=RoutingTrigger.REROUTE, actor=request.user)
-        except NoFallbackQueueError as error:
-            self.message_user(request, str(error), messages.ERROR)
-            return redirect("admin:routing_routingrule_changelist")
+        routed = leads_route(lead_ids=lead_ids, trigger=RoutingTrigger.REROUTE, actor=request.user)
         with_rep = sum(1 for assignment in routed if assignment.rep_id)
         left = total - len(lead_ids)
         self.message_user(
@@ -445,13 +440,9 @@ class RoutingDecisionAdmin(_ReadOnly, admin.ModelAdmin):
         preview = None
         if form.is_valid():
             lead = form.cleaned_data["lead"]
-            try:
-                details = route_preview_details(lead_route_preview(lead_id=lead.id), lead_id=lead.id)
-            except NoFallbackQueueError as error:
-                form.add_error(None, str(error))
-            else:
-                reps_by_id = {check["rep_id"]: check["rep_name"] for check in details["reps"]}
-                preview = {"lead": lead, "details": details, "audit_html": _audit_html(details, reps_by_id)}
+            details = route_preview_details(lead_route_preview(lead_id=lead.id), lead_id=lead.id)
+            reps_by_id = {check["rep_id"]: check["rep_name"] for check in details["reps"]}
+            preview = {"lead": lead, "details": details, "audit_html": _audit_html(details, reps_by_id)}
         context = {
             **self.admin_site.each_context(request),
             "title": "Preview routing",

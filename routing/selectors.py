@@ -2,6 +2,7 @@
 
 from datetime import datetime
 
+from django.db import IntegrityError, transaction
 from django.db.models import Count
 
 from leads.emails import email_type
@@ -40,10 +41,6 @@ STRATEGY_FOR_ENGINE = {
 OPEN_STATUSES = (AssignmentStatus.OPEN, AssignmentStatus.ACCEPTED)
 
 
-class NoFallbackQueueError(LookupError):
-    """Routing needs a fallback queue so that nothing is ever unroutable."""
-
-
 def territory_for_engine(row: TerritoryRow) -> Territory:
     band = ((row.employee_min, row.employee_max),) if row.employee_min or row.employee_max else ()
     return Territory.build(
@@ -51,11 +48,22 @@ def territory_for_engine(row: TerritoryRow) -> Territory:
     )
 
 
+def fallback_queue_id() -> int:
+    """The fallback queue, created if someone deleted it: nothing is ever unroutable."""
+    queue_id = Queue.objects.filter(is_fallback=True).values_list("id", flat=True).first()
+    if queue_id is not None:
+        return queue_id
+    try:
+        with transaction.atomic():
+            name = "Fallback" if not Queue.objects.filter(name="Fallback").exists() else "Fallback (recreated)"
+            return Queue.objects.create(name=name, is_fallback=True).id
+    except IntegrityError:  # another worker recreated it first
+        return Queue.objects.filter(is_fallback=True).values_list("id", flat=True).get()
+
+
 def routing_policy(*, rules=None) -> RoutingPolicy:
     """The live rules (or `rules`, for previews of unsaved ones) as the engine's policy."""
-    fallback = Queue.objects.filter(is_fallback=True).values_list("id", flat=True).first()
-    if fallback is None:
-        raise NoFallbackQueueError("No fallback queue: mark one queue as the fallback in the admin.")
+    fallback = fallback_queue_id()
     if rules is None:
         rules = RoutingRule.objects.filter(is_active=True).select_related("territory").order_by("position", "id")
     return RoutingPolicy(

@@ -16,7 +16,6 @@ from django.db.models.functions import Coalesce
 from django.http import Http404
 from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import generics, serializers, status
-from rest_framework.exceptions import APIException
 from rest_framework.pagination import CursorPagination
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
@@ -38,7 +37,7 @@ from routing.api.serializers import (
     TimelineEntrySerializer,
 )
 from routing.models import Assignment, RoutingTrigger
-from routing.selectors import NoFallbackQueueError, active_assignment_for_lead
+from routing.selectors import active_assignment_for_lead
 from routing.services import actions, assignments, reps
 from routing.services.actions import LOGGABLE_KINDS
 
@@ -65,12 +64,6 @@ PreviewsRouting = _roles_allowed(
 )
 
 
-class RoutingUnavailable(APIException):
-    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-    default_detail = "Routing is not configured."
-    default_code = "routing_unavailable"
-
-
 @contextmanager
 def _service_errors():
     """Service exceptions as API answers; PermissionDenied is DRF's own 403."""
@@ -79,8 +72,6 @@ def _service_errors():
     except DjangoValidationError as error:
         detail = error.message_dict if hasattr(error, "error_dict") else {"non_field_errors": error.messages}
         raise serializers.ValidationError(detail) from error
-    except NoFallbackQueueError as error:
-        raise RoutingUnavailable(str(error)) from error
     except ObjectDoesNotExist as error:
         raise Http404 from error
 

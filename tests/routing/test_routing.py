@@ -276,3 +276,12 @@ def test_a_manager_can_hand_a_lead_waiting_in_their_teams_queue_to_a_rep(org):
     # then
     assert new.rep == org["reps"]["cy"] and new.status == AssignmentStatus.OPEN
     assert RoutingDecision.objects.filter(lead=new.lead).first().audit["method"] == "manual"
+
+
+def test_a_deleted_fallback_queue_is_recreated_so_nothing_is_unroutable(org):
+    fallback_queue().delete()
+    lead = make_lead("z@nowhere.fr", account=make_account("nowhere.fr", employee_count=5, country="FR"))
+
+    assignment = lead_route(lead_id=lead.id, trigger="qualified")
+
+    assert assignment.queue.is_fallback and assignment.status == AssignmentStatus.WAITING
