@@ -22,7 +22,6 @@ from django.views.decorators.http import require_POST
 
 from leads.models import Lead, Stage
 from qualify_site.roles import Role, user_has_role
-from routing.api.selectors import assignments_visible_to, route_preview_details
 from routing.engine import RoutingRule as EngineRule
 from routing.engine import WorkingHours, validate_rule
 from routing.models import (
@@ -44,6 +43,7 @@ from routing.models import (
     Team,
     Territory,
 )
+from routing.selectors import assignments_visible_to, route_preview_details
 from routing.services.assignments import assignment_reassign_to_next, lead_route_preview, leads_route
 from routing.services.reps import queue_member_add
 from scoring.engine.describe import describe_condition

@@ -1,6 +1,6 @@
 """REST API for routing: one view per operation, thin.
 
-Visibility comes from routing.api.selectors (an assignment the user may not see
+Visibility comes from routing.selectors (an assignment the user may not see
 answers 404, so its existence does not leak); what the user may *do* is
 checked again by the services (routing.permissions), whose PermissionDenied
 answers 403 and whose ValidationError answers 400 naming the field.
@@ -24,7 +24,7 @@ from rest_framework.views import APIView
 from leads.api.permissions import HasQualifyRole
 from leads.models import Lead
 from qualify_site.roles import Role, user_has_role
-from routing.api import selectors
+from routing import selectors
 from routing.api.filters import AssignmentFilter
 from routing.api.serializers import (
     ActivitySerializer,
