@@ -89,10 +89,18 @@ def add_routing_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--routing-timeout", type=float, default=300, help="Give up a phase after (s).")
 
 
+# When the harness runs at smoke-test scale (tests/bench), the routing phases shrink with it.
+SMOKE_EVENTS = 10_000
+SMOKE_DEFAULTS = {"routing_leads": 200, "load_seconds": 5}
+
+
 def option(options, name: str):
-    """The harness's options lack this module's flags unless it adds them: their defaults then."""
+    """This module's flag; the harness's options lack them unless its parser adds them
+    (`add_routing_arguments`): then the defaults, or the smoke-scale ones for a tiny harness run."""
     if hasattr(options, name):
         return getattr(options, name)
+    if getattr(options, "events", SMOKE_EVENTS) < SMOKE_EVENTS and name in SMOKE_DEFAULTS:
+        return SMOKE_DEFAULTS[name]
     defaults = argparse.ArgumentParser()
     add_routing_arguments(defaults)
     return getattr(defaults.parse_args([]), name)
