@@ -81,11 +81,16 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 
 def add_routing_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--routing-leads", type=int, default=5_000, help="Qualified leads routed (5,000).")
+    parser.add_argument(
+        "--routing-leads", type=int, default=5_000, help="Qualified leads routed (5,000; 0 skips phase 1)."
+    )
     parser.add_argument("--load-seconds", type=float, default=30, help="Length of the steady load (30 s).")
     parser.add_argument("--load-batch", type=int, default=50, help="Events per request of the load (50).")
     parser.add_argument("--load-interval-ms", type=float, default=100, help="One request every (100 ms).")
     parser.add_argument("--qualifying-per-s", type=float, default=4, help="New qualifying leads per second (4).")
+    parser.add_argument(
+        "--load-concurrency", type=int, default=1, help="Worker processes of the load's one worker (-c, 1)."
+    )
     parser.add_argument("--routing-timeout", type=float, default=300, help="Give up a phase after (s).")
 
 
@@ -108,8 +113,9 @@ def option(options, name: str):
 
 def routing_figures(options, figures, processes, work: Path, env: dict) -> None:
     """Both routing phases, in the Django-configured process of the harness (or of `main`)."""
-    org_prepare(options, figures)
-    routed_leads(options, figures, processes, work, env)
+    if option(options, "routing_leads") > 0:
+        org_prepare(options, figures)
+        routed_leads(options, figures, processes, work, env)
     org_prepare(options, figures)
     event_to_assignment(options, figures, processes, work, env)
 
@@ -341,12 +347,12 @@ def event_to_assignment(options, figures, processes, work: Path, env: dict) -> N
     requests_total = max(1, round(seconds / interval))
     rng = random.Random(f"routing-bench-load:{options.seed}")
     background = background_batches(options.seed + 1_000, batch, requests_total)
-    # Qualifying requests at a steady rate: every `every`-th request carries one.
-    every = max(1, round(1 / (per_second * interval)))
+    # Qualifying requests at a steady rate (at most one a request): request i carries one when the count
+    # due by its time ticks over.
     requests, emails = [], []
     for index, (kind, messages) in enumerate(background):
         email = None
-        if index % every == every // 2:
+        if int((index + 1) * interval * per_second) > int(index * interval * per_second):
             email, sequence = qualifying_sequence(len(emails), rng)
             messages = messages[: len(messages) - len(sequence)] + sequence
             emails.append(email)
@@ -364,11 +370,12 @@ def event_to_assignment(options, figures, processes, work: Path, env: dict) -> N
         work / "gunicorn-routing.log",
     )
     harness.wait_for_http(port, gunicorn)
-    worker, worker_log = harness.worker_start(processes, work, env, name="bench-routing-load")
+    concurrency = option(options, "load_concurrency")
+    worker, worker_log = harness.worker_start(processes, work, env, name="bench-routing-load", concurrency=concurrency)
     harness.wait_for_log(worker_log, b" ready.", worker)
     harness.log(
         f"steady load: {batch} events every {interval * 1000:.0f} ms for {seconds:.0f} s, "
-        f"{len(emails)} qualifying leads; one worker (-c 1)"
+        f"{len(emails)} qualifying leads; one worker (-c {concurrency})"
     )
     client = PacedClient(port, keys, requests)
     load_seconds = client.run(interval)
@@ -395,6 +402,7 @@ def event_to_assignment(options, figures, processes, work: Path, env: dict) -> N
     from_answer = sorted(1000 * (assigned[e].timestamp() - client.answered[e][1]) for e in assigned)
     from_send = sorted(1000 * (assigned[e].timestamp() - client.answered[e][0]) for e in assigned)
     http_latencies = sorted(client.latencies)
+    figures["routing_load_worker_concurrency"] = concurrency
     figures["routing_load_seconds"] = load_seconds
     figures["routing_load_requests"] = len(requests)
     figures["routing_load_http_errors"] = len(client.errors)
