@@ -618,8 +618,16 @@ def write_results(path: Path, figures: Figures, options: argparse.Namespace, fai
     path.write_text("\n".join(lines) + "\n")
 
 
+def _stop_on_sigterm(signum, frame):
+    # A timeout (a test's, CI's) sends SIGTERM: unwind through `finally` so the
+    # workers and gunicorn, each in its own session, are stopped, not orphaned
+    # (an orphaned worker would go on consuming the next run's tasks).
+    raise KeyboardInterrupt("SIGTERM")
+
+
 def main(argv: list[str]) -> int:
     options = parse_args(argv)
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
     figures, processes = Figures(), Processes()
     work = Path(tempfile.mkdtemp(prefix="qualify-bench-"))
     failure = None
