@@ -4,13 +4,15 @@ Services are the only bridge between rows and the pure engine: load rows,
 build facts (selectors), call the engine, persist the result and its audit.
 """
 
+import json
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import psycopg
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 
@@ -332,29 +334,10 @@ def _rescore_chunk(*, lead_ids: list[int], version: RuleVersion, now: datetime) 
                         changed_at=now,
                     )
                 )
-        LeadScore.objects.bulk_create(
-            scores,
-            update_conflicts=True,
-            unique_fields=["lead"],
-            update_fields=[
-                "version",
-                "fit",
-                "engagement",
-                "total",
-                "grade",
-                "is_mql",
-                "is_hot",
-                "pql_path",
-                "why",
-                "explanation",
-                "is_below_threshold_since_qualification",
-                "computed_at",
-            ],
-            batch_size=500,
-        )
+        _scores_upsert(scores)
         if unchanged:
             LeadScore.objects.filter(lead_id__in=unchanged).update(computed_at=now)
-        ScoreChange.objects.bulk_create(changes, batch_size=500)
+        _score_changes_insert(changes)
         leads_stage_transition_bulk(transitions=transitions)
     return RescoreResult(
         scored=len(leads),
@@ -362,6 +345,100 @@ def _rescore_chunk(*, lead_ids: list[int], version: RuleVersion, now: datetime) 
         qualified_lead_ids=tuple(t.lead_id for t in transitions),
         hot_lead_ids=tuple(hot),
     )
+
+
+_SCORE_COLUMNS = (
+    ("lead_id", "bigint"),
+    ("version_id", "bigint"),
+    ("fit", "double precision"),
+    ("engagement", "double precision"),
+    ("total", "double precision"),
+    ("grade", "text"),
+    ("is_mql", "boolean"),
+    ("is_hot", "boolean"),
+    ("pql_path", "text"),
+    ("why", "text"),
+    ("explanation", "text"),
+    ("is_below_threshold_since_qualification", "boolean"),
+    ("computed_at", "timestamptz"),
+)
+_SCORE_CHANGE_COLUMNS = (
+    ("lead_id", "bigint"),
+    ("version_id", "bigint"),
+    ("fit", "double precision"),
+    ("engagement", "double precision"),
+    ("total", "double precision"),
+    ("grade", "text"),
+    ("is_mql", "boolean"),
+    ("pql_path", "text"),
+    ("changed_at", "timestamptz"),
+)
+
+
+def _unnest_insert(table: str, columns, rows: list[tuple], *, conflict: str = "") -> None:
+    """One INSERT ... SELECT FROM unnest(arrays) with server-side binding.
+
+    A full rescore writes a score per lead: Django's bulk_create renders every
+    value (the explanation JSON too) into SQL text in Python, which cost more
+    than scoring the lead did.
+    """
+    names = [name for name, _ in columns]
+    arrays = [list(values) for values in zip(*rows, strict=True)]
+    selects = [f"v.{name}::jsonb" if name == "explanation" else f"v.{name}" for name in names]
+    unnests = ", ".join(f"%s::{kind}[]" for _, kind in columns)
+    sql = (
+        f"INSERT INTO {table} ({', '.join(names)}) "  # noqa: S608 - identifiers are ours
+        f"SELECT {', '.join(selects)} FROM unnest({unnests}) AS v({', '.join(names)}) {conflict}"
+    )
+    connection.ensure_connection()
+    with psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(sql, arrays)
+
+
+def _scores_upsert(scores: list[LeadScore]) -> None:
+    if not scores:
+        return
+    if connection.vendor != "postgresql":
+        fields = [name.removesuffix("_id") for name, _ in _SCORE_COLUMNS if name != "lead_id"]
+        LeadScore.objects.bulk_create(
+            scores, update_conflicts=True, unique_fields=["lead"], update_fields=fields, batch_size=500
+        )
+        return
+    rows = [
+        (
+            s.lead_id,
+            s.version_id,
+            s.fit,
+            s.engagement,
+            s.total,
+            s.grade,
+            s.is_mql,
+            s.is_hot,
+            s.pql_path,
+            s.why,
+            json.dumps(s.explanation),
+            s.is_below_threshold_since_qualification,
+            s.computed_at,
+        )
+        for s in scores
+    ]
+    updates = ", ".join(f"{name} = EXCLUDED.{name}" for name, _ in _SCORE_COLUMNS if name != "lead_id")
+    _unnest_insert(
+        LeadScore._meta.db_table, _SCORE_COLUMNS, rows, conflict=f"ON CONFLICT (lead_id) DO UPDATE SET {updates}"
+    )
+
+
+def _score_changes_insert(changes: list[ScoreChange]) -> None:
+    if not changes:
+        return
+    if connection.vendor != "postgresql":
+        ScoreChange.objects.bulk_create(changes, batch_size=500)
+        return
+    rows = [
+        (c.lead_id, c.version_id, c.fit, c.engagement, c.total, c.grade, c.is_mql, c.pql_path, c.changed_at)
+        for c in changes
+    ]
+    _unnest_insert(ScoreChange._meta.db_table, _SCORE_CHANGE_COLUMNS, rows)
 
 
 def leads_rescore(

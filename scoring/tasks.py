@@ -7,10 +7,12 @@ from django.db import transaction
 
 from routing.models import RoutingTrigger
 from routing.services.assignments import leads_mark_hot, leads_route
+from routing.tasks import leads_route_task
 from scoring import services
 
 # A full rescore fans out into slices of this many leads, one task each.
 STALE_SCORE_BATCH = 20_000
+ROUTE_CHUNK = 200
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
@@ -27,7 +29,17 @@ def rescore_all_task(version_id: int) -> int:
 @shared_task(acks_late=True, reject_on_worker_lost=True)
 def rescore_range_task(version_id: int, first_id: int, last_id: int) -> int:
     result = services.rescore_range(version_id=version_id, first_id=first_id, last_id=last_id)
-    _route(result)
+    # A publish can qualify thousands of leads at once: route them in their own
+    # tasks (queued behind the remaining slices) so the rescore finishes first
+    # and routing work spreads over the workers.
+    for trigger, lead_ids in (
+        (RoutingTrigger.QUALIFIED, result.qualified_lead_ids),
+        (RoutingTrigger.HOT, result.hot_lead_ids),
+    ):
+        for start in range(0, len(lead_ids), ROUTE_CHUNK):
+            leads_route_task.delay(list(lead_ids[start : start + ROUTE_CHUNK]), trigger)
+    if result.hot_lead_ids:
+        leads_mark_hot(lead_ids=result.hot_lead_ids)
     return result.scored
 
 

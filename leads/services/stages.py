@@ -50,8 +50,12 @@ def leads_stage_transition_bulk(*, transitions: list[StageTransition]) -> None:
     (select_for_update) so `from_stage` is still true when this runs."""
     if not transitions:
         return
-    leads = [Lead(id=t.lead_id, stage=t.to_stage, stage_changed_at=t.at, updated_at=t.at) for t in transitions]
-    Lead.objects.bulk_update(leads, ["stage", "stage_changed_at", "updated_at"], batch_size=500)
+    # One UPDATE per (stage, time): scoring moves many leads to the same stage at once.
+    groups: dict[tuple[str, datetime], list[int]] = {}
+    for transition in transitions:
+        groups.setdefault((transition.to_stage, transition.at), []).append(transition.lead_id)
+    for (to_stage, at), lead_ids in groups.items():
+        Lead.objects.filter(id__in=lead_ids).update(stage=to_stage, stage_changed_at=at, updated_at=at)
     StageChange.objects.bulk_create(
         [
             StageChange(
