@@ -19,7 +19,7 @@ def test_it_routes_every_lead_and_times_qualifying_events_to_their_assignments()
     database = os.environ.get("TEST_DATABASE_NAME", "test_qualify") + "_routing_bench"
     command = [sys.executable, "bench/routing_bench.py", "--database", database]
     # The suite's Redis database (it flushes it): the bench's queues start empty.
-    redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/13")
+    redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/12")
     command += ["--redis-url", redis_url, "--routing-leads", "120"]
     command += ["--load-seconds", "3", "--load-batch", "20", "--qualifying-per-s", "3", "--routing-timeout", "30"]
 
