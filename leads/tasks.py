@@ -9,7 +9,7 @@ from django.db import OperationalError, transaction
 from leads.selectors_identity import unprocessed_batch_id_list
 from leads.services.identity import events_process_batch
 from scoring.services import leads_mark_for_rescore
-from scoring.tasks import pending_rescore_drain_task
+from scoring.tasks import pending_rescore_drain_soon
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ def events_process_task(batch_id: str) -> int:
     # two steps (the task is redelivered) still gets the leads rescored.
     with transaction.atomic():
         if leads_mark_for_rescore(batch_id=batch_id):
-            transaction.on_commit(pending_rescore_drain_task.delay)
+            transaction.on_commit(pending_rescore_drain_soon)
     return processed
 
 

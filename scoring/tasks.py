@@ -1,14 +1,18 @@
 """Thin tasks: take ids, call a service. Idempotent, so redelivery is harmless."""
 
+import logging
 from datetime import timedelta
 
 from celery import shared_task
+from django.core.cache import cache
 from django.db import transaction
 
 from routing.models import RoutingTrigger
 from routing.services.assignments import leads_mark_hot, leads_route
 from routing.tasks import leads_route_task
 from scoring import services
+
+logger = logging.getLogger(__name__)
 
 # A full rescore fans out into slices of this many leads, one task each.
 STALE_SCORE_BATCH = 20_000
@@ -53,8 +57,30 @@ def leads_rescore_task(lead_ids: list[int]) -> int:
 DRAIN_LIMIT = 5_000
 
 
+# While a drain is queued, batches processed meanwhile need no drain of their
+# own: the queued one takes every lead marked before it starts. Under a steady
+# stream of small batches this turns one drain per batch into one per burst.
+DRAIN_SCHEDULED_KEY = "scoring:drain-scheduled"
+DRAIN_SCHEDULED_TTL_SECONDS = 10  # a lost drain blocks new ones this long at most (beat drains too)
+
+
+def pending_rescore_drain_soon() -> None:
+    """Enqueue a drain unless one is already waiting to run. Call after commit."""
+    try:
+        if not cache.add(DRAIN_SCHEDULED_KEY, 1, timeout=DRAIN_SCHEDULED_TTL_SECONDS):
+            return
+    except Exception:  # noqa: BLE001 - without the cache, drain every time rather than never
+        logger.warning("cache unavailable: enqueuing a drain anyway", exc_info=True)
+    pending_rescore_drain_task.delay()
+
+
 @shared_task(acks_late=True, reject_on_worker_lost=True, soft_time_limit=240, time_limit=300)
 def pending_rescore_drain_task() -> int:
+    # Cleared before claiming: a lead marked from now on gets a drain of its own.
+    try:
+        cache.delete(DRAIN_SCHEDULED_KEY)
+    except Exception:  # noqa: BLE001 - the TTL clears it anyway
+        logger.warning("cache unavailable: drain flag left to expire", exc_info=True)
     result = services.pending_rescore_drain(limit=DRAIN_LIMIT)
     if result.scored >= DRAIN_LIMIT:
         pending_rescore_drain_task.delay()

@@ -99,8 +99,8 @@ def _summary(lead: Lead, decision: Decision, rep: Rep | None) -> str:
     return f"{lead} → {who}: {decision.reason}"[:300]
 
 
-def _decide(lead: Lead, *, now: datetime, exclude_rep_ids=(), queue_id=None) -> tuple[Decision, dict]:
-    compiled = routing_policy_compiled()
+def _decide(lead: Lead, *, now: datetime, exclude_rep_ids=(), queue_id=None, compiled=None) -> tuple[Decision, dict]:
+    compiled = compiled or routing_policy_compiled()
     facts = routing_facts_for_lead(lead)
     match = match_rule(compiled, facts)
     queue_ids = {queue_id or match.queue_id}
@@ -182,10 +182,13 @@ def _assign(
     return assignment
 
 
-def lead_route(*, lead_id: int, trigger: str, actor=None, now: datetime | None = None) -> Assignment | None:
+def lead_route(
+    *, lead_id: int, trigger: str, actor=None, now: datetime | None = None, compiled=None
+) -> Assignment | None:
     """Route a lead unless it already has an active assignment (then nothing happens).
 
-    Idempotent: the broker may deliver the same routing task twice.
+    Idempotent: the broker may deliver the same routing task twice. `compiled`
+    lets a caller routing many leads read the rules once.
     """
     now = now or timezone.now()
     with transaction.atomic():
@@ -194,7 +197,7 @@ def lead_route(*, lead_id: int, trigger: str, actor=None, now: datetime | None =
             return None
         if Assignment.objects.filter(lead_id=lead_id, status__in=ACTIVE_ASSIGNMENT_STATUSES).exists():
             return None
-        decision, reps = _decide(lead, now=now)
+        decision, reps = _decide(lead, now=now, compiled=compiled)
         return _assign(lead, decision, reps, trigger=trigger, actor=actor, now=now)
 
 
@@ -220,8 +223,9 @@ def lead_route_preview(*, lead_id: int, now: datetime | None = None) -> RoutePre
 def leads_route(*, lead_ids, trigger: str, actor=None) -> list[Assignment]:
     """Route several leads, each in its own transaction (one failure does not undo the others)."""
     assignments = []
+    compiled = routing_policy_compiled() if lead_ids else None
     for lead_id in lead_ids:
-        assignment = lead_route(lead_id=lead_id, trigger=trigger, actor=actor)
+        assignment = lead_route(lead_id=lead_id, trigger=trigger, actor=actor, compiled=compiled)
         if assignment is not None:
             assignments.append(assignment)
     return assignments
