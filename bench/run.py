@@ -96,6 +96,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--no-rescore", action="store_true", help="Skip the full rescore phase.")
     parser.add_argument("--processing-timeout", type=float, default=600, help="Give up processing after (s).")
     parser.add_argument("--results", type=Path, default=ROOT / "bench" / "results" / "latest.txt")
+    from routing_bench import add_routing_arguments  # bench/ is on sys.path when run as a script
+
+    add_routing_arguments(parser)
     return parser.parse_args(argv)
 
 
