@@ -28,7 +28,7 @@ def test_it_measures_ingest_processing_scoring_and_a_full_rescore_and_prints_eac
     # Its own database, named after the suite's, so parallel suites do not collide.
     database = os.environ.get("TEST_DATABASE_NAME", "test_qualify") + "_bench"
     command = [sys.executable, "bench/run.py", "--events", "2000", "--clients", "2", "--web-workers", "1"]
-    command += ["--rescore-leads", "300", "--rescore-events", "3000"]
+    command += ["--rescore-leads", "300", "--rescore-events", "3000", "--routing-leads", "100", "--load-seconds", "4"]
     command += ["--database", database, "--redis-url", "redis://127.0.0.1:6379/13"]
 
     # when
