@@ -135,6 +135,15 @@ def _assignment_response(assignment: Assignment, status_code: int = status.HTTP_
     return Response(_AssignmentOutput(fresh).data, status=status_code)
 
 
+def _assignment_action(request, assignment_id: int, service, input_serializer=None):
+    """Visibility first (404), then the input (400 naming the field), then the
+    service, whose PermissionDenied and ValidationError become 403 and 400."""
+    _visible_assignment(request, assignment_id)
+    data = _input(input_serializer, request) if input_serializer is not None else {}
+    with _service_errors():
+        return service(assignment_id=assignment_id, user=request.user, **data)
+
+
 class _ReasonInput(serializers.Serializer):
     # Blank passes here so that the service, which owns the rule, words the error.
     reason = serializers.CharField(max_length=500, allow_blank=True, trim_whitespace=True)
@@ -144,10 +153,7 @@ class _ReasonInput(serializers.Serializer):
 class AssignmentAcceptApi(_RoutingApi):
     @extend_schema(request=None, responses=_AssignmentOutput)
     def post(self, request, assignment_id: int):
-        _visible_assignment(request, assignment_id)
-        with _service_errors():
-            assignment = actions.assignment_accept(assignment_id=assignment_id, user=request.user)
-        return _assignment_response(assignment)
+        return _assignment_response(_assignment_action(request, assignment_id, actions.assignment_accept))
 
 
 @extend_schema(tags=["routing"])
@@ -158,10 +164,7 @@ class AssignmentRejectApi(_RoutingApi):
 
     @extend_schema(request=InputSerializer, responses=_AssignmentOutput)
     def post(self, request, assignment_id: int):
-        _visible_assignment(request, assignment_id)
-        data = _input(self.InputSerializer, request)
-        with _service_errors():
-            assignment = actions.assignment_reject(assignment_id=assignment_id, user=request.user, **data)
+        assignment = _assignment_action(request, assignment_id, actions.assignment_reject, self.InputSerializer)
         return _assignment_response(assignment)
 
 
@@ -179,10 +182,7 @@ class AssignmentActivityCreateApi(_RoutingApi):
 
     @extend_schema(request=InputSerializer, responses={201: _ActivityOutput})
     def post(self, request, assignment_id: int):
-        _visible_assignment(request, assignment_id)
-        data = _input(self.InputSerializer, request)
-        with _service_errors():
-            activity = actions.activity_log(assignment_id=assignment_id, user=request.user, **data)
+        activity = _assignment_action(request, assignment_id, actions.activity_log, self.InputSerializer)
         return Response(_ActivityOutput(activity).data, status=status.HTTP_201_CREATED)
 
 
@@ -195,10 +195,7 @@ class AssignmentMeetingBookApi(_RoutingApi):
 
     @extend_schema(request=InputSerializer, responses={201: _ActivityOutput})
     def post(self, request, assignment_id: int):
-        _visible_assignment(request, assignment_id)
-        data = _input(self.InputSerializer, request)
-        with _service_errors():
-            activity = actions.meeting_book(assignment_id=assignment_id, user=request.user, **data)
+        activity = _assignment_action(request, assignment_id, actions.meeting_book, self.InputSerializer)
         return Response(_ActivityOutput(activity).data, status=status.HTTP_201_CREATED)
 
 
@@ -210,10 +207,7 @@ class AssignmentConvertApi(_RoutingApi):
 
     @extend_schema(request=InputSerializer, responses=_AssignmentOutput)
     def post(self, request, assignment_id: int):
-        _visible_assignment(request, assignment_id)
-        data = _input(self.InputSerializer, request)
-        with _service_errors():
-            assignment = actions.lead_convert_to_sql(assignment_id=assignment_id, user=request.user, **data)
+        assignment = _assignment_action(request, assignment_id, actions.lead_convert_to_sql, self.InputSerializer)
         return _assignment_response(assignment)
 
 
@@ -225,10 +219,7 @@ class AssignmentDisqualifyApi(_RoutingApi):
 
     @extend_schema(request=InputSerializer, responses=_AssignmentOutput)
     def post(self, request, assignment_id: int):
-        _visible_assignment(request, assignment_id)
-        data = _input(self.InputSerializer, request)
-        with _service_errors():
-            assignment = actions.lead_disqualify(assignment_id=assignment_id, user=request.user, **data)
+        assignment = _assignment_action(request, assignment_id, actions.lead_disqualify, self.InputSerializer)
         return _assignment_response(assignment)
 
 
@@ -240,10 +231,9 @@ class AssignmentRequestReassignmentApi(_RoutingApi):
 
     @extend_schema(request=InputSerializer, responses=_AssignmentOutput)
     def post(self, request, assignment_id: int):
-        _visible_assignment(request, assignment_id)
-        data = _input(self.InputSerializer, request)
-        with _service_errors():
-            assignment = actions.assignment_request_reassignment(assignment_id=assignment_id, user=request.user, **data)
+        assignment = _assignment_action(
+            request, assignment_id, actions.assignment_request_reassignment, self.InputSerializer
+        )
         return _assignment_response(assignment)
 
 
