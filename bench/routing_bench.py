@@ -88,8 +88,12 @@ def add_routing_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--load-batch", type=int, default=50, help="Events per request of the load (50).")
     parser.add_argument("--load-interval-ms", type=float, default=100, help="One request every (100 ms).")
     parser.add_argument("--qualifying-per-s", type=float, default=4, help="New qualifying leads per second (4).")
+    # The deployed worker: the Procfile runs `celery worker --concurrency ${WORKER_CONCURRENCY:-2}`.
     parser.add_argument(
-        "--load-concurrency", type=int, default=1, help="Worker processes of the load's one worker (-c, 1)."
+        "--load-concurrency",
+        type=int,
+        default=2,
+        help="Processes of the load's one worker (-c; 2, the Procfile's default). 1 shows one process alone.",
     )
     parser.add_argument("--routing-timeout", type=float, default=300, help="Give up a phase after (s).")
 
