@@ -285,3 +285,49 @@ def test_a_deleted_fallback_queue_is_recreated_so_nothing_is_unroutable(org):
     assignment = lead_route(lead_id=lead.id, trigger="qualified")
 
     assert assignment.queue.is_fallback and assignment.status == AssignmentStatus.WAITING
+
+
+def test_a_lead_crossing_the_hot_threshold_is_routed_even_before_it_qualifies(org, django_capture_on_commit_callbacks):
+    # given live rules, and a free-mail enthusiast: far too little fit for an MQL, but a hot total
+    from django.utils import timezone
+
+    from leads.services.identity import events_process_batch
+    from leads.services.ingest import batch_ingest
+    from leads.services.sources import source_create
+    from scoring.services import leads_mark_for_rescore, rule_version_install_default
+    from scoring.tasks import pending_rescore_drain_task
+
+    with django_capture_on_commit_callbacks(execute=True):
+        rule_version_install_default()
+    source, _ = source_create(name="Site", kind="marketing")
+    messages = [{"type": "identify", "userId": "fan", "traits": {"email": "fan@gmail.com"}}]
+    for event, times in (("Demo Requested", 1), ("Form Submitted", 3), ("Webinar Attended", 2), ("Trial Started", 1)):
+        messages += [{"type": "track", "userId": "fan", "event": event} for _ in range(times)]
+    messages += [{"type": "page", "userId": "fan", "properties": {"path": "/pricing"}} for _ in range(3)]
+    for number, message in enumerate(messages):
+        message["messageId"] = f"fan-{number}"
+    batch = batch_ingest(source=source, messages=messages, envelope={}, received_at=timezone.now())
+    events_process_batch(batch_id=batch.batch_id)
+    leads_mark_for_rescore(batch_id=batch.batch_id)
+
+    # when the worker drains the stale scores
+    pending_rescore_drain_task.apply()
+
+    # then the hot lead, still new, has a rep
+    decision = RoutingDecision.objects.get(lead__email="fan@gmail.com")
+    assert decision.lead.stage == Stage.NEW and decision.lead.score.is_hot and not decision.lead.score.is_mql
+    assert decision.trigger == "hot" and decision.assignment.status in (AssignmentStatus.OPEN, AssignmentStatus.WAITING)
+
+
+def test_an_assigned_lead_turning_hot_moves_up_to_high_priority(org):
+    from routing.services.assignments import leads_mark_hot
+
+    lead = make_lead("u@big.com", account=make_account("big.com", employee_count=3000))
+    assignment = lead_route(lead_id=lead.id, trigger="qualified")
+    assignment.priority = "normal"
+    assignment.save()
+
+    leads_mark_hot(lead_ids=[lead.id])
+
+    assignment.refresh_from_db()
+    assert assignment.priority == "high"
