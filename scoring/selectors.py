@@ -11,6 +11,7 @@ from django.db.models import Q
 from leads.emails import email_domain, email_type
 from leads.models import Account, Event, EventType, Lead
 from scoring.engine import AccountFacts, CompiledVersion, EventFacts, LeadFacts, ScoringFacts, compile_version
+from scoring.engine.conditions import condition_fields
 from scoring.models import Rule, RuleKind, RuleVersion, VersionStatus
 
 SECTION_FOR_KIND = {
@@ -89,17 +90,6 @@ class AccountSignals:
         return self.any_event or kind == EventType.GROUP or name in self.event_names or kind in self.event_types
 
 
-def _condition_fields(node) -> list[str]:
-    if isinstance(node, dict):
-        fields = [node["field"]] if isinstance(node.get("field"), str) else []
-        for value in node.values():
-            fields.extend(_condition_fields(value))
-        return fields
-    if isinstance(node, list):
-        return [field for item in node for field in _condition_fields(item)]
-    return []
-
-
 _SIGNALS_CACHE: dict[str, AccountSignals] = {}
 
 
@@ -133,7 +123,8 @@ def _account_signals(compiled: CompiledVersion) -> AccountSignals:
             types.add(rule.event_type)
         else:
             any_event = True
-    uses_context = any(field.startswith("context") for field in _condition_fields(compiled.document))
+    rules = [rule for section in SECTION_FOR_KIND.values() for rule in compiled.document.get(section, [])]
+    uses_context = any(field.startswith("context") for rule in rules for field in condition_fields(rule.get("when")))
     return AccountSignals(any_event, frozenset(names), frozenset(types), uses_context)
 
 

@@ -11,7 +11,6 @@ from django.utils import timezone
 from leads.models import Lead, Stage
 from leads.services.stages import lead_stage_change
 from routing.models import (
-    ACTIVE_ASSIGNMENT_STATUSES,
     TOUCH_KINDS,
     Activity,
     ActivityKind,
@@ -170,7 +169,3 @@ def assignment_request_reassignment(*, assignment_id: int, user, reason: str) ->
     assignment.save(update_fields=["reassignment_requested_at", "reassignment_reason"])
     _record(assignment=assignment, kind=ActivityKind.REASSIGNMENT_REQUESTED, actor=user, notes=reason.strip(), at=now)
     return assignment
-
-
-def active_assignment_for_lead(lead_id: int) -> Assignment | None:
-    return Assignment.objects.filter(lead_id=lead_id, status__in=ACTIVE_ASSIGNMENT_STATUSES).first()
