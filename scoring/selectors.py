@@ -1,17 +1,21 @@
 """Reads for scoring: the live version, rule documents, and the facts the engine needs."""
 
+import operator
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from functools import reduce
 
 from django.db import connection
-from django.db.models import Q
+from django.db.models import Case, F, JSONField, Q, Value, When
 
 from leads.emails import email_domain, email_type
 from leads.models import Account, Event, EventType, Lead
+from qualify_site.bulk_sql import values_rows
 from scoring.engine import AccountFacts, CompiledVersion, EventFacts, LeadFacts, ScoringFacts, compile_version
 from scoring.engine.conditions import condition_fields
+from scoring.engine.horizons import EventHorizons
 from scoring.models import Rule, RuleKind, RuleVersion, VersionStatus
 
 SECTION_FOR_KIND = {
@@ -128,6 +132,16 @@ def _account_signals(compiled: CompiledVersion) -> AccountSignals:
     return AccountSignals(any_event, frozenset(names), frozenset(types), uses_context)
 
 
+def leads_for_scoring():
+    """Unmerged leads with what scoring reads: the account, and the source's name and campaign's type
+    (as annotations: two fewer model instances per lead in a full rescore)."""
+    return (
+        Lead.objects.select_related("account")
+        .annotate(scoring_source_name=F("source__name"), scoring_campaign_type=F("campaign__type"))
+        .filter(merged_into__isnull=True)
+    )
+
+
 def _lead_attributes(lead: Lead) -> dict:
     attributes = {key: value for key, value in (lead.traits or {}).items() if isinstance(key, str)}
     attributes.update(
@@ -141,8 +155,8 @@ def _lead_attributes(lead: Lead) -> dict:
         region=lead.region,
         stage=lead.stage,
         is_unsubscribed=lead.is_unsubscribed,
-        source=lead.source.name if lead.source_id and lead.source else "",
-        campaign_type=lead.campaign.type if lead.campaign_id and lead.campaign else "",
+        source=lead.scoring_source_name or "",
+        campaign_type=lead.scoring_campaign_type or "",
     )
     return attributes
 
@@ -168,15 +182,15 @@ def _event_facts(row: tuple, *, is_account_level: bool) -> EventFacts:
     properties = row[_PROPERTIES]
     context = row[_CONTEXT] if len(row) > _CONTEXT else None
     lead_id = row[_LEAD]
-    return EventFacts(
-        id=row[_ID],
-        type=kind,
-        name=row[_EVENT] if kind == EventType.TRACK else row[_NAME],
-        timestamp=row[_TIMESTAMP],
-        properties=properties if isinstance(properties, dict) else {},
-        user_key=str(lead_id) if lead_id else (row[_USER] or row[_ANONYMOUS] or None),
-        is_account_level=is_account_level,
-        context=context if isinstance(context, dict) else {},
+    return EventFacts.fast(
+        row[_ID],
+        kind,
+        row[_EVENT] if kind == EventType.TRACK else row[_NAME],
+        row[_TIMESTAMP],
+        properties if isinstance(properties, dict) else {},
+        str(lead_id) if lead_id else (row[_USER] or row[_ANONYMOUS] or None),
+        is_account_level,
+        context if isinstance(context, dict) else {},
     )
 
 
@@ -205,30 +219,105 @@ def _seats_history(*, account_ids: set[int], since: datetime, now: datetime) -> 
     return {account_id: tuple(points) for account_id, points in history.items()}
 
 
+def _horizon_filter(horizons: EventHorizons, now: datetime) -> Q | None:
+    """Only events some rule can read: by name or type, back to that rule's window (None: no rule reads any)."""
+    taken: list[Q] = []
+    for group in horizons.groups():
+        recent = Q(timestamp__gte=now - timedelta(days=group.days))
+        if group.any_event:
+            taken.append(recent)
+            continue
+        kinds = [Q(type__in=group.types)] if group.types else []
+        if group.names:
+            kinds += _names_filter(group.names)
+        taken.append(recent & reduce(operator.or_, kinds))
+    return reduce(operator.or_, taken) if taken else None
+
+
+def _names_filter(names: Iterable[str]) -> list[Q]:
+    # The engine's event name: `event` for a track call, `name` for a page or screen.
+    return [Q(type=EventType.TRACK, event__in=names), ~Q(type=EventType.TRACK) & Q(name__in=names)]
+
+
+def _details_filter(horizons: EventHorizons) -> Q | None:
+    """Events whose properties and context some condition reads (None: none)."""
+    wanted = [Q(type__in=horizons.detail_types)] if horizons.detail_types else []
+    if horizons.detail_names:
+        wanted += _names_filter(horizons.detail_names)
+    return reduce(operator.or_, wanted) if wanted else None
+
+
+def _event_rows(
+    *,
+    lead_ids: list[int],
+    account_ids: set[int],
+    now: datetime,
+    since: datetime,
+    with_context: bool,
+    horizons: EventHorizons | None,
+) -> Iterable[tuple]:
+    """The leads' and their accounts' events, as rows laid out like `_EVENT_COLUMNS` (+ context)."""
+    events = Event.objects.filter(
+        Q(lead_id__in=lead_ids) | Q(account_id__in=account_ids), timestamp__gte=since, timestamp__lte=now
+    )
+    columns = (*_EVENT_COLUMNS, "context") if with_context else _EVENT_COLUMNS
+    if horizons is None:
+        return values_rows(events.values_list(*columns))
+    taken = _horizon_filter(horizons, now)
+    if taken is None:
+        return []
+    events = events.filter(taken)
+    if not horizons.detail_any:
+        # Properties and context only where a condition reads them: decoding
+        # JSON nobody looks at is a good part of a full rescore's time.
+        details = _details_filter(horizons)
+        json_fields = ("properties", "context")
+        events = events.annotate(
+            **{
+                f"read_{name}": (
+                    Case(When(details, then=F(name)), default=Value(None), output_field=JSONField())
+                    if details is not None
+                    else Value(None, output_field=JSONField())
+                )
+                for name in json_fields
+            }
+        )
+        columns = tuple(f"read_{name}" if name in json_fields else name for name in columns)
+    return values_rows(events.values_list(*columns))
+
+
 def scoring_facts_for_leads(
-    *, leads: list[Lead], now: datetime, since: datetime, with_context: bool = True
+    *,
+    leads: list[Lead],
+    now: datetime,
+    since: datetime,
+    with_context: bool = True,
+    horizons: EventHorizons | None = None,
 ) -> dict[int, ScoringFacts]:
-    """Facts for many leads in a few queries: the leads are given (with account,
-    source and campaign selected); their events and their accounts' events come
+    """Facts for many leads in a few queries: the leads are given (from
+    `leads_for_scoring()`); their events and their accounts' events come
     in one query, seats in another. No look-ahead: only events at or before
     `now` count, so a backtest at a past `now` sees what was known then.
-    `with_context=False` skips loading event context when no rule reads it."""
+    `with_context=False` skips loading event context when no rule reads it;
+    `horizons` (the version's `event_horizons`) limits the events read to those
+    a rule can look at."""
     lead_ids = [lead.id for lead in leads]
     account_ids = {lead.account_id for lead in leads if lead.account_id}
-    columns = (*_EVENT_COLUMNS, "context") if with_context else _EVENT_COLUMNS
-    rows = Event.objects.filter(
-        Q(lead_id__in=lead_ids) | Q(account_id__in=account_ids), timestamp__gte=since, timestamp__lte=now
-    ).values_list(*columns)
+    rows = _event_rows(
+        lead_ids=lead_ids, account_ids=account_ids, now=now, since=since, with_context=with_context, horizons=horizons
+    )
     wanted = set(lead_ids)
     own: dict[int, list[EventFacts]] = defaultdict(list)
-    # Built once per account and shared by its leads (the facts are frozen).
-    by_account: dict[int, list[tuple[int | None, EventFacts]]] = defaultdict(list)
+    # [doer's lead id, row, account-level facts]: the facts are built on first
+    # use and shared by the account's leads (they are frozen); an event nobody
+    # else in the account sees is never built twice.
+    by_account: dict[int, list[list]] = defaultdict(list)
     for row in rows:
         lead_id, account_id = row[_LEAD], row[_ACCOUNT]
         if lead_id in wanted:
             own[lead_id].append(_event_facts(row, is_account_level=False))
         if account_id in account_ids:
-            by_account[account_id].append((lead_id, _event_facts(row, is_account_level=True)))
+            by_account[account_id].append([lead_id, row, None])
     seats = _seats_history(account_ids=account_ids, since=since, now=now)
 
     account_facts: dict[int, AccountFacts] = {}
@@ -238,7 +327,12 @@ def scoring_facts_for_leads(
         account = None
         if lead.account_id:
             # Colleagues' events (and group-level ones) reach the lead through its account.
-            colleagues = [event for lead_id, event in by_account.get(lead.account_id, ()) if lead_id != lead.id]
+            colleagues = []
+            for entry in by_account.get(lead.account_id, ()):
+                if entry[0] != lead.id:
+                    if entry[2] is None:
+                        entry[2] = _event_facts(entry[1], is_account_level=True)
+                    colleagues.append(entry[2])
             events = events + colleagues
             account = account_facts.get(lead.account_id)
             if account is None:

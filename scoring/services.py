@@ -4,15 +4,13 @@ Services are the only bridge between rows and the pure engine: load rows,
 build facts (selectors), call the engine, persist the result and its audit.
 """
 
-import json
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import psycopg
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 
@@ -23,11 +21,14 @@ from leads.services.stages import (
     leads_stage_transition_bulk,
     scoring_target_stage,
 )
+from qualify_site.bulk_sql import is_postgresql, unnest_insert
 from scoring.engine import ScoreResult, default_rules, evaluate, validate_rule, validate_version
+from scoring.engine.horizons import event_horizons
 from scoring.engine.rules import SECTION_KIND
 from scoring.models import LeadScore, PendingRescore, Rule, RuleVersion, ScoreChange, VersionStatus
 from scoring.selectors import (
     account_signals,
+    leads_for_scoring,
     rule_as_engine_dict,
     rule_version_compiled,
     rule_version_document,
@@ -203,40 +204,26 @@ class RescoreResult:
     hot_lead_ids: tuple[int, ...] = ()
 
 
-def _lead_queryset():
-    return Lead.objects.select_related("account", "source", "campaign").filter(merged_into__isnull=True)
-
-
 def lead_score_preview(*, lead: Lead, version: RuleVersion, now: datetime | None = None) -> ScoreResult:
     """What `version` would score for `lead` now, without saving anything."""
     compiled = rule_version_compiled(version)
     now = now or timezone.now()
     since = now - timedelta(days=compiled.max_window_days)
-    lead = _lead_queryset().get(id=lead.id)
-    facts = scoring_facts_for_leads(leads=[lead], now=now, since=since)[lead.id]
+    lead = leads_for_scoring().get(id=lead.id)
+    facts = scoring_facts_for_leads(leads=[lead], now=now, since=since, horizons=event_horizons(compiled))[lead.id]
     return evaluate(compiled, facts)
 
 
-def _score_differs(score: LeadScore | None, result: ScoreResult, version_id: int) -> bool:
-    if score is None:
-        return True
-    return (
-        score.version_id != version_id
-        or score.fit != result.fit
-        or score.engagement != result.engagement
-        or score.total != result.total
-        or score.grade != result.grade
-        or score.is_mql != result.is_mql
-        or score.pql_path != (result.pql_path or "")
-    )
-
-
+# What a stored score says, in this order: equal summaries mean nothing to write
+# but the time it was checked. The first seven (bar is_hot) are what a score
+# change records.
 _SUMMARY_FIELDS = ("version_id", "fit", "engagement", "total", "grade", "is_mql", "is_hot", "pql_path", "why")
 _SUMMARY_FIELDS += ("is_below_threshold_since_qualification",)
 
 
-def _summary_differs(stored: LeadScore, new: LeadScore) -> bool:
-    return any(getattr(stored, name) != getattr(new, name) for name in _SUMMARY_FIELDS)
+def _change_key(summary: tuple) -> tuple:
+    version_id, fit, engagement, total, grade, is_mql, _is_hot, pql_path = summary[:8]
+    return (version_id, fit, engagement, total, grade, is_mql, pql_path)
 
 
 def _supports(stage: str, result: ScoreResult) -> bool:
@@ -268,13 +255,19 @@ def _rescore_chunk(*, lead_ids: list[int], version: RuleVersion, now: datetime) 
     with transaction.atomic():
         # Row locks in id order: a stage move decided here is still valid when
         # written, and two workers rescoring overlapping leads cannot deadlock.
-        leads = list(_lead_queryset().select_for_update(of=("self",)).filter(id__in=lead_ids).order_by("id"))
+        leads = list(leads_for_scoring().select_for_update(of=("self",)).filter(id__in=lead_ids).order_by("id"))
         if not leads:
             return RescoreResult(0, 0, ())
-        facts = scoring_facts_for_leads(leads=leads, now=now, since=since, with_context=with_context)
+        facts = scoring_facts_for_leads(
+            leads=leads, now=now, since=since, with_context=with_context, horizons=event_horizons(compiled)
+        )
+        # Stored summaries as tuples (_SUMMARY_FIELDS): a full rescore compares
+        # thousands of them and model instances would cost more than the comparing.
         existing = {
-            score.lead_id: score
-            for score in LeadScore.objects.filter(lead_id__in=[lead.id for lead in leads]).defer("explanation")
+            row[0]: row[1:]
+            for row in LeadScore.objects.filter(lead_id__in=[lead.id for lead in leads]).values_list(
+                "lead_id", *_SUMMARY_FIELDS
+            )
         }
         scores, changes, transitions, unchanged, hot = [], [], [], [], []
         for lead in leads:
@@ -293,47 +286,30 @@ def _rescore_chunk(*, lead_ids: list[int], version: RuleVersion, now: datetime) 
                         evidence=_evidence(version, result),
                     )
                 )
-            previous = existing.get(lead.id)
-            score = LeadScore(
-                lead_id=lead.id,
-                version_id=version.id,
-                fit=result.fit,
-                engagement=result.engagement,
-                total=result.total,
-                grade=result.grade,
-                is_mql=result.is_mql,
-                is_hot=result.is_hot,
-                pql_path=result.pql_path or "",
-                why=result.why[:300],
+            summary = (
+                version.id,
+                result.fit,
+                result.engagement,
+                result.total,
+                result.grade,
+                result.is_mql,
+                result.is_hot,
+                result.pql_path or "",
+                result.why[:300],
                 # Qualification is not silently undone when a score decays:
                 # the lead keeps its stage and managers see this flag.
-                is_below_threshold_since_qualification=(
-                    stage_after in QUALIFIED_STAGES and not _supports(stage_after, result)
-                ),
-                computed_at=now,
+                stage_after in QUALIFIED_STAGES and not _supports(stage_after, result),
             )
-            if previous is not None and not _summary_differs(previous, score):
+            previous = existing.get(lead.id)
+            if previous == summary:
                 # Same numbers, same one-line why: only the time it was checked moves.
                 unchanged.append(lead.id)
             else:
-                score.explanation = result.to_dict()
-                scores.append(score)
-            if result.is_hot and (previous is None or not previous.is_hot):
+                scores.append((lead.id, *summary, result.to_dict(), now))
+            if result.is_hot and (previous is None or not previous[6]):
                 hot.append(lead.id)
-            if _score_differs(previous, result, version.id):
-                changes.append(
-                    ScoreChange(
-                        lead_id=lead.id,
-                        version_id=version.id,
-                        fit=result.fit,
-                        engagement=result.engagement,
-                        total=result.total,
-                        grade=result.grade,
-                        is_mql=result.is_mql,
-                        pql_path=result.pql_path or "",
-                        changed_at=now,
-                    )
-                )
+            if previous is None or _change_key(previous) != _change_key(summary):
+                changes.append((lead.id, *_change_key(summary), now))
         _scores_upsert(scores)
         if unchanged:
             LeadScore.objects.filter(lead_id__in=unchanged).update(computed_at=now)
@@ -358,7 +334,7 @@ _SCORE_COLUMNS = (
     ("is_hot", "boolean"),
     ("pql_path", "text"),
     ("why", "text"),
-    ("explanation", "text"),
+    ("explanation", "jsonb"),
     ("is_below_threshold_since_qualification", "boolean"),
     ("computed_at", "timestamptz"),
 )
@@ -375,70 +351,44 @@ _SCORE_CHANGE_COLUMNS = (
 )
 
 
-def _unnest_insert(table: str, columns, rows: list[tuple], *, conflict: str = "") -> None:
-    """One INSERT ... SELECT FROM unnest(arrays) with server-side binding.
-
-    A full rescore writes a score per lead: Django's bulk_create renders every
-    value (the explanation JSON too) into SQL text in Python, which cost more
-    than scoring the lead did.
-    """
-    names = [name for name, _ in columns]
-    arrays = [list(values) for values in zip(*rows, strict=True)]
-    selects = [f"v.{name}::jsonb" if name == "explanation" else f"v.{name}" for name in names]
-    unnests = ", ".join(f"%s::{kind}[]" for _, kind in columns)
-    sql = (
-        f"INSERT INTO {table} ({', '.join(names)}) "  # noqa: S608 - identifiers are ours
-        f"SELECT {', '.join(selects)} FROM unnest({unnests}) AS v({', '.join(names)}) {conflict}"
-    )
-    connection.ensure_connection()
-    with psycopg.Cursor(connection.connection) as cursor:
-        cursor.execute(sql, arrays)
+_SCORE_FIELD_ORDER = ("lead_id", *_SUMMARY_FIELDS, "explanation", "computed_at")
 
 
-def _scores_upsert(scores: list[LeadScore]) -> None:
-    if not scores:
+def _scores_upsert(rows: list[tuple]) -> None:
+    """Insert or replace scores given as (lead_id, *_SUMMARY_FIELDS, explanation, computed_at) tuples."""
+    if not rows:
         return
-    if connection.vendor != "postgresql":
+    if not is_postgresql():
         fields = [name.removesuffix("_id") for name, _ in _SCORE_COLUMNS if name != "lead_id"]
         LeadScore.objects.bulk_create(
-            scores, update_conflicts=True, unique_fields=["lead"], update_fields=fields, batch_size=500
+            [LeadScore(**dict(zip(_SCORE_FIELD_ORDER, row, strict=True))) for row in rows],
+            update_conflicts=True,
+            unique_fields=["lead"],
+            update_fields=fields,
+            batch_size=500,
         )
         return
-    rows = [
-        (
-            s.lead_id,
-            s.version_id,
-            s.fit,
-            s.engagement,
-            s.total,
-            s.grade,
-            s.is_mql,
-            s.is_hot,
-            s.pql_path,
-            s.why,
-            json.dumps(s.explanation),
-            s.is_below_threshold_since_qualification,
-            s.computed_at,
-        )
-        for s in scores
-    ]
-    updates = ", ".join(f"{name} = EXCLUDED.{name}" for name, _ in _SCORE_COLUMNS if name != "lead_id")
-    _unnest_insert(
-        LeadScore._meta.db_table, _SCORE_COLUMNS, rows, conflict=f"ON CONFLICT (lead_id) DO UPDATE SET {updates}"
+    columns = dict(_SCORE_COLUMNS)
+    updates = ", ".join(f"{name} = EXCLUDED.{name}" for name in _SCORE_FIELD_ORDER if name != "lead_id")
+    unnest_insert(
+        LeadScore._meta.db_table,
+        [(name, columns[name]) for name in _SCORE_FIELD_ORDER],
+        rows,
+        conflict=f"ON CONFLICT (lead_id) DO UPDATE SET {updates}",
     )
 
 
-def _score_changes_insert(changes: list[ScoreChange]) -> None:
-    if not changes:
+def _score_changes_insert(rows: list[tuple]) -> None:
+    """Insert score changes given as tuples in _SCORE_CHANGE_COLUMNS order."""
+    if not rows:
         return
-    if connection.vendor != "postgresql":
-        ScoreChange.objects.bulk_create(changes, batch_size=500)
+    if not is_postgresql():
+        names = [name for name, _ in _SCORE_CHANGE_COLUMNS]
+        ScoreChange.objects.bulk_create(
+            [ScoreChange(**dict(zip(names, row, strict=True))) for row in rows], batch_size=500
+        )
         return
-    rows = [
-        (c.lead_id, c.version_id, c.fit, c.engagement, c.total, c.grade, c.is_mql, c.pql_path, c.changed_at)
-        for c in changes
-    ]
-    _unnest_insert(ScoreChange._meta.db_table, _SCORE_CHANGE_COLUMNS, rows)
+    unnest_insert(ScoreChange._meta.db_table, _SCORE_CHANGE_COLUMNS, rows)
 
 
 def leads_rescore(

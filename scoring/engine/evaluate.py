@@ -192,22 +192,18 @@ def _path_summary(path: PqlPath, evidence: dict) -> str:
     return f"{path.name} in {evidence['span_days']:g} days"
 
 
-def _evaluate_paths(compiled: CompiledVersion, facts: ScoringFacts, fit: float, now: float) -> tuple[PqlMatch, ...]:
+def _evaluate_paths(
+    compiled: CompiledVersion, facts: ScoringFacts, own_events: Sequence[EventFacts], fit: float, now: float
+) -> tuple[PqlMatch, ...]:
     account = facts.account
     segment = account.attributes.get("segment") if account is not None else None
-    own_events: tuple[EventFacts, ...] | None = None
     matches: list[PqlMatch] = []
     for path in compiled.pql_paths:
         if path.segments is not None and segment not in path.segments:
             continue
         if path.fit_min is not None and fit < path.fit_min:
             continue
-        if path.includes_account_events:
-            events = facts.events
-        else:
-            if own_events is None:
-                own_events = tuple(event for event in facts.events if not event.is_account_level)
-            events = own_events
+        events = facts.events if path.includes_account_events else own_events
         if path.kind == "activation":
             evidence = _activation(path, events, now)
         elif path.kind == "usage_depth":
@@ -283,7 +279,8 @@ def evaluate(compiled: CompiledVersion, facts: ScoringFacts) -> ScoreResult:
         else:
             engagement += rule.points
 
-    matches = _match_events(compiled, facts.events, now)
+    own_events = [event for event in facts.events if not event.is_account_level]
+    matches = _match_events(compiled, facts.events if compiled.event_rules_read_account else own_events, now)
     for rule in compiled.event_rules:
         matched = matches.get(rule.name)
         if not matched:
@@ -298,7 +295,7 @@ def evaluate(compiled: CompiledVersion, facts: ScoringFacts) -> ScoreResult:
     fit, engagement = _round(fit), _round(engagement)
     total = _round(fit + engagement)
     thresholds = compiled.thresholds
-    pql_matches = _evaluate_paths(compiled, facts, fit, now)
+    pql_matches = _evaluate_paths(compiled, facts, own_events, fit, now)
     return ScoreResult(
         fit=fit,
         engagement=engagement,

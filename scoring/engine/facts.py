@@ -87,6 +87,35 @@ class EventFacts:
     is_account_level: bool = False
     context: dict[str, Any] = field(default_factory=dict)
 
+    @classmethod
+    def fast(
+        cls,
+        id: Any,  # noqa: A002 - the field's name
+        type: str,  # noqa: A002 - the field's name
+        name: str | None,
+        timestamp: datetime,
+        properties: dict[str, Any],
+        user_key: str | None,
+        is_account_level: bool,
+        context: dict[str, Any],
+    ) -> EventFacts:
+        """The constructor for services building facts by the hundred thousand: the same
+        instance, about three times faster (a frozen dataclass's __init__ sets each field
+        through object.__setattr__), with `epoch` computed up front. No defaults, no checks."""
+        event = object.__new__(cls)
+        event.__dict__.update(
+            id=id,
+            type=type,
+            name=name,
+            timestamp=timestamp,
+            properties=properties,
+            user_key=user_key,
+            is_account_level=is_account_level,
+            context=context,
+            epoch=timestamp.timestamp(),
+        )
+        return event
+
     # Derived lazily and once per event (a full rescore reads an account's events for every
     # lead), and only for events that some rule looks at.
     @_Derived

@@ -438,6 +438,9 @@ class CompiledVersion:
     event_rules: tuple[EventRule, ...]
     pql_paths: tuple[PqlPath, ...]
     max_window_days: float
+    # Whether any fit/engagement rule counts colleagues' events (scope "account"); when none
+    # does, matching skips them, which is most of a lead's events in a big account.
+    event_rules_read_account: bool = False
     # (event type, event name) -> the event rules that can match it, filled on first sight, so
     # each event is tested only against rules that name it or its type.
     _candidates: dict[tuple[str, str | None], tuple[EventRule, ...]] = field(
@@ -559,6 +562,7 @@ def _build(document: dict, version_id: Any, digest: str) -> CompiledVersion:
         event_rules=tuple(event_rules),
         pql_paths=paths,
         max_window_days=max(windows, default=0.0),
+        event_rules_read_account=any(rule.includes_account_events for rule in event_rules),
     )
 
 

@@ -1,7 +1,22 @@
-"""What a rule version needs loaded: context only when a rule reads it; which events move a whole account."""
+"""What a rule version needs loaded: context only when a rule reads it, only the events and properties
+its rules read; which events move a whole account."""
 
-from scoring.engine import compile_version, default_rules
-from scoring.selectors import account_signals
+from datetime import timedelta
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from scoring.engine import compile_version, default_rules, evaluate
+from scoring.engine.horizons import event_horizons
+from scoring.selectors import (
+    account_signals,
+    leads_for_scoring,
+    rule_version_compiled,
+    rule_version_live,
+    scoring_facts_for_leads,
+)
 
 
 def test_the_default_rules_read_no_event_context():
@@ -28,3 +43,54 @@ def test_product_events_and_group_calls_move_the_whole_account_but_a_form_does_n
     assert signals.affects_account(kind="track", name="Plan Limit Reached")
     assert signals.affects_account(kind="group", name="")
     assert not signals.affects_account(kind="track", name="Form Submitted")
+
+
+# --- Loading only what the rules read -----------------------------------------------------
+
+
+@pytest.fixture
+def demo_world(transactional_db):
+    call_command("seed_demo", "--accounts", "12", "--seed", "5", "--no-users", stdout=StringIO())
+    return rule_version_compiled(rule_version_live())
+
+
+def _facts(compiled, *, trimmed: bool) -> dict:
+    now = timezone.now()
+    leads = list(leads_for_scoring().order_by("id"))
+    return scoring_facts_for_leads(
+        leads=leads,
+        now=now,
+        since=now - timedelta(days=compiled.max_window_days),
+        with_context=not trimmed,
+        horizons=event_horizons(compiled) if trimmed else None,
+    )
+
+
+@pytest.mark.postgres
+def test_loading_only_the_events_rules_read_scores_every_lead_exactly_as_loading_all(demo_world):
+    # given
+    everything = _facts(demo_world, trimmed=False)
+
+    # when
+    trimmed = _facts(demo_world, trimmed=True)
+
+    # then
+    assert len(everything) > 50
+    assert sum(len(facts.events) for facts in trimmed.values()) < sum(len(f.events) for f in everything.values())
+    for lead_id, facts in everything.items():
+        assert evaluate(demo_world, trimmed[lead_id]).to_dict() == evaluate(demo_world, facts).to_dict(), lead_id
+
+
+@pytest.mark.postgres
+def test_identify_calls_and_unread_properties_are_not_loaded(demo_world):
+    # when
+    trimmed = _facts(demo_world, trimmed=True)
+
+    # then
+    events = [event for facts in trimmed.values() for event in facts.events]
+    assert not [event for event in events if event.type in ("identify", "group")]
+    job_runs = [event for event in events if event.name == "Job Run"]
+    downloads = [event for event in events if event.name == "Asset Downloaded"]
+    assert job_runs and downloads
+    assert all(event.properties == {} for event in job_runs)  # no condition looks into them
+    assert all("asset_type" in event.properties for event in downloads)  # a condition reads asset_type
