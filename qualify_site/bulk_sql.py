@@ -15,6 +15,7 @@ import json
 from collections.abc import Iterable, Sequence
 
 import psycopg
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from psycopg.types.datetime import TimestamptzBinaryLoader
 from psycopg.types.json import JsonbBinaryLoader
@@ -58,7 +59,10 @@ def values_rows(queryset) -> Iterable[tuple]:
     (several times faster for timestamps and JSON than Django's converters)."""
     if not is_postgresql():
         return queryset
-    sql, params = queryset.query.sql_with_params()
+    try:
+        sql, params = queryset.query.sql_with_params()
+    except EmptyResultSet:  # e.g. `__in=[]`: Django answers those without asking the database
+        return []
     with _cursor() as cursor:
         cursor.adapters.register_loader("timestamptz", TimestamptzBinaryLoader)
         cursor.adapters.register_loader("jsonb", JsonbBinaryLoader)

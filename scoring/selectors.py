@@ -132,11 +132,19 @@ def _account_signals(compiled: CompiledVersion) -> AccountSignals:
     return AccountSignals(any_event, frozenset(names), frozenset(types), uses_context)
 
 
+_LEAD_FIELDS = ("email", "traits", "title", "department", "seniority", "country", "region", "stage")
+_LEAD_FIELDS += ("is_unsubscribed", "account_id")
+_ACCOUNT_FIELDS = ("traits", "name", "domain", "industry", "employee_count", "country", "region", "segment", "plan")
+_ACCOUNT_FIELDS += ("seats",)
+
+
 def leads_for_scoring():
-    """Unmerged leads with what scoring reads: the account, and the source's name and campaign's type
-    (as annotations: two fewer model instances per lead in a full rescore)."""
+    """Unmerged leads with just what scoring reads (`_lead_attributes`, `_account_attributes`): the
+    account, and the source's name and campaign's type as annotations. A full rescore loads every
+    lead, and the columns and model instances nothing reads cost more than the ones it does."""
     return (
         Lead.objects.select_related("account")
+        .only(*_LEAD_FIELDS, *(f"account__{name}" for name in _ACCOUNT_FIELDS))
         .annotate(scoring_source_name=F("source__name"), scoring_campaign_type=F("campaign__type"))
         .filter(merged_into__isnull=True)
     )
@@ -248,18 +256,10 @@ def _details_filter(horizons: EventHorizons) -> Q | None:
 
 
 def _event_rows(
-    *,
-    lead_ids: list[int],
-    account_ids: set[int],
-    now: datetime,
-    since: datetime,
-    with_context: bool,
-    horizons: EventHorizons | None,
+    *, whose: Q, now: datetime, since: datetime, with_context: bool, horizons: EventHorizons | None
 ) -> Iterable[tuple]:
-    """The leads' and their accounts' events, as rows laid out like `_EVENT_COLUMNS` (+ context)."""
-    events = Event.objects.filter(
-        Q(lead_id__in=lead_ids) | Q(account_id__in=account_ids), timestamp__gte=since, timestamp__lte=now
-    )
+    """Events (`whose`: of which leads or accounts), as rows laid out like `_EVENT_COLUMNS` (+ context)."""
+    events = Event.objects.filter(whose, timestamp__gte=since, timestamp__lte=now)
     columns = (*_EVENT_COLUMNS, "context") if with_context else _EVENT_COLUMNS
     if horizons is None:
         return values_rows(events.values_list(*columns))
@@ -293,31 +293,38 @@ def scoring_facts_for_leads(
     since: datetime,
     with_context: bool = True,
     horizons: EventHorizons | None = None,
+    account_horizons: EventHorizons | None = None,
 ) -> dict[int, ScoringFacts]:
     """Facts for many leads in a few queries: the leads are given (from
-    `leads_for_scoring()`); their events and their accounts' events come
-    in one query, seats in another. No look-ahead: only events at or before
-    `now` count, so a backtest at a past `now` sees what was known then.
-    `with_context=False` skips loading event context when no rule reads it;
-    `horizons` (the version's `event_horizons`) limits the events read to those
-    a rule can look at."""
+    `leads_for_scoring()`); their own events come in one query, their accounts'
+    events in another (one when no horizons are given), seats in a third. No
+    look-ahead: only events at or before `now` count, so a backtest at a past
+    `now` sees what was known then. `with_context=False` skips loading event
+    context when no rule reads it. `horizons` and `account_horizons` (the
+    version's `event_horizons`, own and account-level) limit the events read to
+    those a rule can look at: a colleague's events only matter to the few rules
+    and paths with scope "account"."""
     lead_ids = [lead.id for lead in leads]
     account_ids = {lead.account_id for lead in leads if lead.account_id}
-    rows = _event_rows(
-        lead_ids=lead_ids, account_ids=account_ids, now=now, since=since, with_context=with_context, horizons=horizons
-    )
+    read = {"now": now, "since": since, "with_context": with_context}
+    if horizons is None or account_horizons is None:
+        rows = _event_rows(whose=Q(lead_id__in=lead_ids) | Q(account_id__in=account_ids), horizons=None, **read)
+        own_rows = account_rows = rows
+    else:
+        own_rows = _event_rows(whose=Q(lead_id__in=lead_ids), horizons=horizons, **read)
+        account_rows = _event_rows(whose=Q(account_id__in=account_ids), horizons=account_horizons, **read)
     wanted = set(lead_ids)
     own: dict[int, list[EventFacts]] = defaultdict(list)
+    for row in own_rows:
+        if row[_LEAD] in wanted:
+            own[row[_LEAD]].append(_event_facts(row, is_account_level=False))
     # [doer's lead id, row, account-level facts]: the facts are built on first
     # use and shared by the account's leads (they are frozen); an event nobody
     # else in the account sees is never built twice.
     by_account: dict[int, list[list]] = defaultdict(list)
-    for row in rows:
-        lead_id, account_id = row[_LEAD], row[_ACCOUNT]
-        if lead_id in wanted:
-            own[lead_id].append(_event_facts(row, is_account_level=False))
-        if account_id in account_ids:
-            by_account[account_id].append([lead_id, row, None])
+    for row in account_rows:
+        if row[_ACCOUNT] in account_ids:
+            by_account[row[_ACCOUNT]].append([row[_LEAD], row, None])
     seats = _seats_history(account_ids=account_ids, since=since, now=now)
 
     account_facts: dict[int, AccountFacts] = {}

@@ -210,7 +210,13 @@ def lead_score_preview(*, lead: Lead, version: RuleVersion, now: datetime | None
     now = now or timezone.now()
     since = now - timedelta(days=compiled.max_window_days)
     lead = leads_for_scoring().get(id=lead.id)
-    facts = scoring_facts_for_leads(leads=[lead], now=now, since=since, horizons=event_horizons(compiled))[lead.id]
+    facts = scoring_facts_for_leads(
+        leads=[lead],
+        now=now,
+        since=since,
+        horizons=event_horizons(compiled),
+        account_horizons=event_horizons(compiled, account_level=True),
+    )[lead.id]
     return evaluate(compiled, facts)
 
 
@@ -259,7 +265,12 @@ def _rescore_chunk(*, lead_ids: list[int], version: RuleVersion, now: datetime) 
         if not leads:
             return RescoreResult(0, 0, ())
         facts = scoring_facts_for_leads(
-            leads=leads, now=now, since=since, with_context=with_context, horizons=event_horizons(compiled)
+            leads=leads,
+            now=now,
+            since=since,
+            with_context=with_context,
+            horizons=event_horizons(compiled),
+            account_horizons=event_horizons(compiled, account_level=True),
         )
         # Stored summaries as tuples (_SUMMARY_FIELDS): a full rescore compares
         # thousands of them and model instances would cost more than the comparing.

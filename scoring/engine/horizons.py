@@ -72,7 +72,9 @@ class EventHorizons:
         return sorted(groups, key=lambda group: -group.days)
 
 
-def event_horizons(compiled: CompiledVersion) -> EventHorizons:
+def event_horizons(compiled: CompiledVersion, *, account_level: bool = False) -> EventHorizons:
+    """What the version reads of a lead's own events, or with `account_level` of its
+    colleagues' (only rules and paths with scope "account" count those)."""
     names: dict[str, float] = {}
     types: dict[str, float] = {}
     any_event: float | None = None
@@ -84,6 +86,8 @@ def event_horizons(compiled: CompiledVersion) -> EventHorizons:
         table[key] = max(days, table.get(key, 0.0))
 
     for rule in compiled.event_rules:
+        if account_level and not rule.includes_account_events:
+            continue
         days = rule.window_seconds / DAY
         if rule.event_names:
             for name in rule.event_names:
@@ -100,6 +104,8 @@ def event_horizons(compiled: CompiledVersion) -> EventHorizons:
     for path in compiled.pql_paths:
         if path.kind == "seat_growth":
             continue  # reads the account's seat history, loaded on its own
+        if account_level and not path.includes_account_events:
+            continue
         days = path.lookback_seconds / DAY if path.kind == "activation" else path.within_days
         if path.events:
             for name in path.events:

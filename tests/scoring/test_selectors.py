@@ -63,6 +63,7 @@ def _facts(compiled, *, trimmed: bool) -> dict:
         since=now - timedelta(days=compiled.max_window_days),
         with_context=not trimmed,
         horizons=event_horizons(compiled) if trimmed else None,
+        account_horizons=event_horizons(compiled, account_level=True) if trimmed else None,
     )
 
 
