@@ -163,9 +163,14 @@ def _lead_attributes(lead: Lead) -> dict:
         region=lead.region,
         stage=lead.stage,
         is_unsubscribed=lead.is_unsubscribed,
-        source=lead.scoring_source_name or "",
-        campaign_type=lead.scoring_campaign_type or "",
     )
+    if hasattr(lead, "scoring_source_name"):  # loaded by leads_for_scoring()
+        attributes.update(source=lead.scoring_source_name or "", campaign_type=lead.scoring_campaign_type or "")
+    else:
+        attributes.update(
+            source=lead.source.name if lead.source_id else "",
+            campaign_type=lead.campaign.type if lead.campaign_id else "",
+        )
     return attributes
 
 
