@@ -8,6 +8,7 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
+from leads.models import Lead
 from scoring.engine import compile_version, default_rules, evaluate
 from scoring.engine.horizons import event_horizons
 from scoring.selectors import (
@@ -95,3 +96,19 @@ def test_identify_calls_and_unread_properties_are_not_loaded(demo_world):
     assert job_runs and downloads
     assert all(event.properties == {} for event in job_runs)  # no condition looks into them
     assert all("asset_type" in event.properties for event in downloads)  # a condition reads asset_type
+
+
+@pytest.mark.postgres
+def test_a_lead_loaded_any_way_gets_the_same_facts_as_one_loaded_for_scoring(demo_world):
+    # given
+    lead = Lead.objects.filter(source__isnull=False, account__isnull=False).first()
+    now = timezone.now()
+    since = now - timedelta(days=demo_world.max_window_days)
+
+    # when
+    plain = scoring_facts_for_leads(leads=[lead], now=now, since=since)[lead.id]
+    loaded = scoring_facts_for_leads(leads=[leads_for_scoring().get(id=lead.id)], now=now, since=since)[lead.id]
+
+    # then
+    assert plain.lead.attributes["source"] == lead.source.name != ""
+    assert plain == loaded
