@@ -54,6 +54,14 @@ def unnest_insert(table: str, columns: Sequence[tuple[str, str]], rows: list[tup
         cursor.execute(sql, arrays)
 
 
+def fetch_value(sql: str, params: Sequence) -> object:
+    """The first column of the first row of one statement, bound on the server (PostgreSQL only)."""
+    with _cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
 def values_rows(queryset) -> Iterable[tuple]:
     """The rows of a `values_list()` queryset; on PostgreSQL read with binary results and C loaders
     (several times faster for timestamps and JSON than Django's converters)."""

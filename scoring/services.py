@@ -21,7 +21,7 @@ from leads.services.stages import (
     leads_stage_transition_bulk,
     scoring_target_stage,
 )
-from qualify_site.bulk_sql import is_postgresql, unnest_insert
+from qualify_site.bulk_sql import fetch_value, is_postgresql, unnest_insert
 from scoring.engine import ScoreResult, default_rules, evaluate, validate_rule, validate_version
 from scoring.engine.horizons import event_horizons
 from scoring.engine.rules import SECTION_KIND
@@ -453,13 +453,42 @@ def _lead_ids_touched_by_batch(*, batch_id: str) -> set[int]:
 
 
 def leads_mark_for_rescore(*, batch_id: str) -> int:
-    """Incremental scoring, step one: note which leads a processed batch made stale."""
-    lead_ids = _lead_ids_touched_by_batch(batch_id=batch_id)
-    now = timezone.now()
-    PendingRescore.objects.bulk_create(
-        [PendingRescore(lead_id=lead_id, marked_at=now) for lead_id in lead_ids], ignore_conflicts=True
+    """Incremental scoring, step one: note which leads a processed batch made stale.
+
+    Returns how many leads the batch touched (already pending ones included)."""
+    if not is_postgresql():
+        lead_ids = _lead_ids_touched_by_batch(batch_id=batch_id)
+        now = timezone.now()
+        PendingRescore.objects.bulk_create(
+            [PendingRescore(lead_id=lead_id, marked_at=now) for lead_id in lead_ids], ignore_conflicts=True
+        )
+        return len(lead_ids)
+    version = rule_version_live()
+    if version is None:
+        return 0
+    signals = account_signals(rule_version_compiled(version))
+    # What _lead_ids_touched_by_batch does, in one statement: this runs once per
+    # processed batch, and the ORM round trips cost a tenth of processing it.
+    return fetch_value(
+        f"""
+        WITH touched AS (
+            SELECT DISTINCT lead_id, account_id, type, event FROM {Event._meta.db_table} WHERE batch_id = %s
+        ), stale AS (
+            SELECT lead_id AS id FROM touched WHERE lead_id IS NOT NULL
+            UNION
+            -- = ANY(ARRAY(...)): the account index whatever the planner's statistics say.
+            SELECT id FROM {Lead._meta.db_table} WHERE merged_into_id IS NULL AND account_id = ANY(ARRAY(
+                SELECT account_id FROM touched WHERE account_id IS NOT NULL
+                AND (%s OR type = 'group' OR type = ANY(%s) OR event = ANY(%s))
+            ))
+        ), marked AS (
+            INSERT INTO {PendingRescore._meta.db_table} (lead_id, marked_at) SELECT id, %s FROM stale
+            ON CONFLICT DO NOTHING
+        )
+        SELECT count(*) FROM stale
+        """,  # noqa: S608 - table names are ours
+        [batch_id, signals.any_event, list(signals.event_types), list(signals.event_names), timezone.now()],
     )
-    return len(lead_ids)
 
 
 def pending_rescore_drain(*, limit: int | None = RESCORE_CHUNK_SIZE) -> RescoreResult:
