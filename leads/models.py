@@ -209,6 +209,10 @@ class EventType(models.TextChoices):
     ALIAS = "alias", "alias"
 
 
+# Processed, and no lead claims it (yet): what history attachment looks for.
+UNMATCHED_EVENT = Q(lead__isnull=True, processed_at__isnull=False)
+
+
 class Event(models.Model):
     """One accepted Segment message. Immutable once stored, except the fields
     the worker fills in when it resolves the message (lead, account, processed_at).
@@ -250,13 +254,17 @@ class Event(models.Model):
         indexes = [
             models.Index(fields=["lead", "timestamp"]),
             models.Index(fields=["account", "timestamp"]),
-            # Exact lookups only (identity resolution, admin search "=id"):
-            # no LIKE pattern index as db_index=True would add.
-            models.Index(fields=["user_id"], name="event_user_id_idx"),
-            models.Index(fields=["anonymous_id"], name="event_anonymous_id_idx"),
-            # The sweeper and the unmatched list only ever look at a small slice.
+            # The sweeper only ever looks at the unprocessed slice.
             models.Index(fields=["received_at"], condition=Q(processed_at__isnull=True), name="event_unprocessed_idx"),
-            models.Index(fields=["received_at"], condition=Q(lead__isnull=True), name="event_unmatched_idx"),
+            # Ids are only ever looked up among unmatched events (processed, no
+            # lead): history attachment and the unmatched-identities page. So
+            # an event enters these only when it is processed without a lead:
+            # ingestion writes neither, and processing (a non-HOT update) none
+            # for the events it matches. Either also serves "every unmatched
+            # event". The admin's event search ("=user_id" is iexact, UPPER())
+            # never used a plain index on these columns.
+            models.Index(fields=["user_id"], condition=UNMATCHED_EVENT, name="event_unmatched_user_id_idx"),
+            models.Index(fields=["anonymous_id"], condition=UNMATCHED_EVENT, name="event_unmatched_anon_id_idx"),
         ]
 
     def __str__(self) -> str:

@@ -151,6 +151,43 @@ def test_a_track_from_an_unknown_user_stays_unmatched_until_identified(source):
     assert Event.objects.filter(lead__isnull=True).count() == 0
 
 
+@pytest.mark.parametrize("bulk_sql", [True, False], ids=["postgresql-unnest", "portable"])
+def test_an_event_attached_through_one_id_stays_when_its_other_id_is_linked_to_another_lead(
+    source, monkeypatch, bulk_sql
+):
+    # given: an event under two unknown ids, attached through its anonymousId
+    if bulk_sql and connection.vendor != "postgresql":
+        pytest.skip("the unnest() path is PostgreSQL only")
+    monkeypatch.setattr(identity_service, "_use_postgresql_bulk_sql", lambda: bulk_sql)
+    process(source, [track("Job Run", 0, userId="u-30", anonymousId="a-30")])
+    process(source, [identify(5, anonymousId="a-30", traits={"email": "ana@acme.com"})])
+    first = Lead.objects.get(email="ana@acme.com")
+    assert Event.objects.get(event="Job Run").lead == first
+
+    # when: its userId turns out to belong to someone else
+    process(source, [identify(10, userId="u-30", traits={"email": "bo@initech.com"})])
+
+    # then: only unmatched history attaches; the event keeps its lead
+    second = Lead.objects.get(email="bo@initech.com")
+    assert Event.objects.get(event="Job Run").lead == first
+    assert Event.objects.filter(lead=second).count() == 1
+
+
+def test_an_unprocessed_event_is_neither_listed_unmatched_nor_attached_as_history(source):
+    # given: a page view stored but not processed yet
+    waiting = ingest(source, [page(0, anonymousId="a-31")])
+    assert unmatched_identity_list() == []
+
+    # when: another batch links its anonymousId to a lead first
+    process(source, [identify(5, anonymousId="a-31", traits={"email": "cy@acme.com"})])
+
+    # then: history attachment leaves it to its own batch, which resolves it through the new identity
+    assert Event.objects.get(name="Pricing").lead is None
+    assert events_process_batch(batch_id=waiting) == 1
+    assert Event.objects.get(name="Pricing").lead == Lead.objects.get(email="cy@acme.com")
+    assert unmatched_identity_list() == []
+
+
 def test_alias_links_a_previous_id_and_attaches_its_history(source):
     # given: a known user and, separately, anonymous activity under another id
     process(source, [identify(0, userId="u-2", traits={"email": "raj@acme.com"})])
