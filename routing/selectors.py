@@ -3,7 +3,8 @@
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet, Window
+from django.db.models.functions import DenseRank
 
 from leads.emails import email_type
 from leads.models import Lead, StageChange
@@ -93,6 +94,69 @@ def routing_policy_compiled() -> CompiledPolicy:
 
 
 def routing_facts_for_lead(lead: Lead) -> RoutingFacts:
+    account_id = lead.account_id
+    owner_user_id = lead.account.owner_id if account_id else None
+    return routing_facts(
+        lead,
+        account_owner_id=account_owner_rep_ids([owner_user_id]).get(owner_user_id),
+        account_rep_ids=account_recent_rep_ids([account_id], exclude_lead_id=lead.id).get(account_id, ())
+        if account_id
+        else (),
+    )
+
+
+def account_owner_rep_ids(user_ids) -> dict[int, int]:
+    """Account owners (users) to their rep ids; owners without a routing profile are left out."""
+    user_ids = [user_id for user_id in user_ids if user_id is not None]
+    if not user_ids:
+        return {}
+    return dict(Rep.objects.filter(user_id__in=user_ids).values_list("user_id", "id"))
+
+
+# How many of an account's latest open assignments name the reps already working it.
+ACCOUNT_RECENT_ASSIGNMENTS = 3
+
+
+def account_recent_assignments(account_ids, *, exclude_lead_id=None) -> dict[int, list[tuple[datetime, int]]]:
+    """Per account, its latest open assignments as (assigned_at, rep id), newest first, at most
+    ACCOUNT_RECENT_ASSIGNMENTS distinct pairs: one query for many accounts (a window per account)."""
+    account_ids = [account_id for account_id in account_ids if account_id is not None]
+    if not account_ids:
+        return {}
+    open_with_rep = Assignment.objects.filter(
+        lead__account_id__in=account_ids, status__in=OPEN_STATUSES, rep__isnull=False
+    )
+    if exclude_lead_id is not None:
+        open_with_rep = open_with_rep.exclude(lead_id=exclude_lead_id)
+    # A dense rank over (time, rep) numbers the distinct pairs, as DISTINCT ... LIMIT did per account.
+    ranked = (
+        open_with_rep.annotate(
+            rank=Window(
+                DenseRank(), partition_by=F("lead__account_id"), order_by=(F("assigned_at").desc(), F("rep_id").asc())
+            )
+        )
+        .filter(rank__lte=ACCOUNT_RECENT_ASSIGNMENTS)
+        .values_list("lead__account_id", "assigned_at", "rep_id")
+        .order_by("lead__account_id", "rank")
+    )
+    recent: dict[int, list[tuple[datetime, int]]] = {}
+    for account_id, assigned_at, rep_id in ranked:
+        pairs = recent.setdefault(account_id, [])
+        if not pairs or pairs[-1] != (assigned_at, rep_id):
+            pairs.append((assigned_at, rep_id))
+    return recent
+
+
+def account_recent_rep_ids(account_ids, *, exclude_lead_id=None) -> dict[int, tuple[int, ...]]:
+    """Per account, the reps holding its latest open assignments, most recent first."""
+    return {
+        account_id: tuple(rep_id for _, rep_id in pairs)
+        for account_id, pairs in account_recent_assignments(account_ids, exclude_lead_id=exclude_lead_id).items()
+    }
+
+
+def routing_facts(lead: Lead, *, account_owner_id: int | None, account_rep_ids: tuple) -> RoutingFacts:
+    """The engine's facts for a lead (with account and score loaded) and its account's reps, already looked up."""
     account = lead.account
     score = getattr(lead, "score", None)
     lead_facts = {
@@ -109,8 +173,6 @@ def routing_facts_for_lead(lead: Lead) -> RoutingFacts:
         "campaign_type": lead.campaign.type if lead.campaign_id else "",
     }
     account_facts = {}
-    owner_rep_id = None
-    account_rep_ids: tuple = ()
     if account is not None:
         account_facts = {
             "name": account.name,
@@ -124,15 +186,6 @@ def routing_facts_for_lead(lead: Lead) -> RoutingFacts:
             "seats": account.seats,
             "has_owner": account.owner_id is not None,
         }
-        if account.owner_id:
-            owner_rep_id = Rep.objects.filter(user_id=account.owner_id).values_list("id", flat=True).first()
-        account_rep_ids = tuple(
-            Assignment.objects.filter(lead__account_id=account.id, status__in=OPEN_STATUSES, rep__isnull=False)
-            .exclude(lead_id=lead.id)
-            .order_by("-assigned_at")
-            .values_list("rep_id", flat=True)
-            .distinct()[:3]
-        )
     score_facts = (
         {
             "total": score.total,
@@ -150,8 +203,8 @@ def routing_facts_for_lead(lead: Lead) -> RoutingFacts:
         lead=lead_facts,
         account=account_facts,
         score=score_facts,
-        account_owner_id=owner_rep_id,
-        account_rep_ids=account_rep_ids,
+        account_owner_id=account_owner_id if account is not None else None,
+        account_rep_ids=account_rep_ids if account is not None else (),
         lead_id=lead.id,
     )
 

@@ -5,10 +5,40 @@ in id order (their capacity). Under those locks the pure policy decides with
 fresh state, so concurrent workers never exceed a rep's capacity and never
 give two leads the same turn; the unique constraint on active assignments
 keeps one per lead whatever happens above.
+
+Many leads (`leads_route`) are routed in groups of ROUTE_GROUP_SIZE, one
+transaction per group: one commit (one WAL flush) instead of one per lead, and
+what every lead of the group shares is read once (rules, queues, members, reps
+with their calendars and load, account owners and reps, SLA policies). A group
+takes its locks up front and in the same order, each kind in one statement:
+
+1. its leads, in id order, skipping any another transaction holds (SKIP
+   LOCKED: those are routed one by one after the group, waiting as
+   `lead_route` does), so a group never waits for a lead while holding others;
+2. the union of the queues its leads' rules chose (and the fallback queue when
+   overflow is on), in id order;
+3. the union of the reps it may give a lead to, in id order: those queues'
+   members, the accounts' owners and the reps already working the accounts.
+   A rep a decision of the group picks is one of these (a rep working an
+   account because the group just gave them a lead is a member of a locked
+   queue), so nothing is locked after step 3.
+
+No deadlock: every transaction that waits for a lock waits for one ranked
+above all it holds (rank: lead < queue < rep, then id), since a group's only
+lead statement never waits, and a single `lead_route`, `assignment_assign_waiting`
+or `assignment_reassign_to_next` takes one lead, then queues, then reps, each in
+id order; a cycle of waits would need a rank lower than itself. Capacity and
+turns stay exact because a group's decisions are made in memory under those
+locks, each one updating the load and rotation the next one sees.
+
+One lead's failure does not lose the others' assignments: a group that fails
+is rolled back whole and its leads are routed one by one, each in its own
+transaction as before (the one that fails raises; the unrouted-leads sweep
+retries it and anything after it).
 """
 
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from django.core.exceptions import ValidationError
@@ -16,7 +46,18 @@ from django.db import transaction
 from django.utils import timezone
 
 from leads.models import Lead, Stage
-from routing.engine import Decision, NoWorkingTimeError, decide, match_rule, sla_times
+from routing.engine import (
+    CompiledPolicy,
+    Decision,
+    NoWorkingTimeError,
+    RepState,
+    RoutingFacts,
+    RuleMatch,
+    decide,
+    match_rule,
+    sla_times,
+)
+from routing.engine import Queue as EngineQueue
 from routing.models import (
     ACTIVE_ASSIGNMENT_STATUSES,
     Activity,
@@ -33,11 +74,15 @@ from routing.models import (
 )
 from routing.permissions import check_can_manage
 from routing.selectors import (
+    ACCOUNT_RECENT_ASSIGNMENTS,
+    account_owner_rep_ids,
+    account_recent_assignments,
     engine_queues,
     queue_member_rep_ids,
     rep_states,
     rep_working_hours,
     reps_for_routing,
+    routing_facts,
     routing_facts_for_lead,
     routing_policy_compiled,
 )
@@ -46,6 +91,10 @@ logger = logging.getLogger(__name__)
 
 # Stages a lead is routed in. Later stages are already being worked.
 ROUTABLE_STAGES = (Stage.NEW, Stage.MQL, Stage.PQL)
+# Leads per transaction in `leads_route`: the commit is shared, and the queue and
+# rep locks are held for the group's decisions (a few ms per lead), which is how
+# long a concurrent single `lead_route` for the same queue may wait.
+ROUTE_GROUP_SIZE = 50
 
 
 @dataclass(frozen=True)
@@ -68,9 +117,23 @@ def _locked_lead(lead_id: int) -> Lead:
     )
 
 
-def sla_policy_for(*, stage: str, priority: str) -> SlaPolicy | None:
+def _locked_leads(lead_ids, *, skip_locked: bool) -> dict[int, Lead]:
+    """The leads, locked in id order (with SKIP LOCKED, only those nobody else holds)."""
+    leads = (
+        Lead.objects.select_for_update(of=("self",), skip_locked=skip_locked)
+        .select_related("account", "source", "campaign", "score")
+        .filter(id__in=lead_ids)
+        .order_by("id")
+    )
+    return {lead.id: lead for lead in leads}
+
+
+def _sla_policies() -> dict[tuple[str, str], SlaPolicy]:
+    return {(policy.stage, policy.priority): policy for policy in SlaPolicy.objects.all()}
+
+
+def _sla_policy(policies: dict, *, stage: str, priority: str) -> SlaPolicy | None:
     """The policy for the lead's stage and priority, else the stage's normal one."""
-    policies = {(policy.stage, policy.priority): policy for policy in SlaPolicy.objects.filter(stage=stage)}
     return policies.get((stage, priority)) or policies.get((stage, Priority.NORMAL))
 
 
@@ -99,8 +162,14 @@ def _summary(lead: Lead, decision: Decision, rep: Rep | None) -> str:
     return f"{lead} → {who}: {decision.reason}"[:300]
 
 
-def _decide(lead: Lead, *, now: datetime, exclude_rep_ids=(), queue_id=None, compiled=None) -> tuple[Decision, dict]:
-    compiled = compiled or routing_policy_compiled()
+def _decide(
+    lead: Lead, *, now: datetime, exclude_rep_ids=(), queue_id=None, also_lock_rep_ids=()
+) -> tuple[Decision, dict]:
+    """One lead's decision under its queue and rep locks (waiting leads, reassignment).
+
+    `also_lock_rep_ids`: reps the caller needs locked too (a manager's pick), locked with
+    the others in id order but not offered to the policy."""
+    compiled = routing_policy_compiled()
     facts = routing_facts_for_lead(lead)
     match = match_rule(compiled, facts)
     queue_ids = {queue_id or match.queue_id}
@@ -110,7 +179,7 @@ def _decide(lead: Lead, *, now: datetime, exclude_rep_ids=(), queue_id=None, com
     rep_ids = queue_member_rep_ids(queue_ids)
     rep_ids.update(rep_id for rep_id in (facts.account_owner_id, *facts.account_rep_ids) if rep_id)
     rep_ids.difference_update(exclude_rep_ids)
-    reps = reps_for_routing(rep_ids, lock=True)
+    reps = reps_for_routing(rep_ids | set(also_lock_rep_ids), lock=True)
     if queue_id is not None:
         # Reassignment within the same queue: the rules already chose it.
         match = type(match)(
@@ -123,10 +192,80 @@ def _decide(lead: Lead, *, now: datetime, exclude_rep_ids=(), queue_id=None, com
         facts = type(facts)(
             lead=facts.lead, account=facts.account, score=facts.score, account_owner_id=None, lead_id=facts.lead_id
         )
-    decision = decide(
-        compiled, facts, queues=engine_queues(queues), reps=rep_states(reps, now=now), now=now, match=match
-    )
+    states = rep_states([rep for rep in reps if rep.id in rep_ids], now=now)
+    decision = decide(compiled, facts, queues=engine_queues(queues), reps=states, now=now, match=match)
     return decision, {rep.id: rep for rep in reps}
+
+
+@dataclass
+class _Rows:
+    """What one decision writes: the assignment, its audit, and the rep's timeline entry."""
+
+    assignment: Assignment
+    decision: RoutingDecision
+    activity: Activity | None
+
+
+def _rows_for(
+    lead: Lead,
+    decision: Decision,
+    rep: Rep | None,
+    *,
+    trigger: str,
+    actor,
+    now: datetime,
+    sla_policies: dict,
+    priority: str | None = None,
+) -> _Rows:
+    priority = priority or decision.priority
+    assignment = Assignment(
+        lead=lead,
+        rep=rep,
+        queue_id=decision.queue_id,
+        rule_id=decision.rule_id,
+        priority=priority,
+        status=AssignmentStatus.WAITING if rep is None else AssignmentStatus.OPEN,
+        assigned_at=now if rep else None,
+    )
+    if rep is not None:
+        _sla_clock(assignment, rep, _sla_policy(sla_policies, stage=lead.stage, priority=priority), now)
+    audit = RoutingDecision(
+        lead=lead,
+        decided_at=now,
+        trigger=trigger,
+        actor=actor,
+        queue_id=decision.queue_id,
+        rep=rep,
+        rule_id=decision.rule_id,
+        assignment=assignment,
+        summary=_summary(lead, decision, rep),
+        audit=decision.to_dict() | {"decided_at": now.isoformat()},
+    )
+    activity = None
+    if rep is not None:
+        activity = Activity(
+            lead=lead,
+            assignment=assignment,
+            kind=ActivityKind.ASSIGNED,
+            actor=actor,
+            at=now,
+            notes=decision.reason[:1000],
+        )
+    return _Rows(assignment, audit, activity)
+
+
+def _rows_save(rows: list[_Rows], turns: dict[tuple[int, int], tuple[int, datetime]]) -> None:
+    """Write the decisions' rows (in decision order) and the rotation's final counts; notify on commit."""
+    Assignment.objects.bulk_create([row.assignment for row in rows])
+    RoutingDecision.objects.bulk_create([row.decision for row in rows])
+    Activity.objects.bulk_create([row.activity for row in rows if row.activity is not None])
+    for (queue_id, rep_id), (assigned_count, at) in turns.items():
+        QueueMember.objects.filter(queue_id=queue_id, rep_id=rep_id).update(
+            assigned_count=assigned_count, last_assigned_at=at
+        )
+    for row in rows:
+        if row.activity is not None:
+            _notify_on_commit("assigned", row.assignment.id)
 
 
 def _assign(
@@ -140,46 +279,139 @@ def _assign(
     priority: str | None = None,
 ) -> Assignment:
     rep = reps.get(decision.rep_id)
-    priority = priority or decision.priority
-    assignment = Assignment(
-        lead=lead,
-        rep=rep,
-        queue_id=decision.queue_id,
-        rule_id=decision.rule_id,
-        priority=priority,
-        status=AssignmentStatus.WAITING if rep is None else AssignmentStatus.OPEN,
-        assigned_at=now if rep else None,
+    policies = _sla_policies() if rep is not None else {}
+    rows = _rows_for(
+        lead, decision, rep, trigger=trigger, actor=actor, now=now, sla_policies=policies, priority=priority
     )
-    if rep is not None:
-        _sla_clock(assignment, rep, sla_policy_for(stage=lead.stage, priority=priority), now)
-    assignment.save()
-    if decision.turn is not None:
-        QueueMember.objects.filter(queue_id=decision.turn.queue_id, rep_id=decision.turn.rep_id).update(
-            assigned_count=decision.turn.assigned_count, last_assigned_at=now
-        )
-    RoutingDecision.objects.create(
-        lead=lead,
-        decided_at=now,
-        trigger=trigger,
-        actor=actor,
-        queue_id=decision.queue_id,
-        rep=rep,
-        rule_id=decision.rule_id,
-        assignment=assignment,
-        summary=_summary(lead, decision, rep),
-        audit=decision.to_dict() | {"decided_at": now.isoformat()},
+    turns = (
+        {(decision.turn.queue_id, decision.turn.rep_id): (decision.turn.assigned_count, now)} if decision.turn else {}
     )
-    if rep is not None:
-        Activity.objects.create(
-            lead=lead,
-            assignment=assignment,
-            kind=ActivityKind.ASSIGNED,
-            actor=actor,
-            at=now,
-            notes=decision.reason[:1000],
+    _rows_save([rows], turns)
+    return rows.assignment
+
+
+@dataclass
+class _Group:
+    """What a group of locked leads is routed against, read once under the queue and rep locks
+    and kept current in memory: each decision moves the load and rotation the next one sees,
+    as the rows the previous lead's transaction committed did when leads were routed one by one."""
+
+    compiled: CompiledPolicy
+    facts: dict[int, RoutingFacts]
+    matches: dict[int, RuleMatch]
+    queues: dict[int, EngineQueue]
+    reps: dict[int, Rep]
+    states: dict[int, RepState]
+    # account id -> its latest open assignments as (assigned_at, rep id), newest first
+    recent: dict[int, list[tuple[datetime, int]]]
+    sla_policies: dict[tuple[str, str], SlaPolicy]
+    # (queue id, rep id) -> the member's latest (assigned_count, last_assigned_at)
+    turns: dict[tuple[int, int], tuple[int, datetime]] = field(default_factory=dict)
+
+    def decide(self, lead: Lead, *, now: datetime) -> Decision:
+        recent = self.recent.get(lead.account_id, ()) if lead.account_id else ()
+        facts = replace(self.facts[lead.id], account_rep_ids=tuple(rep_id for _, rep_id in recent))
+        return decide(self.compiled, facts, queues=self.queues, reps=self.states, now=now, match=self.matches[lead.id])
+
+    def record(self, lead: Lead, decision: Decision, *, now: datetime) -> None:
+        turn = decision.turn
+        if turn is not None:
+            queue = self.queues[turn.queue_id]
+            members = tuple(
+                replace(member, assigned_count=turn.assigned_count, last_assigned_at=now)
+                if member.rep_id == turn.rep_id
+                else member
+                for member in queue.members
+            )
+            self.queues[turn.queue_id] = replace(queue, members=members)
+            self.turns[(turn.queue_id, turn.rep_id)] = (turn.assigned_count, now)
+        if decision.rep_id is None:
+            return
+        state = self.states[decision.rep_id]
+        self.states[decision.rep_id] = replace(state, open_assignments=state.open_assignments + 1)
+        if lead.account_id:
+            # The newest open assignment of the account (`now` is later than any stored one).
+            pair = (now, decision.rep_id)
+            recent = [pair, *(other for other in self.recent.get(lead.account_id, ()) if other != pair)]
+            self.recent[lead.account_id] = recent[:ACCOUNT_RECENT_ASSIGNMENTS]
+
+
+def _group_load(leads: list[Lead], *, compiled: CompiledPolicy, now: datetime) -> _Group:
+    """Lock the group's queues, then its reps (each in one statement, id order), and read the rest.
+
+    The accounts' reps are read before the locks, as they were for one lead: no lock covers an
+    account, and a rep found there is locked (and checked for room) with the others."""
+    owner_rep_ids = account_owner_rep_ids({lead.account.owner_id for lead in leads if lead.account_id})
+    recent = account_recent_assignments({lead.account_id for lead in leads if lead.account_id})
+    facts = {
+        lead.id: routing_facts(
+            lead,
+            account_owner_id=owner_rep_ids.get(lead.account.owner_id) if lead.account_id else None,
+            account_rep_ids=(),
         )
-        _notify_on_commit("assigned", assignment.id)
-    return assignment
+        for lead in leads
+    }
+    matches = {lead_id: match_rule(compiled, lead_facts) for lead_id, lead_facts in facts.items()}
+    queue_ids = {match.queue_id for match in matches.values()}
+    if compiled.policy.overflow_to_fallback:
+        queue_ids.add(compiled.policy.fallback_queue_id)
+    queues = engine_queues(list(Queue.objects.select_for_update().filter(id__in=queue_ids).order_by("id")))
+    rep_ids = {member.rep_id for queue in queues.values() for member in queue.members}
+    rep_ids.update(owner_rep_ids.values())
+    rep_ids.update(rep_id for pairs in recent.values() for _, rep_id in pairs)
+    reps = reps_for_routing(rep_ids, lock=True)
+    return _Group(
+        compiled=compiled,
+        facts=facts,
+        matches=matches,
+        queues=queues,
+        reps={rep.id: rep for rep in reps},
+        states=rep_states(reps, now=now),
+        recent=recent,
+        sla_policies=_sla_policies(),
+    )
+
+
+def _group_route(
+    lead_ids: list[int], *, trigger: str, actor, compiled: CompiledPolicy, skip_locked: bool, now=None
+) -> tuple[list[Assignment], list[int]]:
+    """Route a group of leads in one transaction, in the order given.
+
+    Returns the assignments made and the ids it did not look at: leads another transaction
+    holds (with `skip_locked`) or that do not exist. `now`: one instant for every lead
+    (else each lead is decided at its own moment, as when routed one by one)."""
+    with transaction.atomic():
+        leads = _locked_leads(lead_ids, skip_locked=skip_locked)
+        active = set(
+            Assignment.objects.filter(lead_id__in=leads, status__in=ACTIVE_ASSIGNMENT_STATUSES).values_list(
+                "lead_id", flat=True
+            )
+        )
+        routable = [
+            leads[lead_id]
+            for lead_id in lead_ids
+            if lead_id in leads
+            and lead_id not in active
+            and leads[lead_id].merged_into_id is None
+            and leads[lead_id].stage in ROUTABLE_STAGES
+        ]
+        left = [lead_id for lead_id in lead_ids if lead_id not in leads]
+        if not routable:
+            return [], left
+        group = _group_load(routable, compiled=compiled, now=now or timezone.now())
+        rows = []
+        for lead in routable:
+            decided_at = now or timezone.now()
+            decision = group.decide(lead, now=decided_at)
+            rep = group.reps.get(decision.rep_id)
+            rows.append(
+                _rows_for(
+                    lead, decision, rep, trigger=trigger, actor=actor, now=decided_at, sla_policies=group.sla_policies
+                )
+            )
+            group.record(lead, decision, now=decided_at)
+        _rows_save(rows, group.turns)
+    return [row.assignment for row in rows], left
 
 
 def lead_route(
@@ -190,15 +422,13 @@ def lead_route(
     Idempotent: the broker may deliver the same routing task twice. `compiled`
     lets a caller routing many leads read the rules once.
     """
-    now = now or timezone.now()
-    with transaction.atomic():
-        lead = _locked_lead(lead_id)
-        if lead.merged_into_id is not None or lead.stage not in ROUTABLE_STAGES:
-            return None
-        if Assignment.objects.filter(lead_id=lead_id, status__in=ACTIVE_ASSIGNMENT_STATUSES).exists():
-            return None
-        decision, reps = _decide(lead, now=now, compiled=compiled)
-        return _assign(lead, decision, reps, trigger=trigger, actor=actor, now=now)
+    compiled = compiled or routing_policy_compiled()
+    routed, missing = _group_route(
+        [lead_id], trigger=trigger, actor=actor, compiled=compiled, skip_locked=False, now=now
+    )
+    if missing:
+        raise Lead.DoesNotExist(f"There is no lead {lead_id}.")
+    return routed[0] if routed else None
 
 
 def lead_route_preview(*, lead_id: int, now: datetime | None = None) -> RoutePreview:
@@ -221,13 +451,27 @@ def lead_route_preview(*, lead_id: int, now: datetime | None = None) -> RoutePre
 
 
 def leads_route(*, lead_ids, trigger: str, actor=None) -> list[Assignment]:
-    """Route several leads, each in its own transaction (one failure does not undo the others)."""
-    assignments = []
+    """Route several leads, in groups of ROUTE_GROUP_SIZE per transaction (see the module docstring).
+
+    A group that fails is rolled back and its leads are routed one by one, each in its own
+    transaction, so one lead's failure undoes no other lead's assignment. Call it outside a
+    transaction (tasks and admin actions do): inside one, every group's locks would be held
+    until the caller commits, and the lock order above would not hold across groups."""
+    lead_ids = list(dict.fromkeys(lead_ids))
     compiled = routing_policy_compiled() if lead_ids else None
-    for lead_id in lead_ids:
-        assignment = lead_route(lead_id=lead_id, trigger=trigger, actor=actor, compiled=compiled)
-        if assignment is not None:
-            assignments.append(assignment)
+    assignments = []
+    for start in range(0, len(lead_ids), ROUTE_GROUP_SIZE):
+        group = lead_ids[start : start + ROUTE_GROUP_SIZE]
+        try:
+            routed, one_by_one = _group_route(group, trigger=trigger, actor=actor, compiled=compiled, skip_locked=True)
+        except Exception:  # noqa: BLE001 - whatever failed, routing each lead alone isolates it (and raises it)
+            logger.warning("routing %d leads together failed; routing them one by one", len(group), exc_info=True)
+            routed, one_by_one = [], group
+        assignments.extend(routed)
+        for lead_id in one_by_one:
+            assignment = lead_route(lead_id=lead_id, trigger=trigger, actor=actor, compiled=compiled)
+            if assignment is not None:
+                assignments.append(assignment)
     return assignments
 
 
@@ -287,14 +531,17 @@ def assignment_reassign_to_next(
         current.save(update_fields=["status", "closed_at", "close_reason"])
         exclude = (current.rep_id,) if current.rep_id else ()
         if to_rep_id is not None:
-            target = reps_for_routing([to_rep_id], lock=True)
-            if not target:
+            # The manager's pick is locked with the queue's reps, in id order (after the queue).
+            decision, locked = _decide(
+                lead, now=now, exclude_rep_ids=exclude, queue_id=current.queue_id, also_lock_rep_ids=(to_rep_id,)
+            )
+            target = locked.get(to_rep_id)
+            if target is None:
                 raise ValidationError({"to_rep": f"There is no rep {to_rep_id}."})
             if actor is not None:
-                check_can_manage(actor, target[0])
-            decision, _ = _decide(lead, now=now, exclude_rep_ids=exclude, queue_id=current.queue_id)
+                check_can_manage(actor, target)
             decision = _pick(decision, rep_id=to_rep_id, reason=f"Reassigned by {actor}: {reason}")
-            reps = {target[0].id: target[0]}
+            reps = {target.id: target}
         else:
             decision, reps = _decide(lead, now=now, exclude_rep_ids=exclude, queue_id=current.queue_id)
         Activity.objects.create(
