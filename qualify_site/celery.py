@@ -3,9 +3,24 @@
 import os
 
 from celery import Celery
+from celery.signals import task_postrun, task_prerun
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "qualify_site.settings")
 
 app = Celery("qualify")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@task_prerun.connect
+@task_postrun.connect
+def database_connections_tidy(sender=None, **kwargs) -> None:
+    """Between tasks, what Django does between requests: close a connection that is
+    broken or older than CONN_MAX_AGE, keep a healthy one (CELERY_DB_REUSE_MAX stops
+    Celery from closing every connection around every task). Not for eager tasks:
+    they run inside the caller's transaction."""
+    if sender is not None and getattr(sender.request, "is_eager", False):
+        return
+    from django.db import close_old_connections  # Django is set up by the time tasks run
+
+    close_old_connections()
