@@ -112,3 +112,55 @@ def test_a_lead_loaded_any_way_gets_the_same_facts_as_one_loaded_for_scoring(dem
     # then
     assert plain.lead.attributes["source"] == lead.source.name != ""
     assert plain == loaded
+
+
+@pytest.mark.postgres
+def test_account_scoped_rules_and_conditions_on_any_event_still_score_as_with_everything_loaded(demo_world):
+    # given: a version reading colleagues' events, every event, properties and context
+    document = default_rules()
+    document["engagement_rules"].append(
+        {
+            "name": "Team reads the docs",
+            "points": 3,
+            "event_type": "page",
+            "scope": "account",
+            "window_days": 20,
+            "when": {"field": "properties.path", "op": "startswith", "value": "/docs"},
+        }
+    )
+    document["engagement_rules"].append(
+        {
+            "name": "Came from a campaign",
+            "points": 2,
+            "event": "Form Submitted",
+            "when": {"field": "context.campaign.name", "op": "exists", "value": True},
+        }
+    )
+    document["pql_paths"].append(
+        {
+            "name": "Busy account",
+            "kind": "usage_depth",
+            "min_active_users": 2,
+            "within_days": 5,
+            "when": {"field": "type", "op": "in", "value": ["track", "page"]},
+        }
+    )
+    compiled = compile_version(document)
+    now = timezone.now()
+    leads = list(leads_for_scoring().order_by("id"))
+    read = {"leads": leads, "now": now, "since": now - timedelta(days=compiled.max_window_days)}
+
+    # when
+    everything = scoring_facts_for_leads(**read)
+    trimmed = scoring_facts_for_leads(
+        **read,
+        horizons=event_horizons(compiled),
+        account_horizons=event_horizons(compiled, account_level=True),
+    )
+
+    # then
+    results = [evaluate(compiled, facts) for facts in everything.values()]
+    assert any(hit.name == "Team reads the docs" for result in results for hit in result.hits)
+    assert any(result.pql_path == "Busy account" for result in results)
+    for lead_id, facts in everything.items():
+        assert evaluate(compiled, trimmed[lead_id]).to_dict() == evaluate(compiled, facts).to_dict(), lead_id
