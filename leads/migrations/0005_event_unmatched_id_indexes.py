@@ -2,31 +2,36 @@
 
 from django.db import migrations, models
 
+from qualify_site.migration_operations import AddIndexOnline, RemoveIndexOnline
+
 
 class Migration(migrations.Migration):
+    # Indexes on the event table are built and dropped CONCURRENTLY on PostgreSQL:
+    # ingestion keeps writing while they build.
+    atomic = False
 
     dependencies = [
         ('leads', '0004_event_fewer_indexes'),
     ]
 
     operations = [
-        migrations.RemoveIndex(
+        RemoveIndexOnline(
             model_name='event',
             name='event_unmatched_idx',
         ),
-        migrations.RemoveIndex(
+        RemoveIndexOnline(
             model_name='event',
             name='event_user_id_idx',
         ),
-        migrations.RemoveIndex(
+        RemoveIndexOnline(
             model_name='event',
             name='event_anonymous_id_idx',
         ),
-        migrations.AddIndex(
+        AddIndexOnline(
             model_name='event',
             index=models.Index(condition=models.Q(('lead__isnull', True), ('processed_at__isnull', False)), fields=['user_id'], name='event_unmatched_user_id_idx'),
         ),
-        migrations.AddIndex(
+        AddIndexOnline(
             model_name='event',
             index=models.Index(condition=models.Q(('lead__isnull', True), ('processed_at__isnull', False)), fields=['anonymous_id'], name='event_unmatched_anon_id_idx'),
         ),
