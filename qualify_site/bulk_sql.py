@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 import psycopg
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
-from psycopg.types.datetime import TimestamptzBinaryLoader
+from psycopg.types.datetime import TimestamptzBinaryLoader, TimestamptzLoader
 from psycopg.types.json import JsonbBinaryLoader
 
 
@@ -25,9 +25,50 @@ def is_postgresql() -> bool:
     return connection.vendor == "postgresql"
 
 
-def _cursor() -> psycopg.Cursor:
+def server_cursor() -> psycopg.Cursor:
+    """A server-side binding cursor on Django's connection (same transaction).
+
+    Django's default psycopg cursor binds on the client, turning every
+    500-element array into SQL text in Python; this one sends them as
+    parameters, and lets psycopg prepare the repeated statements. Timestamps
+    load with psycopg's own C loader instead of Django's Python subclass, which
+    only pins the time zone the session already has (Django sets it to UTC).
+    """
     connection.ensure_connection()
-    return psycopg.Cursor(connection.connection)
+    cursor = psycopg.Cursor(connection.connection)
+    cursor.adapters.register_loader("timestamptz", TimestamptzLoader)
+    return cursor
+
+
+def unnest_update(model, objects: list, field_names: list[str]) -> None:
+    """Django's bulk_update, in one `UPDATE ... FROM unnest(...)` on PostgreSQL.
+
+    Django's bulk_update builds a CASE WHEN per row and field, which costs
+    more Python time than the rest of a processed batch put together.
+    """
+    if not is_postgresql():
+        model.objects.bulk_update(objects, field_names)
+        return
+    fields = [model._meta.get_field(name) for name in field_names]
+    pk = model._meta.pk
+    arrays = [[obj.pk for obj in objects]]
+    casts = [f"%s::{pk.rel_db_type(connection)}[]"]
+    for model_field in fields:
+        values = [getattr(obj, model_field.attname) for obj in objects]
+        if model_field.get_internal_type() == "JSONField":
+            values = [None if value is None else json.dumps(value, cls=model_field.encoder) for value in values]
+        arrays.append(values)
+        casts.append(f"%s::{model_field.db_type(connection)}[]")
+    columns = [connection.ops.quote_name(model_field.column) for model_field in fields]
+    assignments = ", ".join(f"{column} = v.{column}" for column in columns)
+    aliases = ", ".join(["_pk", *columns])
+    with server_cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {model._meta.db_table} AS t SET {assignments} "  # noqa: S608 - identifiers from the model
+            f"FROM unnest({', '.join(casts)}) AS v({aliases}) "
+            f"WHERE t.{pk.column} = v._pk AND t.{pk.column} = ANY({casts[0]})",
+            [*arrays, arrays[0]],
+        )
 
 
 def unnest_insert(table: str, columns: Sequence[tuple[str, str]], rows: list[tuple], *, conflict: str = "") -> None:
@@ -50,13 +91,13 @@ def unnest_insert(table: str, columns: Sequence[tuple[str, str]], rows: list[tup
         f"INSERT INTO {table} ({', '.join(names)}) "  # noqa: S608 - identifiers are the caller's own
         f"SELECT {', '.join(selects)} FROM unnest({unnests}) AS v({', '.join(names)}) {conflict}"
     )
-    with _cursor() as cursor:
+    with server_cursor() as cursor:
         cursor.execute(sql, arrays)
 
 
 def fetch_value(sql: str, params: Sequence) -> object:
     """The first column of the first row of one statement, bound on the server (PostgreSQL only)."""
-    with _cursor() as cursor:
+    with server_cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
     return row[0] if row else None
@@ -71,7 +112,7 @@ def values_rows(queryset) -> Iterable[tuple]:
         sql, params = queryset.query.sql_with_params()
     except EmptyResultSet:  # e.g. `__in=[]`: Django answers those without asking the database
         return []
-    with _cursor() as cursor:
+    with server_cursor() as cursor:
         cursor.adapters.register_loader("timestamptz", TimestamptzBinaryLoader)
         cursor.adapters.register_loader("jsonb", JsonbBinaryLoader)
         cursor.execute(sql, params, binary=True)

@@ -21,11 +21,9 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import psycopg
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Max, Min, ProtectedError, Q, RestrictedError
 from django.utils import timezone
-from psycopg.types.datetime import TimestamptzLoader
 
 from leads.emails import email_domain, is_free_mail_domain, is_student_domain
 from leads.identity.traits import (
@@ -42,9 +40,10 @@ from leads.models import (
     Identity,
     IdentityKind,
     Lead,
-    LeadMerge,
     segment_for_employees,
 )
+from leads.services.identity_writes import events_mark_processed, lead_merge_write
+from qualify_site import bulk_sql
 
 logger = logging.getLogger(__name__)
 
@@ -212,7 +211,7 @@ def _batch_rows_claim(batch_id: str) -> list[dict]:
     SKIP LOCKED: when a redelivered task runs while the first is still at
     work, it finds nothing to do instead of waiting to do it twice.
     """
-    if not _use_postgresql_bulk_sql():
+    if not bulk_sql.is_postgresql():
         return list(
             Event.objects.select_for_update(skip_locked=True)
             .filter(batch_id=batch_id, processed_at__isnull=True)
@@ -226,7 +225,7 @@ def _batch_rows_claim(batch_id: str) -> list[dict]:
     # which holds the whole backlog (with stale statistics it does: 7 ms of a
     # 10 ms claim with a 300k backlog). A redelivered batch's processed rows
     # are locked for nothing, which is rare and harmless.
-    with _pg_cursor() as cursor:
+    with bulk_sql.server_cursor() as cursor:
         cursor.execute(
             f"SELECT {', '.join(_EVENT_COLUMNS)}, "  # noqa: S608 - identifiers are ours
             "CASE WHEN type IN ('identify', 'group') THEN traits END, "
@@ -285,12 +284,12 @@ def _message_from_row(row: dict) -> _Message:
 
 
 def _batch_process(batch_id: str) -> int:
-    if _use_postgresql_bulk_sql():
+    if bulk_sql.is_postgresql():
         # What this transaction writes can always be recomputed from the
         # events, which were committed durably at ingestion: if a crash loses
         # this commit, the events are simply unprocessed again and the sweeper
         # redoes them. So skip waiting for the WAL flush.
-        with _pg_cursor() as cursor:
+        with bulk_sql.server_cursor() as cursor:
             cursor.execute("SET LOCAL synchronous_commit TO OFF")
     rows = _batch_rows_claim(batch_id)
     if not rows:
@@ -670,7 +669,7 @@ class _Resolver:
         if new_leads:
             Lead.objects.bulk_create(new_leads)
         for survivor, merged, reason in self.merges:
-            _lead_merge_write(survivor=survivor.lead, merged=merged.lead, reason=reason, at=self.now)
+            lead_merge_write(survivor=survivor.lead, merged=merged.lead, reason=reason, at=self.now)
         self._identities_write()
         # Attaching earlier events can move a new lead's first_seen_at back:
         # such leads are written again with the existing ones.
@@ -685,7 +684,7 @@ class _Resolver:
         to_update.update({m.lead.pk: m.lead for _, m, _ in self.merges})
         to_update.update({lead.pk: lead for lead in widened})
         if to_update:
-            _rows_update(Lead, [to_update[pk] for pk in sorted(to_update)], _LEAD_UPDATE_FIELDS)
+            bulk_sql.unnest_update(Lead, [to_update[pk] for pk in sorted(to_update)], _LEAD_UPDATE_FIELDS)
         self._events_mark()
 
     @staticmethod
@@ -726,7 +725,7 @@ class _Resolver:
             account.segment = segment_for_employees(account.employee_count)
             account.updated_at = self.now
         if dirty:
-            _rows_update(Account, dirty, _ACCOUNT_UPDATE_FIELDS)
+            bulk_sql.unnest_update(Account, dirty, _ACCOUNT_UPDATE_FIELDS)
 
     def _accounts_fold_write(self) -> None:
         mapping = {folded.pk: into.pk for folded, into in self.folded_accounts}
@@ -768,8 +767,8 @@ class _Resolver:
             if not pairs:
                 continue
             values = [value for value, _ in pairs]
-            if _use_postgresql_bulk_sql():
-                with _pg_cursor() as cursor:
+            if bulk_sql.is_postgresql():
+                with bulk_sql.server_cursor() as cursor:
                     # Candidates first, by the partial unmatched id index (its
                     # predicate spelt out so the planner can use it), locked in
                     # id order: locking re-checks "still unmatched" against a
@@ -817,134 +816,4 @@ class _Resolver:
             ids.append(message.id)
             lead_ids.append(lead.pk if lead else None)
             account_ids.append(account_id)
-        _events_mark_processed(ids=ids, lead_ids=lead_ids, account_ids=account_ids, at=self.now)
-
-
-def _pg_cursor() -> psycopg.Cursor:
-    """A server-side binding cursor on Django's connection (same transaction).
-
-    Django's default psycopg cursor binds on the client, turning every
-    500-element array into SQL text in Python; this one sends them as
-    parameters, and lets psycopg prepare the repeated statements.
-    """
-    connection.ensure_connection()
-    cursor = psycopg.Cursor(connection.connection)
-    # psycopg's own timestamptz loader (C) instead of Django's Python subclass,
-    # which only pins the time zone the session already has (Django sets it):
-    # a 500-event claim loads 500 timestamps, a few ms a batch.
-    cursor.adapters.register_loader("timestamptz", TimestamptzLoader)
-    return cursor
-
-
-def _use_postgresql_bulk_sql() -> bool:
-    """One statement with unnest() arrays on PostgreSQL; portable ORM updates elsewhere (the SQLite demo)."""
-    return connection.vendor == "postgresql"
-
-
-def _rows_update(model, objects: list, field_names: list[str]) -> None:
-    """bulk_update, in one `UPDATE ... FROM unnest(...)` on PostgreSQL.
-
-    Django's bulk_update builds a CASE WHEN per row and field, which costs
-    more Python time than the rest of a batch put together.
-    """
-    if not _use_postgresql_bulk_sql():
-        model.objects.bulk_update(objects, field_names)
-        return
-    fields = [model._meta.get_field(name) for name in field_names]
-    pk = model._meta.pk
-    arrays = [[obj.pk for obj in objects]]
-    casts = [f"%s::{pk.rel_db_type(connection)}[]"]
-    for model_field in fields:
-        values = [getattr(obj, model_field.attname) for obj in objects]
-        if model_field.get_internal_type() == "JSONField":
-            values = [None if value is None else json.dumps(value, cls=model_field.encoder) for value in values]
-        arrays.append(values)
-        casts.append(f"%s::{model_field.db_type(connection)}[]")
-    columns = [connection.ops.quote_name(model_field.column) for model_field in fields]
-    assignments = ", ".join(f"{column} = v.{column}" for column in columns)
-    aliases = ", ".join(["_pk", *columns])
-    with _pg_cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {model._meta.db_table} AS t SET {assignments} "  # noqa: S608 - identifiers from our models
-            f"FROM unnest({', '.join(casts)}) AS v({aliases}) "
-            f"WHERE t.{pk.column} = v._pk AND t.{pk.column} = ANY({casts[0]})",
-            [*arrays, arrays[0]],
-        )
-
-
-def _events_mark_processed(*, ids: list[int], lead_ids: list, account_ids: list, at: datetime) -> None:
-    """Set lead, account and processed_at of many events in one statement on PostgreSQL."""
-    if _use_postgresql_bulk_sql():
-        with _pg_cursor() as cursor:
-            cursor.execute(
-                f"UPDATE {Event._meta.db_table} AS e "  # noqa: S608 - the table name is ours
-                "SET lead_id = v.lead_id, account_id = v.account_id, processed_at = %s "
-                "FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[]) AS v(id, lead_id, account_id) "
-                # The ANY() gives the planner the primary-key path whatever its
-                # statistics say; without it a stale estimate means a hash join
-                # over a sequential scan of the whole event table.
-                "WHERE e.id = v.id AND e.id = ANY(%s::bigint[])",
-                [at, ids, lead_ids, account_ids, ids],
-            )
-        return
-    _events_mark_processed_portable(ids=ids, lead_ids=lead_ids, account_ids=account_ids, at=at)
-
-
-def _events_mark_processed_portable(*, ids: list[int], lead_ids: list, account_ids: list, at: datetime) -> None:
-    """Any database (the SQLite demo): one UPDATE per distinct (lead, account) pair."""
-    groups: dict[tuple, list[int]] = {}
-    for event_id, lead_id, account_id in zip(ids, lead_ids, account_ids, strict=True):
-        groups.setdefault((lead_id, account_id), []).append(event_id)
-    for (lead_id, account_id), event_ids in groups.items():
-        for start in range(0, len(event_ids), 500):  # SQLite caps bound parameters
-            Event.objects.filter(id__in=event_ids[start : start + 500]).update(
-                lead_id=lead_id, account_id=account_id, processed_at=at
-            )
-
-
-# --- Merge ------------------------------------------------------------------
-
-
-def _lead_snapshot(lead: Lead) -> dict:
-    snapshot = {}
-    for model_field in lead._meta.concrete_fields:
-        value = getattr(lead, model_field.attname)
-        snapshot[model_field.attname] = value.isoformat() if isinstance(value, datetime) else value
-    return snapshot
-
-
-def _relations_move(model, old, new, *, skip: tuple = ()) -> None:
-    """Point every foreign key at `old` (from any app) at `new` instead.
-
-    A relation that cannot move (a one-per-row table where `new` already has
-    its row) stays where it is, logged: history is kept either way.
-    """
-    for relation in model._meta.related_objects:
-        related = relation.related_model
-        if not relation.one_to_many or related in skip:
-            continue
-        field_name = relation.field.name
-        queryset = related._base_manager.filter(**{field_name: old})
-        if related is model:
-            queryset = queryset.exclude(pk=new.pk)
-        try:
-            with transaction.atomic():
-                queryset.update(**{field_name: new})
-        except IntegrityError:
-            logger.warning("%s %s -> %s: %s.%s left behind", model.__name__, old.pk, new.pk, related, field_name)
-
-
-def _lead_merge_write(*, survivor: Lead, merged: Lead, reason: str, at: datetime) -> None:
-    """Fold `merged` into `survivor`: everything that pointed at it moves, nothing is deleted.
-
-    Every foreign key to Lead moves (identities, events, stage changes,
-    outcomes, and whatever other apps add), so history stays whole. A relation
-    that cannot move (say a one-per-lead row the survivor already has) stays
-    on the merged lead, which is kept and points at its survivor.
-    """
-    LeadMerge.objects.create(
-        survivor=survivor, merged=merged, merged_at=at, reason=reason, snapshot=_lead_snapshot(merged)
-    )
-    _relations_move(Lead, merged, survivor, skip=(LeadMerge,))
-    merged.merged_into = survivor
-    merged.updated_at = at
+        events_mark_processed(ids=ids, lead_ids=lead_ids, account_ids=account_ids, at=self.now)

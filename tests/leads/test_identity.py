@@ -20,8 +20,8 @@ from leads.models import (
     StageChange,
 )
 from leads.selectors_identity import unmatched_identity_list
-from leads.services import identity as identity_service
 from leads.services.identity import events_process_batch
+from qualify_site import bulk_sql as bulk_sql_module
 from tests.worker_utils import ingest
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
@@ -158,7 +158,7 @@ def test_an_event_attached_through_one_id_stays_when_its_other_id_is_linked_to_a
     # given: an event under two unknown ids, attached through its anonymousId
     if bulk_sql and connection.vendor != "postgresql":
         pytest.skip("the unnest() path is PostgreSQL only")
-    monkeypatch.setattr(identity_service, "_use_postgresql_bulk_sql", lambda: bulk_sql)
+    monkeypatch.setattr(bulk_sql_module, "is_postgresql", lambda: bulk_sql)
     process(source, [track("Job Run", 0, userId="u-30", anonymousId="a-30")])
     process(source, [identify(5, anonymousId="a-30", traits={"email": "ana@acme.com"})])
     first = Lead.objects.get(email="ana@acme.com")
@@ -471,7 +471,7 @@ def test_a_mixed_batch_resolves_the_same_with_either_write_path(source, monkeypa
     # given
     if bulk_sql and connection.vendor != "postgresql":
         pytest.skip("the unnest() path is PostgreSQL only")
-    monkeypatch.setattr(identity_service, "_use_postgresql_bulk_sql", lambda: bulk_sql)
+    monkeypatch.setattr(bulk_sql_module, "is_postgresql", lambda: bulk_sql)
     process(source, [page(0, anonymousId="a-20")])
     messages = [
         identify(1, userId="u-20", anonymousId="a-20", traits={"email": "mia@globex.com"}),
