@@ -49,13 +49,11 @@ from leads.models import Lead, Stage
 from routing.engine import (
     CompiledPolicy,
     Decision,
-    NoWorkingTimeError,
     RepState,
     RoutingFacts,
     RuleMatch,
     decide,
     match_rule,
-    sla_times,
 )
 from routing.engine import Queue as EngineQueue
 from routing.models import (
@@ -66,9 +64,7 @@ from routing.models import (
     AssignmentStatus,
     Priority,
     Queue,
-    QueueMember,
     Rep,
-    RoutingDecision,
     RoutingTrigger,
     SlaPolicy,
 )
@@ -80,11 +76,17 @@ from routing.selectors import (
     engine_queues,
     queue_member_rep_ids,
     rep_states,
-    rep_working_hours,
     reps_for_routing,
     routing_facts,
     routing_facts_for_lead,
     routing_policy_compiled,
+)
+from routing.services.assignment_rows import (
+    assignment_rows_build,
+    assignment_rows_save,
+    assignment_write,
+    decision_summary,
+    sla_policies_load,
 )
 
 logger = logging.getLogger(__name__)
@@ -101,12 +103,6 @@ ROUTE_GROUP_SIZE = 50
 class RoutePreview:
     decision: Decision
     summary: str
-
-
-def _notify_on_commit(kind: str, assignment_id: int) -> None:
-    from routing.tasks import notice_send_task  # tasks import services: resolve at call time
-
-    transaction.on_commit(lambda: notice_send_task.delay(kind, assignment_id))
 
 
 def _locked_lead(lead_id: int) -> Lead:
@@ -126,40 +122,6 @@ def _locked_leads(lead_ids, *, skip_locked: bool) -> dict[int, Lead]:
         .order_by("id")
     )
     return {lead.id: lead for lead in leads}
-
-
-def _sla_policies() -> dict[tuple[str, str], SlaPolicy]:
-    return {(policy.stage, policy.priority): policy for policy in SlaPolicy.objects.all()}
-
-
-def _sla_policy(policies: dict, *, stage: str, priority: str) -> SlaPolicy | None:
-    """The policy for the lead's stage and priority, else the stage's normal one."""
-    return policies.get((stage, priority)) or policies.get((stage, Priority.NORMAL))
-
-
-def _sla_clock(assignment: Assignment, rep: Rep, policy: SlaPolicy | None, now: datetime) -> None:
-    assignment.sla_policy = policy
-    if policy is None:
-        return
-    holidays = frozenset(h.date for h in rep.holiday_calendar.holidays.all()) if rep.holiday_calendar_id else ()
-    try:
-        assignment.warn_at, assignment.due_at = sla_times(
-            now,
-            policy.first_touch_minutes,
-            policy.warning_minutes,
-            rep_working_hours(rep),
-            rep.time_zone,
-            holidays,
-        )
-    except NoWorkingTimeError:
-        # A rep with no working time at all cannot have a business-hours clock:
-        # no due time rather than a wrong one (the admin validates hours).
-        logger.error("rep %s has no working time; assignment without SLA clock", rep.id)
-
-
-def _summary(lead: Lead, decision: Decision, rep: Rep | None) -> str:
-    who = str(rep) if rep else "nobody yet (waiting)"
-    return f"{lead} → {who}: {decision.reason}"[:300]
 
 
 def _decide(
@@ -195,99 +157,6 @@ def _decide(
     states = rep_states([rep for rep in reps if rep.id in rep_ids], now=now)
     decision = decide(compiled, facts, queues=engine_queues(queues), reps=states, now=now, match=match)
     return decision, {rep.id: rep for rep in reps}
-
-
-@dataclass
-class _Rows:
-    """What one decision writes: the assignment, its audit, and the rep's timeline entry."""
-
-    assignment: Assignment
-    decision: RoutingDecision
-    activity: Activity | None
-
-
-def _rows_for(
-    lead: Lead,
-    decision: Decision,
-    rep: Rep | None,
-    *,
-    trigger: str,
-    actor,
-    now: datetime,
-    sla_policies: dict,
-    priority: str | None = None,
-) -> _Rows:
-    priority = priority or decision.priority
-    assignment = Assignment(
-        lead=lead,
-        rep=rep,
-        queue_id=decision.queue_id,
-        rule_id=decision.rule_id,
-        priority=priority,
-        status=AssignmentStatus.WAITING if rep is None else AssignmentStatus.OPEN,
-        assigned_at=now if rep else None,
-    )
-    if rep is not None:
-        _sla_clock(assignment, rep, _sla_policy(sla_policies, stage=lead.stage, priority=priority), now)
-    audit = RoutingDecision(
-        lead=lead,
-        decided_at=now,
-        trigger=trigger,
-        actor=actor,
-        queue_id=decision.queue_id,
-        rep=rep,
-        rule_id=decision.rule_id,
-        assignment=assignment,
-        summary=_summary(lead, decision, rep),
-        audit=decision.to_dict() | {"decided_at": now.isoformat()},
-    )
-    activity = None
-    if rep is not None:
-        activity = Activity(
-            lead=lead,
-            assignment=assignment,
-            kind=ActivityKind.ASSIGNED,
-            actor=actor,
-            at=now,
-            notes=decision.reason[:1000],
-        )
-    return _Rows(assignment, audit, activity)
-
-
-def _rows_save(rows: list[_Rows], turns: dict[tuple[int, int], tuple[int, datetime]]) -> None:
-    """Write the decisions' rows (in decision order) and the rotation's final counts; notify on commit."""
-    Assignment.objects.bulk_create([row.assignment for row in rows])
-    RoutingDecision.objects.bulk_create([row.decision for row in rows])
-    Activity.objects.bulk_create([row.activity for row in rows if row.activity is not None])
-    for (queue_id, rep_id), (assigned_count, at) in turns.items():
-        QueueMember.objects.filter(queue_id=queue_id, rep_id=rep_id).update(
-            assigned_count=assigned_count, last_assigned_at=at
-        )
-    for row in rows:
-        if row.activity is not None:
-            _notify_on_commit("assigned", row.assignment.id)
-
-
-def _assign(
-    lead: Lead,
-    decision: Decision,
-    reps: dict,
-    *,
-    trigger: str,
-    actor,
-    now: datetime,
-    priority: str | None = None,
-) -> Assignment:
-    rep = reps.get(decision.rep_id)
-    policies = _sla_policies() if rep is not None else {}
-    rows = _rows_for(
-        lead, decision, rep, trigger=trigger, actor=actor, now=now, sla_policies=policies, priority=priority
-    )
-    turns = (
-        {(decision.turn.queue_id, decision.turn.rep_id): (decision.turn.assigned_count, now)} if decision.turn else {}
-    )
-    _rows_save([rows], turns)
-    return rows.assignment
 
 
 @dataclass
@@ -368,7 +237,7 @@ def _group_load(leads: list[Lead], *, compiled: CompiledPolicy, now: datetime) -
         reps={rep.id: rep for rep in reps},
         states=rep_states(reps, now=now),
         recent=recent,
-        sla_policies=_sla_policies(),
+        sla_policies=sla_policies_load(),
     )
 
 
@@ -405,12 +274,12 @@ def _group_route(
             decision = group.decide(lead, now=decided_at)
             rep = group.reps.get(decision.rep_id)
             rows.append(
-                _rows_for(
+                assignment_rows_build(
                     lead, decision, rep, trigger=trigger, actor=actor, now=decided_at, sla_policies=group.sla_policies
                 )
             )
             group.record(lead, decision, now=decided_at)
-        _rows_save(rows, group.turns)
+        assignment_rows_save(rows, group.turns)
     return [row.assignment for row in rows], left
 
 
@@ -447,7 +316,7 @@ def lead_route_preview(*, lead_id: int, now: datetime | None = None) -> RoutePre
         compiled, facts, queues=engine_queues(queues), reps=rep_states(reps, now=now), now=now, match=match
     )
     rep = next((r for r in reps if r.id == decision.rep_id), None)
-    return RoutePreview(decision=decision, summary=_summary(lead, decision, rep))
+    return RoutePreview(decision=decision, summary=decision_summary(lead, decision, rep))
 
 
 def leads_route(*, lead_ids, trigger: str, actor=None) -> list[Assignment]:
@@ -500,7 +369,7 @@ def assignment_assign_waiting(*, assignment_id: int, now: datetime | None = None
         assignment.closed_at = now
         assignment.close_reason = "Assigned once a rep was available"
         assignment.save(update_fields=["status", "closed_at", "close_reason"])
-        return _assign(
+        return assignment_write(
             lead, decision, reps, trigger=RoutingTrigger.WAITING, actor=None, now=now, priority=assignment.priority
         )
 
@@ -547,7 +416,7 @@ def assignment_reassign_to_next(
         Activity.objects.create(
             lead=lead, assignment=current, kind=ActivityKind.REASSIGNED, actor=actor, at=now, notes=reason[:1000]
         )
-        new = _assign(
+        new = assignment_write(
             lead,
             decision,
             reps,

@@ -1,0 +1,162 @@
+"""What a routing decision writes: the assignment (with its SLA clock), the audit
+row and the rep's timeline entry, and the notice sent once they are committed.
+
+Shared by routing one lead (`assignments.lead_route`, reassignment, waiting leads)
+and routing a group of leads (`assignments.leads_route`, bulk writes).
+"""
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import transaction
+
+from leads.models import Lead
+from routing.engine import Decision, NoWorkingTimeError, sla_times
+from routing.models import (
+    Activity,
+    ActivityKind,
+    Assignment,
+    AssignmentStatus,
+    Priority,
+    QueueMember,
+    Rep,
+    RoutingDecision,
+    SlaPolicy,
+)
+from routing.selectors import rep_working_hours
+
+logger = logging.getLogger(__name__)
+
+
+def notify_on_commit(kind: str, assignment_id: int) -> None:
+    from routing.tasks import notice_send_task  # tasks import services: resolve at call time
+
+    transaction.on_commit(lambda: notice_send_task.delay(kind, assignment_id))
+
+
+def sla_policies_load() -> dict[tuple[str, str], SlaPolicy]:
+    return {(policy.stage, policy.priority): policy for policy in SlaPolicy.objects.all()}
+
+
+def sla_policy_for(policies: dict, *, stage: str, priority: str) -> SlaPolicy | None:
+    """The policy for the lead's stage and priority, else the stage's normal one."""
+    return policies.get((stage, priority)) or policies.get((stage, Priority.NORMAL))
+
+
+def sla_clock_start(assignment: Assignment, rep: Rep, policy: SlaPolicy | None, now: datetime) -> None:
+    assignment.sla_policy = policy
+    if policy is None:
+        return
+    holidays = frozenset(h.date for h in rep.holiday_calendar.holidays.all()) if rep.holiday_calendar_id else ()
+    try:
+        assignment.warn_at, assignment.due_at = sla_times(
+            now,
+            policy.first_touch_minutes,
+            policy.warning_minutes,
+            rep_working_hours(rep),
+            rep.time_zone,
+            holidays,
+        )
+    except NoWorkingTimeError:
+        # A rep with no working time at all cannot have a business-hours clock:
+        # no due time rather than a wrong one (the admin validates hours).
+        logger.error("rep %s has no working time; assignment without SLA clock", rep.id)
+
+
+def decision_summary(lead: Lead, decision: Decision, rep: Rep | None) -> str:
+    who = str(rep) if rep else "nobody yet (waiting)"
+    return f"{lead} → {who}: {decision.reason}"[:300]
+
+
+@dataclass
+class AssignmentRows:
+    """What one decision writes: the assignment, its audit, and the rep's timeline entry."""
+
+    assignment: Assignment
+    decision: RoutingDecision
+    activity: Activity | None
+
+
+def assignment_rows_build(
+    lead: Lead,
+    decision: Decision,
+    rep: Rep | None,
+    *,
+    trigger: str,
+    actor,
+    now: datetime,
+    sla_policies: dict,
+    priority: str | None = None,
+) -> AssignmentRows:
+    priority = priority or decision.priority
+    assignment = Assignment(
+        lead=lead,
+        rep=rep,
+        queue_id=decision.queue_id,
+        rule_id=decision.rule_id,
+        priority=priority,
+        status=AssignmentStatus.WAITING if rep is None else AssignmentStatus.OPEN,
+        assigned_at=now if rep else None,
+    )
+    if rep is not None:
+        sla_clock_start(assignment, rep, sla_policy_for(sla_policies, stage=lead.stage, priority=priority), now)
+    audit = RoutingDecision(
+        lead=lead,
+        decided_at=now,
+        trigger=trigger,
+        actor=actor,
+        queue_id=decision.queue_id,
+        rep=rep,
+        rule_id=decision.rule_id,
+        assignment=assignment,
+        summary=decision_summary(lead, decision, rep),
+        audit=decision.to_dict() | {"decided_at": now.isoformat()},
+    )
+    activity = None
+    if rep is not None:
+        activity = Activity(
+            lead=lead,
+            assignment=assignment,
+            kind=ActivityKind.ASSIGNED,
+            actor=actor,
+            at=now,
+            notes=decision.reason[:1000],
+        )
+    return AssignmentRows(assignment, audit, activity)
+
+
+def assignment_rows_save(rows: list[AssignmentRows], turns: dict[tuple[int, int], tuple[int, datetime]]) -> None:
+    """Write the decisions' rows (in decision order) and the rotation's final counts; notify on commit."""
+    Assignment.objects.bulk_create([row.assignment for row in rows])
+    RoutingDecision.objects.bulk_create([row.decision for row in rows])
+    Activity.objects.bulk_create([row.activity for row in rows if row.activity is not None])
+    for (queue_id, rep_id), (assigned_count, at) in turns.items():
+        QueueMember.objects.filter(queue_id=queue_id, rep_id=rep_id).update(
+            assigned_count=assigned_count, last_assigned_at=at
+        )
+    for row in rows:
+        if row.activity is not None:
+            notify_on_commit("assigned", row.assignment.id)
+
+
+def assignment_write(
+    lead: Lead,
+    decision: Decision,
+    reps: dict,
+    *,
+    trigger: str,
+    actor,
+    now: datetime,
+    priority: str | None = None,
+) -> Assignment:
+    rep = reps.get(decision.rep_id)
+    policies = sla_policies_load() if rep is not None else {}
+    rows = assignment_rows_build(
+        lead, decision, rep, trigger=trigger, actor=actor, now=now, sla_policies=policies, priority=priority
+    )
+    turns = (
+        {(decision.turn.queue_id, decision.turn.rep_id): (decision.turn.assigned_count, now)} if decision.turn else {}
+    )
+    assignment_rows_save([rows], turns)
+    return rows.assignment
