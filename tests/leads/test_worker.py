@@ -119,3 +119,32 @@ def wait_for_processing(batch_id: str) -> bool:
     except AssertionError:
         return False
     return True
+
+
+def worker_backends() -> list[int]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_keeps_its_connection_between_batches_and_reconnects_when_it_is_cut(source, queue):
+    # Other tests' workers close their connection after every task (DB_CONN_MAX_AGE=0); this one runs as deployed.
+    with celery_worker(queue=queue, env={"DB_CONN_MAX_AGE": "60"}) as worker:
+        # given: a batch processed, and the worker's connection still open after it
+        first = ingest(source, [{"type": "identify", "userId": "u-1", "traits": {"email": "ann@acme.com"}}])
+        wait_until(lambda: unprocessed(first) == 0, timeout=20, message="the worker to process the first batch")
+        kept = worker_backends()
+        assert kept, "the worker closed its database connection after the task"
+
+        # when: the connection is cut, as a database restart or failover would
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(pid) FROM unnest(%s::int[]) AS pid", [kept])
+        second = ingest(source, [{"type": "identify", "userId": "u-2", "traits": {"email": "bo@acme.com"}}])
+
+        # then: the next batch is processed on a new connection, without a failed attempt
+        wait_until(lambda: unprocessed(second) == 0, timeout=20, message="the worker to process the second batch")
+        assert "Retry" not in worker.log and "OperationalError" not in worker.log
+    assert Lead.objects.count() == 2
