@@ -1,14 +1,7 @@
-"""The scoring admin, where marketing ops write, check, preview and publish rules.
-
-Who may do what is decided by role, here and on the server (`qualify_site.roles`):
-marketing ops and admins edit and publish, sales managers look, reps never get in.
-Only drafts are editable: published and archived versions render read-only, and the
-model layer and database triggers refuse any change anyway (scoring/models.py).
-"""
+"""Rule versions in the admin: rules inline, validation, clone, publish, what changed, preview on a lead."""
 
 import json
 
-from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Case, Count, Q, When
@@ -16,17 +9,22 @@ from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html
 
 from leads.models import Lead
-from qualify_site.roles import Role, user_has_role
-from scoring.engine import diff, validate_rule
-from scoring.engine.describe import describe_path, describe_rule
-from scoring.models import LeadScore, PublishedVersionError, Rule, RuleKind, RuleVersion, ScoreChange, VersionStatus
+from scoring.admin.common import (
+    ScoringPermissions,
+    can_edit_scoring,
+    can_view_scoring,
+    evidence_text,
+    rescore_progress_text,
+    rule_reads_as,
+)
+from scoring.admin.forms import DEFINITION_EXAMPLES, DEFINITION_HELP, RuleForm, RuleVersionForm, example_rule
+from scoring.engine import diff
+from scoring.models import PublishedVersionError, Rule, RuleKind, RuleVersion, VersionStatus
 from scoring.selectors import rule_as_engine_dict, rule_version_document, rule_version_live
 from scoring.services import (
     lead_score_preview,
-    rule_check,
     rule_version_check,
     rule_version_clone,
     rule_version_create_from_document,
@@ -34,144 +32,6 @@ from scoring.services import (
 )
 
 PREVIEW_SEARCH_LIMIT = 20
-
-
-def can_edit_scoring(user) -> bool:
-    return user_has_role(user, Role.MARKETING_OPS, Role.ADMIN)
-
-
-def can_view_scoring(user) -> bool:
-    return user_has_role(user, Role.MARKETING_OPS, Role.ADMIN, Role.MANAGER)
-
-
-def _pretty_json(value) -> str:
-    return format_html("<pre style='white-space: pre-wrap'>{}</pre>", json.dumps(value, indent=2, sort_keys=True))
-
-
-def rule_reads_as(kind: str, rule: dict) -> str:
-    """The plain-language sentence for a rule, or why there is none yet."""
-    errors = validate_rule(kind, rule)
-    if errors:
-        return "Does not validate yet: " + "; ".join(errors)
-    return describe_path(rule) if kind == RuleKind.PQL else describe_rule(kind, rule)
-
-
-def evidence_text(evidence: dict) -> str:
-    """Evidence of a rule hit or PQL match in one line: attribute values, event ids, counts."""
-    if not isinstance(evidence, dict):
-        return ""
-    parts = []
-    for key, value in evidence.items():
-        if key == "values" and isinstance(value, dict):
-            parts.extend(f"{field} = {shown!r}" for field, shown in value.items())
-        elif key == "event_ids" and isinstance(value, list):
-            parts.append("events " + ", ".join(f"#{event_id}" for event_id in value))
-        elif key == "matched":
-            parts.append(f"{value} matched")
-        elif key == "last_days_ago":
-            parts.append(f"latest {value:g} days ago")
-        elif key == "decayed_from":
-            parts.append(f"{value:g} points before decay")
-        else:
-            parts.append(f"{key.replace('_', ' ')}: {value}")
-    return " · ".join(parts)
-
-
-def rescore_progress_text(version: RuleVersion) -> str:
-    if not version.rescore_started_at:
-        return "-"
-    if version.rescore_finished_at:
-        return f"done ({version.rescore_done:,} leads)"
-    percent = 100 * version.rescore_done // max(version.rescore_total, 1)
-    return f"{version.rescore_done:,}/{version.rescore_total:,} ({percent}%)"
-
-
-class ScoringPermissions:
-    """Role-based permissions shared by the scoring admins (view: managers too)."""
-
-    def has_module_permission(self, request):
-        return can_view_scoring(request.user)
-
-    def has_view_permission(self, request, obj=None):
-        return can_view_scoring(request.user)
-
-
-# --- Rule versions and their rules ----------------------------------------------------------
-
-_DEFINITION_HELP = "The rule as JSON; name, description and points come from their own columns. Examples below."
-
-# Shown under the rules of an editable version: one working example per kind and shape.
-DEFINITION_EXAMPLES = [
-    (
-        "fit",
-        {
-            "when": {
-                "all": [
-                    {"field": "lead.seniority", "op": "in", "value": ["vp", "c-level"]},
-                    {"field": "account.employee_count", "op": "between", "value": [50, 5000]},
-                ]
-            }
-        },
-    ),
-    (
-        "engagement",
-        {
-            "event_type": "page",
-            "when": {"field": "properties.path", "op": "contains", "value": "/pricing"},
-            "max_count": 3,
-            "window_days": 30,
-            "half_life_days": 14,
-        },
-    ),
-    ("engagement", {"event": "Webinar Registered", "max_points": 20, "window_days": 60}),
-    ("negative", {"when": {"field": "lead.email_type", "op": "in", "value": ["free", "student"]}}),
-    ("negative", {"event": "Unsubscribed", "bucket": "engagement", "max_count": 1}),
-    ("pql", {"kind": "activation", "events": ["Source Connected", "Job Run", "Results Viewed"], "within_days": 14}),
-    ("pql", {"kind": "usage_depth", "min_active_users": 5, "within_days": 7}),
-    ("pql", {"kind": "seat_growth", "min_increase": 3, "within_days": 30}),
-    ("pql", {"kind": "plan_limit", "within_days": 7, "segments": ["smb"]}),
-]
-
-
-def example_rule(kind: str, definition: dict) -> dict:
-    """An example definition as the engine reads it, with the columns the form adds."""
-    points = {"fit": 20, "engagement": 10, "negative": -15}
-    return {"name": "Example", **definition, **({"points": points[kind]} if kind in points else {})}
-
-
-class RuleForm(forms.ModelForm):
-    # Short labels: the kind column of the rules table is narrow.
-    kind = forms.ChoiceField(choices=[(kind.value, kind.label.split(" (")[0]) for kind in RuleKind])
-
-    class Meta:
-        model = Rule
-        fields = ["kind", "name", "description", "points", "position", "definition"]
-        widgets = {
-            "definition": forms.Textarea(attrs={"rows": 5, "cols": 40, "class": "rule-definition"}),
-            "description": forms.Textarea(attrs={"rows": 3, "cols": 20}),
-            "name": forms.TextInput(attrs={"size": 16}),
-            "points": forms.NumberInput(attrs={"style": "width: 4em"}),
-            "position": forms.NumberInput(attrs={"style": "width: 3em"}),
-        }
-
-    def clean(self):
-        cleaned = super().clean()
-        if self.errors or not self.has_changed() or cleaned.get("DELETE"):
-            return cleaned
-        try:
-            rule_check(
-                kind=cleaned.get("kind"),
-                name=cleaned.get("name") or "",
-                points=cleaned.get("points") or 0,
-                description=cleaned.get("description") or "",
-                definition=cleaned.get("definition"),
-            )
-        except ValidationError as error:
-            # The engine names the rule in each message; show each one next to the field it is about.
-            for message in error.message_dict.get("definition", error.messages):
-                about_points = "'points'" in message or "needs points" in message
-                self.add_error("points" if about_points else "definition", message)
-        return cleaned
 
 
 class RuleInline(admin.TabularInline):
@@ -188,7 +48,7 @@ class RuleInline(admin.TabularInline):
 
     def get_formset(self, request, obj=None, **kwargs):
         formset = super().get_formset(request, obj, **kwargs)
-        formset.form.base_fields["definition"].help_text = _DEFINITION_HELP
+        formset.form.base_fields["definition"].help_text = DEFINITION_HELP
         return formset
 
     @admin.display(description="Reads as")
@@ -211,59 +71,6 @@ class RuleInline(admin.TabularInline):
 
     def has_delete_permission(self, request, obj=None):
         return self._can_edit(request, obj)
-
-
-class RuleVersionForm(forms.ModelForm):
-    class Meta:
-        model = RuleVersion
-        fields = [
-            "name",
-            "notes",
-            "fit_min",
-            "engagement_min",
-            "total_min",
-            "hot_min",
-            "grade_a_min",
-            "grade_b_min",
-            "grade_c_min",
-        ]
-        labels = {
-            "fit_min": "Fit at least",
-            "engagement_min": "Engagement at least",
-            "total_min": "Total at least",
-            "hot_min": "Hot from total",
-            "grade_a_min": "Grade A from",
-            "grade_b_min": "Grade B from",
-            "grade_c_min": "Grade C from",
-        }
-        widgets = {"notes": forms.Textarea(attrs={"rows": 3, "cols": 80})}
-
-    def clean(self):
-        cleaned = super().clean()
-        a, b, c = (cleaned.get(key) for key in ("grade_a_min", "grade_b_min", "grade_c_min"))
-        if None not in (a, b) and not a > b:
-            self.add_error("grade_a_min", f"Grade A must start above grade B ({b}): the bands go down A, B, C, D.")
-        if None not in (b, c) and not b > c:
-            self.add_error("grade_b_min", f"Grade B must start above grade C ({c}): the bands go down A, B, C, D.")
-        total, hot = cleaned.get("total_min"), cleaned.get("hot_min")
-        if None not in (total, hot) and hot < total:
-            self.add_error("hot_min", f"The hot threshold must be at least the MQL total minimum ({total}).")
-        return cleaned
-
-
-def _thresholds_document(version: RuleVersion) -> dict:
-    return {
-        "schema": 1,
-        "thresholds": {
-            "mql": {
-                "fit_min": version.fit_min,
-                "engagement_min": version.engagement_min,
-                "total_min": version.total_min,
-            },
-            "hot": {"total_min": version.hot_min},
-            "grades": {"A": version.grade_a_min, "B": version.grade_b_min, "C": version.grade_c_min},
-        },
-    }
 
 
 @admin.register(RuleVersion)
@@ -354,7 +161,7 @@ class RuleVersionAdmin(ScoringPermissions, admin.ModelAdmin):
             return
         # A new version gets its number from the service; its rules are saved by the inline next.
         created = rule_version_create_from_document(
-            name=obj.name, document=_thresholds_document(obj), user=request.user, notes=obj.notes
+            name=obj.name, document=rule_version_document(obj, rules=[]), user=request.user, notes=obj.notes
         )
         obj.pk, obj.number, obj.created_at, obj.created_by = (
             created.pk,
@@ -565,65 +372,3 @@ def _preview_column(version: RuleVersion, result, *, is_live: bool) -> dict:
 
 
 # --- Scores (read-only records) -------------------------------------------------------------
-
-
-class ReadOnlyScoringAdmin(ScoringPermissions, admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-@admin.register(LeadScore)
-class LeadScoreAdmin(ReadOnlyScoringAdmin):
-    list_display = [
-        "lead",
-        "version",
-        "fit",
-        "engagement",
-        "total",
-        "grade",
-        "is_mql",
-        "is_hot",
-        "pql_path",
-        "is_below_threshold_since_qualification",
-        "computed_at",
-    ]
-    list_filter = ["grade", "version", "is_below_threshold_since_qualification", "is_mql", "is_hot", "pql_path"]
-    search_fields = ["lead__email", "why"]
-    list_select_related = ["lead", "version"]
-    show_full_result_count = False
-    fields = [
-        "lead",
-        "version",
-        "fit",
-        "engagement",
-        "total",
-        "grade",
-        "is_mql",
-        "is_hot",
-        "pql_path",
-        "why",
-        "is_below_threshold_since_qualification",
-        "computed_at",
-        "explanation_pretty",
-    ]
-    readonly_fields = fields
-
-    @admin.display(description="Explanation")
-    def explanation_pretty(self, obj):
-        return _pretty_json(obj.explanation)
-
-
-@admin.register(ScoreChange)
-class ScoreChangeAdmin(ReadOnlyScoringAdmin):
-    list_display = ["changed_at", "lead", "version", "fit", "engagement", "total", "grade", "is_mql", "pql_path"]
-    list_filter = ["grade", "version", "is_mql"]
-    search_fields = ["lead__email"]
-    list_select_related = ["lead", "version"]
-    show_full_result_count = False
-    date_hierarchy = "changed_at"

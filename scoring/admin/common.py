@@ -1,0 +1,82 @@
+"""Who may use the scoring admin, and the text helpers its pages share."""
+
+import json
+
+from django.contrib import admin
+from django.utils.html import format_html
+
+from qualify_site.roles import Role, user_has_role
+from scoring.engine import validate_rule
+from scoring.engine.describe import describe_path, describe_rule
+from scoring.models import RuleKind, RuleVersion
+
+
+def can_edit_scoring(user) -> bool:
+    return user_has_role(user, Role.MARKETING_OPS, Role.ADMIN)
+
+
+def can_view_scoring(user) -> bool:
+    return user_has_role(user, Role.MARKETING_OPS, Role.ADMIN, Role.MANAGER)
+
+
+def pretty_json(value) -> str:
+    return format_html("<pre style='white-space: pre-wrap'>{}</pre>", json.dumps(value, indent=2, sort_keys=True))
+
+
+def rule_reads_as(kind: str, rule: dict) -> str:
+    """The plain-language sentence for a rule, or why there is none yet."""
+    errors = validate_rule(kind, rule)
+    if errors:
+        return "Does not validate yet: " + "; ".join(errors)
+    return describe_path(rule) if kind == RuleKind.PQL else describe_rule(kind, rule)
+
+
+def evidence_text(evidence: dict) -> str:
+    """Evidence of a rule hit or PQL match in one line: attribute values, event ids, counts."""
+    if not isinstance(evidence, dict):
+        return ""
+    parts = []
+    for key, value in evidence.items():
+        if key == "values" and isinstance(value, dict):
+            parts.extend(f"{field} = {shown!r}" for field, shown in value.items())
+        elif key == "event_ids" and isinstance(value, list):
+            parts.append("events " + ", ".join(f"#{event_id}" for event_id in value))
+        elif key == "matched":
+            parts.append(f"{value} matched")
+        elif key == "last_days_ago":
+            parts.append(f"latest {value:g} days ago")
+        elif key == "decayed_from":
+            parts.append(f"{value:g} points before decay")
+        else:
+            parts.append(f"{key.replace('_', ' ')}: {value}")
+    return " · ".join(parts)
+
+
+def rescore_progress_text(version: RuleVersion) -> str:
+    if not version.rescore_started_at:
+        return "-"
+    if version.rescore_finished_at:
+        return f"done ({version.rescore_done:,} leads)"
+    percent = 100 * version.rescore_done // max(version.rescore_total, 1)
+    return f"{version.rescore_done:,}/{version.rescore_total:,} ({percent}%)"
+
+
+class ScoringPermissions:
+    """Role-based permissions shared by the scoring admins (view: managers too)."""
+
+    def has_module_permission(self, request):
+        return can_view_scoring(request.user)
+
+    def has_view_permission(self, request, obj=None):
+        return can_view_scoring(request.user)
+
+
+class ReadOnlyScoringAdmin(ScoringPermissions, admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

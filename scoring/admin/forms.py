@@ -1,0 +1,124 @@
+"""The forms marketing ops edit rules and versions with, and the rule examples shown under them."""
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from scoring.models import Rule, RuleKind, RuleVersion
+from scoring.services import (
+    rule_check,
+)
+
+# --- Rule versions and their rules ----------------------------------------------------------
+
+DEFINITION_HELP = "The rule as JSON; name, description and points come from their own columns. Examples below."
+
+# Shown under the rules of an editable version: one working example per kind and shape.
+DEFINITION_EXAMPLES = [
+    (
+        "fit",
+        {
+            "when": {
+                "all": [
+                    {"field": "lead.seniority", "op": "in", "value": ["vp", "c-level"]},
+                    {"field": "account.employee_count", "op": "between", "value": [50, 5000]},
+                ]
+            }
+        },
+    ),
+    (
+        "engagement",
+        {
+            "event_type": "page",
+            "when": {"field": "properties.path", "op": "contains", "value": "/pricing"},
+            "max_count": 3,
+            "window_days": 30,
+            "half_life_days": 14,
+        },
+    ),
+    ("engagement", {"event": "Webinar Registered", "max_points": 20, "window_days": 60}),
+    ("negative", {"when": {"field": "lead.email_type", "op": "in", "value": ["free", "student"]}}),
+    ("negative", {"event": "Unsubscribed", "bucket": "engagement", "max_count": 1}),
+    ("pql", {"kind": "activation", "events": ["Source Connected", "Job Run", "Results Viewed"], "within_days": 14}),
+    ("pql", {"kind": "usage_depth", "min_active_users": 5, "within_days": 7}),
+    ("pql", {"kind": "seat_growth", "min_increase": 3, "within_days": 30}),
+    ("pql", {"kind": "plan_limit", "within_days": 7, "segments": ["smb"]}),
+]
+
+
+def example_rule(kind: str, definition: dict) -> dict:
+    """An example definition as the engine reads it, with the columns the form adds."""
+    points = {"fit": 20, "engagement": 10, "negative": -15}
+    return {"name": "Example", **definition, **({"points": points[kind]} if kind in points else {})}
+
+
+class RuleForm(forms.ModelForm):
+    # Short labels: the kind column of the rules table is narrow.
+    kind = forms.ChoiceField(choices=[(kind.value, kind.label.split(" (")[0]) for kind in RuleKind])
+
+    class Meta:
+        model = Rule
+        fields = ["kind", "name", "description", "points", "position", "definition"]
+        widgets = {
+            "definition": forms.Textarea(attrs={"rows": 5, "cols": 40, "class": "rule-definition"}),
+            "description": forms.Textarea(attrs={"rows": 3, "cols": 20}),
+            "name": forms.TextInput(attrs={"size": 16}),
+            "points": forms.NumberInput(attrs={"style": "width: 4em"}),
+            "position": forms.NumberInput(attrs={"style": "width: 3em"}),
+        }
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.errors or not self.has_changed() or cleaned.get("DELETE"):
+            return cleaned
+        try:
+            rule_check(
+                kind=cleaned.get("kind"),
+                name=cleaned.get("name") or "",
+                points=cleaned.get("points") or 0,
+                description=cleaned.get("description") or "",
+                definition=cleaned.get("definition"),
+            )
+        except ValidationError as error:
+            # The engine names the rule in each message; show each one next to the field it is about.
+            for message in error.message_dict.get("definition", error.messages):
+                about_points = "'points'" in message or "needs points" in message
+                self.add_error("points" if about_points else "definition", message)
+        return cleaned
+
+
+class RuleVersionForm(forms.ModelForm):
+    class Meta:
+        model = RuleVersion
+        fields = [
+            "name",
+            "notes",
+            "fit_min",
+            "engagement_min",
+            "total_min",
+            "hot_min",
+            "grade_a_min",
+            "grade_b_min",
+            "grade_c_min",
+        ]
+        labels = {
+            "fit_min": "Fit at least",
+            "engagement_min": "Engagement at least",
+            "total_min": "Total at least",
+            "hot_min": "Hot from total",
+            "grade_a_min": "Grade A from",
+            "grade_b_min": "Grade B from",
+            "grade_c_min": "Grade C from",
+        }
+        widgets = {"notes": forms.Textarea(attrs={"rows": 3, "cols": 80})}
+
+    def clean(self):
+        cleaned = super().clean()
+        a, b, c = (cleaned.get(key) for key in ("grade_a_min", "grade_b_min", "grade_c_min"))
+        if None not in (a, b) and not a > b:
+            self.add_error("grade_a_min", f"Grade A must start above grade B ({b}): the bands go down A, B, C, D.")
+        if None not in (b, c) and not b > c:
+            self.add_error("grade_b_min", f"Grade B must start above grade C ({c}): the bands go down A, B, C, D.")
+        total, hot = cleaned.get("total_min"), cleaned.get("hot_min")
+        if None not in (total, hot) and hot < total:
+            self.add_error("hot_min", f"The hot threshold must be at least the MQL total minimum ({total}).")
+        return cleaned
