@@ -15,7 +15,7 @@ from leads.models import Account, Event, EventType, Lead
 from qualify_site.bulk_sql import values_rows
 from scoring.engine import AccountFacts, CompiledVersion, EventFacts, LeadFacts, ScoringFacts, compile_version
 from scoring.engine.conditions import condition_fields
-from scoring.engine.horizons import EventHorizons
+from scoring.engine.horizons import EventHorizons, event_horizons
 from scoring.models import Rule, RuleKind, RuleVersion, VersionStatus
 
 SECTION_FOR_KIND = {
@@ -106,30 +106,17 @@ def account_signals(compiled: CompiledVersion) -> AccountSignals:
 
 
 def _account_signals(compiled: CompiledVersion) -> AccountSignals:
-    names: set[str] = set()
-    types: set[str] = set()
-    any_event = False
-    for path in compiled.pql_paths:
-        if not path.includes_account_events:
-            continue
-        if path.kind == "seat_growth":
-            types.add(EventType.GROUP)
-        elif path.events:
-            names.update(path.events)
-        else:
-            any_event = True
-    for rule in compiled.event_rules:
-        if not rule.includes_account_events:
-            continue
-        if rule.event_names:
-            names.update(rule.event_names)
-        elif rule.event_type:
-            types.add(rule.event_type)
-        else:
-            any_event = True
+    # The events a colleague's scoring reads are what the account-level horizons
+    # name (seat growth reads group calls, which always move the account).
+    colleagues = event_horizons(compiled, account_level=True)
     rules = [rule for section in SECTION_FOR_KIND.values() for rule in compiled.document.get(section, [])]
     uses_context = any(field.startswith("context") for rule in rules for field in condition_fields(rule.get("when")))
-    return AccountSignals(any_event, frozenset(names), frozenset(types), uses_context)
+    return AccountSignals(
+        any_event=colleagues.any_event_days is not None,
+        event_names=frozenset(colleagues.names),
+        event_types=frozenset(colleagues.types),
+        uses_context=uses_context,
+    )
 
 
 _LEAD_FIELDS = ("email", "traits", "title", "department", "seniority", "country", "region", "stage")
