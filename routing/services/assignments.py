@@ -125,35 +125,26 @@ def _locked_leads(lead_ids, *, skip_locked: bool) -> dict[int, Lead]:
 
 
 def _decide(
-    lead: Lead, *, now: datetime, exclude_rep_ids=(), queue_id=None, also_lock_rep_ids=()
+    lead: Lead, *, now: datetime, queue_id: int, exclude_rep_ids=(), also_lock_rep_ids=()
 ) -> tuple[Decision, dict]:
-    """One lead's decision under its queue and rep locks (waiting leads, reassignment).
+    """One lead's decision within the queue of its assignment (waiting leads, reassignment),
+    under the queue and rep locks.
 
+    The lead stays in `queue_id` (the rules chose it earlier), so the account's owner and
+    reps are not offered: only that queue's members (and the fallback's, on overflow).
     `also_lock_rep_ids`: reps the caller needs locked too (a manager's pick), locked with
     the others in id order but not offered to the policy."""
     compiled = routing_policy_compiled()
-    facts = routing_facts_for_lead(lead)
+    facts = routing_facts(lead, account_owner_id=None, account_rep_ids=())
     match = match_rule(compiled, facts)
-    queue_ids = {queue_id or match.queue_id}
+    if match.queue_id != queue_id:
+        match = replace(match, rule=None, queue_id=queue_id, reason="same queue as before")
+    queue_ids = {queue_id}
     if compiled.policy.overflow_to_fallback:
         queue_ids.add(compiled.policy.fallback_queue_id)
     queues = list(Queue.objects.select_for_update().filter(id__in=queue_ids).order_by("id"))
-    rep_ids = queue_member_rep_ids(queue_ids)
-    rep_ids.update(rep_id for rep_id in (facts.account_owner_id, *facts.account_rep_ids) if rep_id)
-    rep_ids.difference_update(exclude_rep_ids)
+    rep_ids = queue_member_rep_ids(queue_ids) - set(exclude_rep_ids)
     reps = reps_for_routing(rep_ids | set(also_lock_rep_ids), lock=True)
-    if queue_id is not None:
-        # Reassignment within the same queue: the rules already chose it.
-        match = type(match)(
-            rule=match.rule if match.queue_id == queue_id else None,
-            queue_id=queue_id,
-            priority=match.priority,
-            reason=match.reason if match.queue_id == queue_id else "same queue as before",
-            checks=match.checks,
-        )
-        facts = type(facts)(
-            lead=facts.lead, account=facts.account, score=facts.score, account_owner_id=None, lead_id=facts.lead_id
-        )
     states = rep_states([rep for rep in reps if rep.id in rep_ids], now=now)
     decision = decide(compiled, facts, queues=engine_queues(queues), reps=states, now=now, match=match)
     return decision, {rep.id: rep for rep in reps}
