@@ -105,23 +105,30 @@ class RoutePreview:
     summary: str
 
 
-def _locked_lead(lead_id: int) -> Lead:
-    return (
-        Lead.objects.select_for_update(of=("self",))
-        .select_related("account", "source", "campaign", "score")
-        .get(id=lead_id)
-    )
+def _leads_for_routing():
+    """Leads with what their routing facts read."""
+    return Lead.objects.select_related("account", "source", "campaign", "score")
 
 
 def _locked_leads(lead_ids, *, skip_locked: bool) -> dict[int, Lead]:
     """The leads, locked in id order (with SKIP LOCKED, only those nobody else holds)."""
     leads = (
-        Lead.objects.select_for_update(of=("self",), skip_locked=skip_locked)
-        .select_related("account", "source", "campaign", "score")
+        _leads_for_routing()
+        .select_for_update(of=("self",), skip_locked=skip_locked)
         .filter(id__in=lead_ids)
         .order_by("id")
     )
     return {lead.id: lead for lead in leads}
+
+
+def _locked_assignment(assignment_id: int) -> tuple[Lead, Assignment]:
+    """An assignment and its lead, locked in the order above: the lead first."""
+    lead_id = Assignment.objects.values_list("lead_id", flat=True).get(id=assignment_id)
+    lead = _leads_for_routing().select_for_update(of=("self",)).get(id=lead_id)
+    assignment = (
+        Assignment.objects.select_for_update(of=("self",)).select_related("rep", "queue__team").get(id=assignment_id)
+    )
+    return lead, assignment
 
 
 def _decide(
@@ -294,7 +301,7 @@ def lead_route(
 def lead_route_preview(*, lead_id: int, now: datetime | None = None) -> RoutePreview:
     """The decision the live rules would make for this lead now; nothing is written or locked."""
     now = now or timezone.now()
-    lead = Lead.objects.select_related("account", "source", "campaign", "score").get(id=lead_id)
+    lead = _leads_for_routing().get(id=lead_id)
     compiled = routing_policy_compiled()
     facts = routing_facts_for_lead(lead)
     match = match_rule(compiled, facts)
@@ -348,9 +355,7 @@ def assignment_assign_waiting(*, assignment_id: int, now: datetime | None = None
     """Give a waiting (parked) lead to a rep of its queue if one is available now."""
     now = now or timezone.now()
     with transaction.atomic():
-        lead_id = Assignment.objects.values_list("lead_id", flat=True).get(id=assignment_id)
-        lead = _locked_lead(lead_id)
-        assignment = Assignment.objects.select_for_update().get(id=assignment_id)
+        lead, assignment = _locked_assignment(assignment_id)
         if assignment.status != AssignmentStatus.WAITING:
             return None
         decision, reps = _decide(lead, now=now, queue_id=assignment.queue_id)
@@ -374,13 +379,7 @@ def assignment_reassign_to_next(
     then waits in its queue, flagged for managers)."""
     now = now or timezone.now()
     with transaction.atomic():
-        lead_id = Assignment.objects.values_list("lead_id", flat=True).get(id=assignment_id)
-        lead = _locked_lead(lead_id)
-        current = (
-            Assignment.objects.select_for_update(of=("self",))
-            .select_related("rep", "queue__team")
-            .get(id=assignment_id)
-        )
+        lead, current = _locked_assignment(assignment_id)
         if current.status not in (AssignmentStatus.OPEN, AssignmentStatus.ACCEPTED, AssignmentStatus.WAITING):
             raise ValidationError({"status": f"The assignment is {current.get_status_display().lower()}."})
         if actor is not None:
