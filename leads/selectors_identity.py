@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from django.db.models import Count, Max, Min
 from django.utils import timezone
 
-from leads.models import Event
+from leads.models import UNMATCHED_EVENT, Event
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,7 @@ def unmatched_identity_list(*, limit: int = 200) -> list[UnmatchedIdentity]:
     links the id to a lead.
     """
     rows = (
-        Event.objects.filter(lead__isnull=True, processed_at__isnull=False)
+        Event.objects.filter(UNMATCHED_EVENT)
         .values("user_id", "anonymous_id", "source__name")
         .annotate(event_count=Count("id"), first_seen_at=Min("timestamp"), last_seen_at=Max("timestamp"))
         .order_by()
@@ -48,7 +48,7 @@ def unmatched_identity_list(*, limit: int = 200) -> list[UnmatchedIdentity]:
 
 
 def unmatched_event_count() -> int:
-    return Event.objects.filter(lead__isnull=True, processed_at__isnull=False).count()
+    return Event.objects.filter(UNMATCHED_EVENT).count()
 
 
 def unprocessed_batch_id_list(*, older_than_seconds: int, limit: int = 500) -> list[str]:

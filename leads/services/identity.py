@@ -33,6 +33,7 @@ from leads.identity.traits import (
     lead_traits_parse,
 )
 from leads.models import (
+    UNMATCHED_EVENT,
     Account,
     Campaign,
     Event,
@@ -791,7 +792,7 @@ class _Resolver:
                     )
                     rows = cursor.fetchall()
             else:
-                unattached = Event.objects.filter(lead__isnull=True, processed_at__isnull=False)
+                unattached = Event.objects.filter(UNMATCHED_EVENT)
                 rows = list(
                     unattached.filter(**{f"{column}__in": values})
                     .values(column)
