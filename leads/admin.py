@@ -110,8 +110,23 @@ def _can_edit_everything(request) -> bool:
     return user_has_role(request.user, Role.MARKETING_OPS, Role.ADMIN)
 
 
+class OwnerAssignableAdmin(admin.ModelAdmin):
+    """Leads and accounts: marketing ops and admins edit them; sales managers only (re)assign the owner."""
+
+    def get_readonly_fields(self, request, obj=None):
+        if _can_edit_everything(request):
+            return self.readonly_fields
+        # The owner stays editable; raw traits are shown as traits_pretty instead.
+        kept_out = ("id", "owner", "traits")
+        return [f.name for f in self.model._meta.fields if f.name not in kept_out] + ["traits_pretty"]
+
+    @admin.display(description="Traits")
+    def traits_pretty(self, obj):
+        return _pretty_json(obj.traits)
+
+
 @admin.register(Account)
-class AccountAdmin(admin.ModelAdmin):
+class AccountAdmin(OwnerAssignableAdmin):
     list_display = ["__str__", "domain", "industry", "employee_count", "segment", "country", "plan", "seats", "owner"]
     list_filter = ["segment", "industry", "country", "plan"]
     search_fields = ["name", "domain", "=group_id"]
@@ -120,16 +135,6 @@ class AccountAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     readonly_fields = ["segment", "traits_pretty", "created_at", "updated_at"]
     exclude = ["traits"]
-
-    def get_readonly_fields(self, request, obj=None):
-        if _can_edit_everything(request):
-            return self.readonly_fields
-        # Sales managers only (re)assign owners.
-        return [f.name for f in Account._meta.fields if f.name not in ("id", "owner", "traits")] + ["traits_pretty"]
-
-    @admin.display(description="Traits")
-    def traits_pretty(self, obj):
-        return _pretty_json(obj.traits)
 
 
 class IdentityInline(ReadOnlyInline):
@@ -160,7 +165,7 @@ class StageChangeForm(forms.Form):
 
 
 @admin.register(Lead)
-class LeadAdmin(admin.ModelAdmin):
+class LeadAdmin(OwnerAssignableAdmin):
     list_display = ["__str__", "email", "title", "account", "stage", "score_total", "owner", "source", "created_at"]
     list_filter = ["stage", "score__grade", "source", "campaign", "is_unsubscribed", "seniority"]
     search_fields = ["email", "first_name", "last_name", "title", "account__name", "account__domain", "=crm_id"]
@@ -182,15 +187,6 @@ class LeadAdmin(admin.ModelAdmin):
         "created_at",
         "updated_at",
     ]
-
-    def get_readonly_fields(self, request, obj=None):
-        if _can_edit_everything(request):
-            return self.readonly_fields
-        return [f.name for f in Lead._meta.fields if f.name not in ("id", "owner", "traits")] + ["traits_pretty"]
-
-    @admin.display(description="Traits")
-    def traits_pretty(self, obj):
-        return _pretty_json(obj.traits)
 
     def has_route_permission(self, request) -> bool:
         return user_has_role(request.user, Role.MANAGER, Role.ADMIN)
