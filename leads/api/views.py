@@ -40,6 +40,20 @@ class _QualifyApi:
     permission_classes = [IsAuthenticated, HasQualifyRole]
 
 
+class _QualifyDetailApi(_QualifyApi, generics.RetrieveAPIView):
+    """A detail view whose object comes from a selector that answers None when the record
+    is missing or not visible to the user: both are a 404."""
+
+    def object_get(self):
+        raise NotImplementedError
+
+    def get_object(self):
+        obj = self.object_get()
+        if obj is None:
+            raise Http404
+        return obj
+
+
 class _LeadFields(serializers.ModelSerializer):
     account = AccountSummarySerializer(allow_null=True)
     owner = UserSummarySerializer(allow_null=True)
@@ -85,7 +99,7 @@ class LeadListApi(_QualifyApi, generics.ListAPIView):
 
 
 @extend_schema(tags=["leads"])
-class LeadDetailApi(_QualifyApi, generics.RetrieveAPIView):
+class LeadDetailApi(_QualifyDetailApi):
     @extend_schema_serializer(component_name="LeadDetail")
     class OutputSerializer(_LeadFields):
         account = AccountDetailSummarySerializer(allow_null=True)
@@ -109,11 +123,8 @@ class LeadDetailApi(_QualifyApi, generics.RetrieveAPIView):
     serializer_class = OutputSerializer
     queryset = Lead.objects.none()  # for the schema; the object comes from the selector
 
-    def get_object(self):
-        lead = selectors.lead_get(user=self.request.user, lead_id=self.kwargs["lead_id"])
-        if lead is None:
-            raise Http404
-        return lead
+    def object_get(self):
+        return selectors.lead_get(user=self.request.user, lead_id=self.kwargs["lead_id"])
 
 
 class _AccountFields(serializers.ModelSerializer):
@@ -154,7 +165,7 @@ class AccountListApi(_QualifyApi, generics.ListAPIView):
 
 
 @extend_schema(tags=["accounts"])
-class AccountDetailApi(_QualifyApi, generics.RetrieveAPIView):
+class AccountDetailApi(_QualifyDetailApi):
     @extend_schema_serializer(component_name="AccountDetail")
     class OutputSerializer(_AccountFields):
         class Meta(_AccountFields.Meta):
@@ -163,11 +174,8 @@ class AccountDetailApi(_QualifyApi, generics.RetrieveAPIView):
     serializer_class = OutputSerializer
     queryset = Account.objects.none()
 
-    def get_object(self):
-        account = selectors.account_get(user=self.request.user, account_id=self.kwargs["account_id"])
-        if account is None:
-            raise Http404
-        return account
+    def object_get(self):
+        return selectors.account_get(user=self.request.user, account_id=self.kwargs["account_id"])
 
 
 class _EventFields(serializers.ModelSerializer):
@@ -216,7 +224,7 @@ class EventListApi(_QualifyApi, generics.ListAPIView):
 
 
 @extend_schema(tags=["events"])
-class EventDetailApi(_QualifyApi, generics.RetrieveAPIView):
+class EventDetailApi(_QualifyDetailApi):
     @extend_schema_serializer(component_name="EventDetail")
     class OutputSerializer(_EventFields):
         class Meta(_EventFields.Meta):
@@ -225,8 +233,5 @@ class EventDetailApi(_QualifyApi, generics.RetrieveAPIView):
     serializer_class = OutputSerializer
     queryset = Event.objects.none()
 
-    def get_object(self):
-        event = selectors.event_get(user=self.request.user, event_id=self.kwargs["event_id"])
-        if event is None:
-            raise Http404
-        return event
+    def object_get(self):
+        return selectors.event_get(user=self.request.user, event_id=self.kwargs["event_id"])
