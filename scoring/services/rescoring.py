@@ -1,6 +1,7 @@
 """Rescoring: score leads with a version, persist scores, history and the stage moves a score
 supports; the incremental path (mark, drain) and the full rescore's slices after a publish."""
 
+import operator
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -16,7 +17,7 @@ from leads.services.stages import (
     leads_stage_transition_bulk,
     scoring_target_stage,
 )
-from qualify_site.bulk_sql import fetch_value, is_postgresql, unnest_insert
+from qualify_site.bulk_sql import bulk_insert, fetch_value, is_postgresql
 from scoring.engine import ScoreResult, evaluate
 from scoring.engine.horizons import event_horizons
 from scoring.models import LeadScore, PendingRescore, RuleVersion, ScoreChange, VersionStatus
@@ -57,15 +58,15 @@ def lead_score_preview(*, lead: Lead, version: RuleVersion, now: datetime | None
 
 
 # What a stored score says, in this order: equal summaries mean nothing to write
-# but the time it was checked. The first seven (bar is_hot) are what a score
-# change records.
+# but the time it was checked.
 _SUMMARY_FIELDS = ("version_id", "fit", "engagement", "total", "grade", "is_mql", "is_hot", "pql_path", "why")
 _SUMMARY_FIELDS += ("is_below_threshold_since_qualification",)
 
 
-def _change_key(summary: tuple) -> tuple:
-    version_id, fit, engagement, total, grade, is_mql, _is_hot, pql_path = summary[:8]
-    return (version_id, fit, engagement, total, grade, is_mql, pql_path)
+# What a score change records: the summary without the hot flag, the one-line why
+# and the below-threshold flag.
+_CHANGE_FIELDS = ("version_id", "fit", "engagement", "total", "grade", "is_mql", "pql_path")
+_change_key = operator.itemgetter(*(_SUMMARY_FIELDS.index(name) for name in _CHANGE_FIELDS))
 
 
 def _supports(stage: str, result: ScoreResult) -> bool:
@@ -157,10 +158,10 @@ def _rescore_chunk(*, lead_ids: list[int], version: RuleVersion, now: datetime) 
                 hot.append(lead.id)
             if previous is None or _change_key(previous) != _change_key(summary):
                 changes.append((lead.id, *_change_key(summary), now))
-        _scores_upsert(scores)
+        bulk_insert(LeadScore, _SCORE_ROW, scores, upsert_on="lead_id")
         if unchanged:
             LeadScore.objects.filter(lead_id__in=unchanged).update(computed_at=now)
-        _score_changes_insert(changes)
+        bulk_insert(ScoreChange, _CHANGE_ROW, changes)
         leads_stage_transition_bulk(transitions=transitions)
     return RescoreResult(
         scored=len(leads),
@@ -170,72 +171,8 @@ def _rescore_chunk(*, lead_ids: list[int], version: RuleVersion, now: datetime) 
     )
 
 
-_SCORE_COLUMNS = (
-    ("lead_id", "bigint"),
-    ("version_id", "bigint"),
-    ("fit", "double precision"),
-    ("engagement", "double precision"),
-    ("total", "double precision"),
-    ("grade", "text"),
-    ("is_mql", "boolean"),
-    ("is_hot", "boolean"),
-    ("pql_path", "text"),
-    ("why", "text"),
-    ("explanation", "jsonb"),
-    ("is_below_threshold_since_qualification", "boolean"),
-    ("computed_at", "timestamptz"),
-)
-_SCORE_CHANGE_COLUMNS = (
-    ("lead_id", "bigint"),
-    ("version_id", "bigint"),
-    ("fit", "double precision"),
-    ("engagement", "double precision"),
-    ("total", "double precision"),
-    ("grade", "text"),
-    ("is_mql", "boolean"),
-    ("pql_path", "text"),
-    ("changed_at", "timestamptz"),
-)
-
-
-_SCORE_FIELD_ORDER = ("lead_id", *_SUMMARY_FIELDS, "explanation", "computed_at")
-
-
-def _scores_upsert(rows: list[tuple]) -> None:
-    """Insert or replace scores given as (lead_id, *_SUMMARY_FIELDS, explanation, computed_at) tuples."""
-    if not rows:
-        return
-    if not is_postgresql():
-        fields = [name.removesuffix("_id") for name, _ in _SCORE_COLUMNS if name != "lead_id"]
-        LeadScore.objects.bulk_create(
-            [LeadScore(**dict(zip(_SCORE_FIELD_ORDER, row, strict=True))) for row in rows],
-            update_conflicts=True,
-            unique_fields=["lead"],
-            update_fields=fields,
-            batch_size=500,
-        )
-        return
-    columns = dict(_SCORE_COLUMNS)
-    updates = ", ".join(f"{name} = EXCLUDED.{name}" for name in _SCORE_FIELD_ORDER if name != "lead_id")
-    unnest_insert(
-        LeadScore._meta.db_table,
-        [(name, columns[name]) for name in _SCORE_FIELD_ORDER],
-        rows,
-        conflict=f"ON CONFLICT (lead_id) DO UPDATE SET {updates}",
-    )
-
-
-def _score_changes_insert(rows: list[tuple]) -> None:
-    """Insert score changes given as tuples in _SCORE_CHANGE_COLUMNS order."""
-    if not rows:
-        return
-    if not is_postgresql():
-        names = [name for name, _ in _SCORE_CHANGE_COLUMNS]
-        ScoreChange.objects.bulk_create(
-            [ScoreChange(**dict(zip(names, row, strict=True))) for row in rows], batch_size=500
-        )
-        return
-    unnest_insert(ScoreChange._meta.db_table, _SCORE_CHANGE_COLUMNS, rows)
+_SCORE_ROW = ("lead_id", *_SUMMARY_FIELDS, "explanation", "computed_at")
+_CHANGE_ROW = ("lead_id", *_CHANGE_FIELDS, "changed_at")
 
 
 def leads_rescore(
