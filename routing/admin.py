@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Exists, OuterRef
+from django.db.models import Count, Exists, OuterRef, Q
 from django.shortcuts import redirect
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
@@ -217,9 +217,14 @@ class QueueAdmin(_RoleAccess, admin.ModelAdmin):
     search_fields = ["name"]
     inlines = [QueueMemberInline]
 
+    def get_queryset(self, request):
+        # Counted in the list's one query, not one query per queue.
+        active = Count("memberships", filter=Q(memberships__is_active=True))
+        return super().get_queryset(request).annotate(active_member_count=active)
+
     @admin.display(description="Members")
     def member_count(self, obj) -> int:
-        return obj.memberships.filter(is_active=True).count()
+        return obj.active_member_count
 
     def save_formset(self, request, form, formset, change):
         """New members join through `queue_member_add`, at the rotation's fair point (a
@@ -399,7 +404,8 @@ class AssignmentAdmin(_ReadOnly, admin.ModelAdmin):
 def _audit_html(audit: dict, reps_by_id: dict | None = None):
     """A decision's audit in words: the rules in order and why, the reps considered and why."""
     reps_by_id = reps_by_id or {
-        rep.id: rep for rep in Rep.objects.filter(id__in=[c["rep_id"] for c in audit.get("reps", [])])
+        rep.id: rep
+        for rep in Rep.objects.filter(id__in=[c["rep_id"] for c in audit.get("reps", [])]).select_related("user")
     }
     reps = [
         {

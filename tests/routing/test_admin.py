@@ -97,6 +97,26 @@ def test_every_routing_page_renders_for_admins_and_managers(client, request, ass
     assert client.get(reverse(f"admin:routing_{model}_change", args=[first.pk])).status_code == 200
 
 
+def test_the_queue_list_counts_active_members_without_a_query_per_queue(
+    client, charlie, org, django_assert_max_num_queries
+):
+    # given: Germany has Alice and an inactive Bob; ten more queues have nobody
+    queue_member_add(queue_id=org["germany"].id, rep_id=org["bob"].id)
+    QueueMember.objects.filter(queue=org["germany"], rep=org["bob"]).update(is_active=False)
+    Queue.objects.bulk_create([Queue(name=f"Empty {number}") for number in range(10)])
+    _logged_in(client, charlie)
+    client.get(reverse("admin:routing_queue_changelist"))  # warm the session and the fallback queue
+
+    # when
+    with django_assert_max_num_queries(12):
+        response = client.get(reverse("admin:routing_queue_changelist"))
+
+    # then
+    counts = {queue.name: queue.active_member_count for queue in response.context["cl"].result_list}
+    assert counts["Germany"] == 1
+    assert counts["Empty 0"] == 0
+
+
 @pytest.mark.parametrize("model", ["team", "territory", "holidaycalendar", "rep", "queue", "routingrule", "slapolicy"])
 def test_the_add_pages_render_for_a_manager(client, charlie, org, model):
     # when
