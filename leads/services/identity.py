@@ -27,6 +27,8 @@ from django.utils import timezone
 
 from leads.emails import email_domain, is_free_mail_domain, is_student_domain
 from leads.identity.traits import (
+    AccountTraits,
+    LeadTraits,
     account_traits_parse,
     campaign_type_for,
     company_name_from_domain,
@@ -183,8 +185,10 @@ class _Message:
     anonymous_id: str
     previous_id: str
     group_id: str  # the group call's groupId, or the context.groupId of any other event
-    traits: dict
-    context_traits: dict
+    # Traits parsed once here, not again by each step that reads them (this is the per-event hot path):
+    lead_traits: LeadTraits | None  # an identify call's traits
+    context_lead_traits: LeadTraits | None  # context.traits, on any message that has them
+    account_traits: AccountTraits | None  # a group call's traits
     campaign: tuple[str, str] | None
     timestamp: datetime
     email: str | None = None
@@ -259,6 +263,7 @@ def _message_from_row(row: dict) -> _Message:
     raw_campaign = context.get("campaign")
     if isinstance(raw_campaign, dict) and isinstance(raw_campaign.get("name"), str) and raw_campaign["name"].strip():
         campaign = (raw_campaign["name"].strip()[:200], str(raw_campaign.get("medium") or ""))
+    is_identify, is_group = row["type"] == EventType.IDENTIFY, row["type"] == EventType.GROUP
     message = _Message(
         id=row["id"],
         source_id=row["source_id"],
@@ -268,16 +273,17 @@ def _message_from_row(row: dict) -> _Message:
         anonymous_id=row["anonymous_id"],
         previous_id=row["previous_id"],
         group_id=group_id,
-        traits=traits,
-        context_traits=context_traits,
+        lead_traits=lead_traits_parse(traits) if is_identify else None,
+        context_lead_traits=lead_traits_parse(context_traits) if context_traits else None,
+        account_traits=account_traits_parse(traits) if is_group else None,
         campaign=campaign,
         timestamp=row["timestamp"],
     )
     # An email in identify traits, or in context.traits on any message, identifies the person.
-    if message.type == EventType.IDENTIFY:
-        message.email = lead_traits_parse(traits).email
-    if message.email is None and context_traits:
-        message.email = lead_traits_parse(context_traits).email
+    if message.lead_traits is not None:
+        message.email = message.lead_traits.email
+    if message.email is None and message.context_lead_traits is not None:
+        message.email = message.context_lead_traits.email
     return message
 
 
@@ -385,7 +391,7 @@ class _Resolver:
         for message in self.messages:
             if message.group_id:
                 group_ids.add(message.group_id)
-            if message.type == EventType.GROUP and (domain := account_traits_parse(message.traits).domain):
+            if message.account_traits is not None and (domain := message.account_traits.domain):
                 domains.add(domain)
                 self.batch_group_domains.setdefault(message.group_id, domain)
         for email in emails | {p.lead.email for p in self.persons_by_lead_id.values() if p.lead.email}:
@@ -469,10 +475,10 @@ class _Resolver:
             self.history_keys.setdefault((ANONYMOUS, message.previous_id), person)
         message.person = person
 
-        if message.type == EventType.IDENTIFY:
-            self._lead_traits_apply(person, message.traits, overwrite=True)
-        if message.context_traits:
-            self._lead_traits_apply(person, message.context_traits, overwrite=False)
+        if message.lead_traits is not None:
+            self._lead_traits_apply(person, message.lead_traits, overwrite=True)
+        if message.context_lead_traits is not None:
+            self._lead_traits_apply(person, message.context_lead_traits, overwrite=False)
         if message.email and not person.lead.email:
             person.lead.email = message.email
 
@@ -539,8 +545,7 @@ class _Resolver:
             self.merges.append((survivor, merged, reason[:500]))
         return survivor
 
-    def _lead_traits_apply(self, person: _Person, traits: dict, *, overwrite: bool) -> None:
-        parsed = lead_traits_parse(traits)
+    def _lead_traits_apply(self, person: _Person, parsed: LeadTraits, *, overwrite: bool) -> None:
         lead = person.lead
         for name, value in parsed.fields.items():
             if overwrite or not getattr(lead, name):
@@ -578,7 +583,7 @@ class _Resolver:
         return self._account_new(group_id=group_id)
 
     def _account_from_group(self, message: _Message) -> Account:
-        parsed = account_traits_parse(message.traits)
+        parsed = message.account_traits or AccountTraits()
         account = self.accounts_by_group.get(message.group_id)
         if account is None and parsed.domain:
             account = self.accounts_by_domain.get(parsed.domain)
