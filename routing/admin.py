@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Count, Q
 from django.shortcuts import redirect
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
@@ -25,7 +25,6 @@ from qualify_site.roles import Role, user_has_role
 from routing.engine import RoutingRule as EngineRule
 from routing.engine import WorkingHours, validate_rule
 from routing.models import (
-    ACTIVE_ASSIGNMENT_STATUSES,
     Activity,
     Assignment,
     AssignmentStatus,
@@ -43,7 +42,7 @@ from routing.models import (
     Team,
     Territory,
 )
-from routing.selectors import assignments_visible_to, route_preview_details
+from routing.selectors import assignments_visible_to, leads_without_active_assignment, route_preview_details
 from routing.services.assignments import assignment_reassign_to_next, lead_route_preview, leads_route
 from routing.services.reps import queue_member_add
 from scoring.engine.describe import describe_condition
@@ -299,10 +298,7 @@ class RoutingRuleAdmin(_RoleAccess, admin.ModelAdmin):
         """After rules change: route the MQL and PQL leads that have no active assignment."""
         if not user_has_role(request.user, *CONFIGURE):
             raise PermissionDenied
-        active = Assignment.objects.filter(lead_id=OuterRef("pk"), status__in=ACTIVE_ASSIGNMENT_STATUSES)
-        unassigned = Lead.objects.filter(stage__in=[Stage.MQL, Stage.PQL], merged_into__isnull=True).exclude(
-            Exists(active)
-        )
+        unassigned = leads_without_active_assignment().filter(stage__in=[Stage.MQL, Stage.PQL])
         total = unassigned.count()
         lead_ids = list(unassigned.order_by("id").values_list("id", flat=True)[:REROUTE_BATCH])
         routed = leads_route(lead_ids=lead_ids, trigger=RoutingTrigger.REROUTE, actor=request.user)

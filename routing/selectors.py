@@ -3,7 +3,7 @@
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
-from django.db.models import Count, F, Q, QuerySet, Window
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Window
 from django.db.models.functions import DenseRank
 
 from leads.emails import email_type
@@ -289,6 +289,12 @@ def engine_queues(queue_rows: list[Queue]) -> dict[int, EngineQueue]:
 
 def queue_member_rep_ids(queue_ids) -> set[int]:
     return set(QueueMemberRow.objects.filter(queue_id__in=queue_ids, is_active=True).values_list("rep_id", flat=True))
+
+
+def leads_without_active_assignment() -> QuerySet[Lead]:
+    """Unmerged leads with no waiting, open or accepted assignment: what re-routing and the sweep route."""
+    active = Assignment.objects.filter(lead_id=OuterRef("pk"), status__in=ACTIVE_ASSIGNMENT_STATUSES)
+    return Lead.objects.filter(merged_into__isnull=True).exclude(Exists(active))
 
 
 def active_assignment_for_lead(lead_id: int) -> Assignment | None:

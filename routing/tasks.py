@@ -5,9 +5,10 @@ import logging
 from celery import shared_task
 from django.db.models import Exists, OuterRef
 
-from leads.models import Lead, Stage
-from routing.models import ACTIVE_ASSIGNMENT_STATUSES, Assignment, AssignmentStatus, RoutingTrigger
+from leads.models import Stage
+from routing.models import Assignment, AssignmentStatus, RoutingTrigger
 from routing.notifications import WebhookError, email_send, webhook_send
+from routing.selectors import leads_without_active_assignment
 from routing.services import assignments, sla
 from routing.services.notices import notice_for
 from scoring.models import LeadScore
@@ -26,9 +27,8 @@ def leads_route_task(lead_ids: list[int], trigger: str) -> int:
 def leads_route_unrouted_task() -> int:
     """Safety net and waiting list: qualified or hot leads with no active assignment
     get routed; parked ones get a rep once one is available."""
-    active = Assignment.objects.filter(lead_id=OuterRef("pk"), status__in=ACTIVE_ASSIGNMENT_STATUSES)
     is_hot = LeadScore.objects.filter(lead_id=OuterRef("pk"), is_hot=True)
-    leads = Lead.objects.filter(merged_into__isnull=True).exclude(Exists(active))
+    leads = leads_without_active_assignment()
     qualified = leads.filter(stage__in=[Stage.MQL, Stage.PQL]).values_list("id", flat=True)[:UNROUTED_BATCH]
     hot = leads.filter(Exists(is_hot), stage=Stage.NEW).values_list("id", flat=True)[:UNROUTED_BATCH]
     routed = len(assignments.leads_route(lead_ids=list(qualified), trigger=RoutingTrigger.QUALIFIED))
