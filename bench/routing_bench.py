@@ -461,25 +461,9 @@ def main(argv: list[str]) -> int:
     options = parse_args(argv)
     figures, processes = harness.Figures(), harness.Processes()
     work = Path(tempfile.mkdtemp(prefix="qualify-routing-bench-"))
-    bench_url = harness.database_url_for(options.database_url, options.database)
-    env = dict(
-        os.environ,
-        DATABASE_URL=bench_url,
-        REDIS_URL=options.redis_url,
-        DEBUG="False",
-        SECRET_KEY="bench-" + "x" * 50,
-        ALLOWED_HOSTS="127.0.0.1,localhost",
-        CELERY_TASK_ALWAYS_EAGER="False",
-        INGEST_RATE_LIMIT_PER_MINUTE=str(10**9),
-        LOG_LEVEL="WARNING",
-        SECURE_SSL_REDIRECT="False",
-        DJANGO_SETTINGS_MODULE="qualify_site.settings",
-    )
     failure = None
     try:
-        harness.log(f"database {options.database} (recreated), Redis {options.redis_url} (flushed)")
-        harness.database_recreate(options.database_url, options.database)
-        os.environ.update(env)
+        _, env = harness.bench_environment(options)
         import django
 
         django.setup()

@@ -308,7 +308,9 @@ def copy_rate(database_url: str, *, with_indexes: bool = True) -> tuple[int, flo
     return rows, seconds
 
 
-def run(options: argparse.Namespace, figures: Figures, processes: Processes, work: Path) -> None:
+def bench_environment(options: argparse.Namespace) -> tuple[str, dict]:
+    """Recreate the bench's database, and return its URL and the environment every process of the
+    bench runs with (this one included, from here on)."""
     bench_url = database_url_for(options.database_url, options.database)
     env = dict(
         os.environ,
@@ -328,6 +330,11 @@ def run(options: argparse.Namespace, figures: Figures, processes: Processes, wor
     log(f"database {options.database} (recreated), Redis {options.redis_url} (flushed)")
     database_recreate(options.database_url, options.database)
     os.environ.update(env)
+    return bench_url, env
+
+
+def run(options: argparse.Namespace, figures: Figures, processes: Processes, work: Path) -> None:
+    bench_url, env = bench_environment(options)
     import django
     import redis
 
