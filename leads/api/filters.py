@@ -5,10 +5,21 @@ filters: a model-choice filter answers "not a valid choice" for an id that
 does not exist, which would let a rep probe which ids exist.
 """
 
+import operator
+from functools import reduce
+
 import django_filters
 from django.db.models import Q
 
 from leads.models import Account, Event, EventType, Lead, Segment, Stage
+
+
+def _search(queryset, value: str, fields: tuple[str, ...]):
+    """Rows where any of `fields` contains `value`, ignoring case; every row for a blank value."""
+    value = value.strip()
+    if not value:
+        return queryset
+    return queryset.filter(reduce(operator.or_, (Q(**{f"{name}__icontains": value}) for name in fields)))
 
 
 class LeadFilter(django_filters.FilterSet):
@@ -28,16 +39,7 @@ class LeadFilter(django_filters.FilterSet):
         fields = []
 
     def filter_q(self, queryset, name, value):
-        value = value.strip()
-        if not value:
-            return queryset
-        return queryset.filter(
-            Q(email__icontains=value)
-            | Q(first_name__icontains=value)
-            | Q(last_name__icontains=value)
-            | Q(title__icontains=value)
-            | Q(account__name__icontains=value)
-        )
+        return _search(queryset, value, ("email", "first_name", "last_name", "title", "account__name"))
 
 
 class AccountFilter(django_filters.FilterSet):
@@ -56,10 +58,7 @@ class AccountFilter(django_filters.FilterSet):
         return queryset.filter(domain=value.strip().lower())
 
     def filter_q(self, queryset, name, value):
-        value = value.strip()
-        if not value:
-            return queryset
-        return queryset.filter(Q(name__icontains=value) | Q(domain__icontains=value))
+        return _search(queryset, value, ("name", "domain"))
 
 
 class EventFilter(django_filters.FilterSet):
