@@ -21,6 +21,7 @@ from routing.models import (
     SlaEvent,
     SlaEventKind,
 )
+from routing.services.assignment_rows import notify_on_commit
 from routing.services.assignments import assignment_reassign_to_next
 
 logger = logging.getLogger(__name__)
@@ -56,8 +57,6 @@ def _claim(field: str, *, assignment_id: int, now: datetime) -> bool:
 
 
 def sla_sweep(*, now: datetime | None = None) -> SweepResult:
-    from routing.tasks import notice_send_task  # tasks import this module: resolve at call time
-
     now = now or timezone.now()
     at_risk, breached, escalated, reassigned = [], [], [], []
 
@@ -69,7 +68,7 @@ def sla_sweep(*, now: datetime | None = None) -> SweepResult:
             if _claim("at_risk_at", assignment_id=assignment_id, now=now):
                 _record_once(assignment_id=assignment_id, kind=SlaEventKind.AT_RISK, at=now)
                 at_risk.append(assignment_id)
-                transaction.on_commit(lambda i=assignment_id: notice_send_task.delay("at_risk", i))
+                notify_on_commit("at_risk", assignment_id)
 
     due_ids = list(_untouched().filter(due_at__lte=now, breached_at__isnull=True).values_list("id", flat=True))[
         :SWEEP_BATCH
@@ -88,13 +87,13 @@ def sla_sweep(*, now: datetime | None = None) -> SweepResult:
                 notes=f"First touch was due {assignment.due_at:%Y-%m-%d %H:%M} UTC: SLA breached.",
             )
             breached.append(assignment_id)
-            transaction.on_commit(lambda i=assignment_id: notice_send_task.delay("breached", i))
+            notify_on_commit("breached", assignment_id)
             action = assignment.sla_policy.on_breach if assignment.sla_policy else BreachAction.NOTIFY
             if action in (BreachAction.ESCALATE, BreachAction.REASSIGN) and _record_once(
                 assignment_id=assignment_id, kind=SlaEventKind.ESCALATED, at=now
             ):
                 escalated.append(assignment_id)
-                transaction.on_commit(lambda i=assignment_id: notice_send_task.delay("escalated", i))
+                notify_on_commit("escalated", assignment_id)
             if action == BreachAction.REASSIGN and _record_once(
                 assignment_id=assignment_id, kind=SlaEventKind.REASSIGNED, at=now
             ):
