@@ -60,9 +60,12 @@ def sla_sweep(*, now: datetime | None = None) -> SweepResult:
     now = now or timezone.now()
     at_risk, breached, escalated, reassigned = [], [], [], []
 
+    # The batch is cut in SQL: a backlog is not read whole to keep SWEEP_BATCH of it.
     warn_ids = list(
-        _untouched().filter(warn_at__lte=now, at_risk_at__isnull=True, due_at__gt=now).values_list("id", flat=True)
-    )[:SWEEP_BATCH]
+        _untouched()
+        .filter(warn_at__lte=now, at_risk_at__isnull=True, due_at__gt=now)
+        .values_list("id", flat=True)[:SWEEP_BATCH]
+    )
     for assignment_id in warn_ids:
         with transaction.atomic():
             if _claim("at_risk_at", assignment_id=assignment_id, now=now):
@@ -70,9 +73,9 @@ def sla_sweep(*, now: datetime | None = None) -> SweepResult:
                 at_risk.append(assignment_id)
                 notify_on_commit("at_risk", assignment_id)
 
-    due_ids = list(_untouched().filter(due_at__lte=now, breached_at__isnull=True).values_list("id", flat=True))[
-        :SWEEP_BATCH
-    ]
+    due_ids = list(
+        _untouched().filter(due_at__lte=now, breached_at__isnull=True).values_list("id", flat=True)[:SWEEP_BATCH]
+    )
     for assignment_id in due_ids:
         with transaction.atomic():
             if not _claim("breached_at", assignment_id=assignment_id, now=now):
