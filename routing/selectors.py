@@ -224,11 +224,6 @@ def rep_states(reps: list[Rep], *, now: datetime) -> dict[int, RepState]:
     counts = open_assignment_counts([rep.id for rep in reps])
     states = {}
     for rep in reps:
-        holidays = (
-            frozenset(holiday.date for holiday in rep.holiday_calendar.holidays.all())
-            if rep.holiday_calendar_id
-            else frozenset()
-        )
         states[rep.id] = RepState(
             id=rep.id,
             name=str(rep),
@@ -242,7 +237,7 @@ def rep_states(reps: list[Rep], *, now: datetime) -> dict[int, RepState]:
             ),
             time_zone=rep.time_zone,
             working_hours=rep_working_hours(rep),
-            holidays=holidays,
+            holidays=rep_holidays(rep),
             territories=tuple(territory_for_engine(territory) for territory in rep.territories.all()),
         )
     return states
@@ -251,6 +246,13 @@ def rep_states(reps: list[Rep], *, now: datetime) -> dict[int, RepState]:
 def rep_working_hours(rep: Rep) -> WorkingHours:
     # The SLA clock needs a calendar: a rep without one works the usual week.
     return WorkingHours.parse(rep.working_hours) if rep.working_hours else WorkingHours.weekdays("09:00", "17:00")
+
+
+def rep_holidays(rep: Rep) -> frozenset:
+    """The dates the rep's holiday calendar takes out of their working time."""
+    if not rep.holiday_calendar_id:
+        return frozenset()
+    return frozenset(holiday.date for holiday in rep.holiday_calendar.holidays.all())
 
 
 def reps_for_routing(rep_ids, *, lock: bool):

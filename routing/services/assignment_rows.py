@@ -24,7 +24,7 @@ from routing.models import (
     RoutingDecision,
     SlaPolicy,
 )
-from routing.selectors import rep_working_hours
+from routing.selectors import rep_holidays, rep_working_hours
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +48,6 @@ def sla_clock_start(assignment: Assignment, rep: Rep, policy: SlaPolicy | None, 
     assignment.sla_policy = policy
     if policy is None:
         return
-    holidays = frozenset(h.date for h in rep.holiday_calendar.holidays.all()) if rep.holiday_calendar_id else ()
     try:
         assignment.warn_at, assignment.due_at = sla_times(
             now,
@@ -56,7 +55,7 @@ def sla_clock_start(assignment: Assignment, rep: Rep, policy: SlaPolicy | None, 
             policy.warning_minutes,
             rep_working_hours(rep),
             rep.time_zone,
-            holidays,
+            rep_holidays(rep),
         )
     except NoWorkingTimeError:
         # A rep with no working time at all cannot have a business-hours clock:
