@@ -23,6 +23,7 @@ from leads.demo import data
 from leads.demo.world import MARKETING, PRODUCT, DemoOutcome, WorldSpec, message_batches, world_units
 from leads.models import Account, Campaign, Event, Lead, Outcome, Segment, Source
 from leads.services.ingest import batch_ingest
+from leads.services.roles import roles_sync
 from leads.services.sources import source_create
 from qualify_site.roles import Role
 
@@ -68,12 +69,7 @@ def demo_is_loaded() -> bool:
 
 def demo_users_create() -> list[DemoLogin]:
     """One login per role (several reps), idempotent. Passwords are for a demo only."""
-    try:  # the permissions of each role group, when the roles service is installed
-        from leads.services.roles import roles_sync
-    except ImportError:  # pragma: no cover - the service ships with the app
-        roles_sync = None
-    if roles_sync is not None:
-        roles_sync()
+    roles_sync()  # the role groups and their permissions
     user_model = get_user_model()
     logins = []
     for username, first_name, last_name, role in DEMO_USERS:
