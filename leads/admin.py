@@ -148,6 +148,10 @@ class StageChangeInline(ReadOnlyInline):
     fields = ["changed_at", "from_stage", "to_stage", "actor", "actor_label", "reason"]
     readonly_fields = fields
 
+    def get_queryset(self, request):
+        # The actor is shown on every row: one join, not one query per stage change.
+        return super().get_queryset(request).select_related("actor")
+
 
 class CsvImportForm(forms.Form):
     kind = forms.ChoiceField(choices=[("accounts", "Accounts"), ("leads", "Leads")])

@@ -3,6 +3,9 @@
 import io
 
 import pytest
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from leads.models import Account, Event, EventType, Identity, IdentityKind, Lead, RejectedMessage, Source, StageChange
@@ -102,6 +105,27 @@ def test_change_pages_render_with_their_details(staff, world, model, key, expect
     assert response.status_code == 200
     for text in expected:
         assert text in response.content.decode()
+
+
+def test_the_lead_page_reads_stage_change_actors_in_the_same_query(staff, world, django_assert_max_num_queries):
+    # given: one stage change made by a person, then measure; then ten more by other people
+    jane = world["jane"]
+    user_model = get_user_model()
+
+    def change_by(username: str) -> None:
+        actor = user_model.objects.create_user(username=username)
+        StageChange.objects.create(lead=jane, from_stage="mql", to_stage="new", changed_at=timezone.now(), actor=actor)
+
+    change_by("actor-0")
+    with CaptureQueriesContext(connection) as few:
+        staff.get(f"/admin/leads/lead/{jane.pk}/change/")
+    for number in range(1, 11):
+        change_by(f"actor-{number}")
+
+    # when / then: the page costs no more queries with eleven actors than with one
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        response = staff.get(f"/admin/leads/lead/{jane.pk}/change/")
+    assert "actor-10" in response.content.decode()
 
 
 def test_the_write_key_hash_is_never_shown_but_the_prefix_is(staff, world):
