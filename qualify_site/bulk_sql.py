@@ -123,30 +123,6 @@ def bulk_insert(model, names: Sequence[str], rows: list[tuple], *, upsert_on: st
         )
 
 
-def unnest_insert(table: str, columns: Sequence[tuple[str, str]], rows: list[tuple], *, conflict: str = "") -> None:
-    """INSERT many rows in one `INSERT ... SELECT FROM unnest(arrays)`, PostgreSQL only.
-
-    `columns` are (name, SQL type) pairs in the rows' order; a `jsonb` column takes
-    Python values (dumped here). The arrays travel in binary, so text needs no escaping.
-    """
-    if not rows:
-        return
-    jsonb = {index for index, (_, kind) in enumerate(columns) if kind == "jsonb"}
-    arrays = [
-        [json.dumps(value) for value in values] if index in jsonb else list(values)
-        for index, values in enumerate(zip(*rows, strict=True))
-    ]
-    names = [name for name, _ in columns]
-    selects = [f"v.{name}::jsonb" if index in jsonb else f"v.{name}" for index, name in enumerate(names)]
-    unnests = ", ".join(f"%b::{'text' if kind == 'jsonb' else kind}[]" for _, kind in columns)
-    sql = (
-        f"INSERT INTO {table} ({', '.join(names)}) "  # noqa: S608 - identifiers are the caller's own
-        f"SELECT {', '.join(selects)} FROM unnest({unnests}) AS v({', '.join(names)}) {conflict}"
-    )
-    with server_cursor() as cursor:
-        cursor.execute(sql, arrays)
-
-
 def fetch_value(sql: str, params: Sequence) -> object:
     """The first column of the first row of one statement, bound on the server (PostgreSQL only)."""
     with server_cursor() as cursor:

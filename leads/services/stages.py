@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from leads.models import Lead, Stage, StageChange
-from qualify_site.bulk_sql import is_postgresql, unnest_insert
+from qualify_site.bulk_sql import bulk_insert
 
 # Stages scoring may promote from. Recycled (nurture) leads can qualify again;
 # anything a human has already taken further (accepted, SQL, ...) is theirs.
@@ -57,41 +57,13 @@ def leads_stage_transition_bulk(*, transitions: list[StageTransition]) -> None:
         groups.setdefault((transition.to_stage, transition.at), []).append(transition.lead_id)
     for (to_stage, at), lead_ids in groups.items():
         Lead.objects.filter(id__in=lead_ids).update(stage=to_stage, stage_changed_at=at, updated_at=at)
-    if is_postgresql():
-        # A publish can qualify thousands of leads at once; Django's bulk_create
-        # would render every evidence JSON into SQL text in Python.
-        unnest_insert(
-            StageChange._meta.db_table,
-            _STAGE_CHANGE_COLUMNS,
-            [(t.lead_id, t.from_stage, t.to_stage, t.at, t.actor_label, t.reason, t.evidence) for t in transitions],
-        )
-        return
-    StageChange.objects.bulk_create(
-        [
-            StageChange(
-                lead_id=t.lead_id,
-                from_stage=t.from_stage,
-                to_stage=t.to_stage,
-                changed_at=t.at,
-                actor_label=t.actor_label,
-                reason=t.reason,
-                evidence=t.evidence,
-            )
-            for t in transitions
-        ],
-        batch_size=500,
+    # A publish can qualify thousands of leads at once: one bulk statement, no
+    # evidence JSON rendered into SQL text in Python.
+    bulk_insert(
+        StageChange,
+        ("lead_id", "from_stage", "to_stage", "changed_at", "actor_label", "reason", "evidence"),
+        [(t.lead_id, t.from_stage, t.to_stage, t.at, t.actor_label, t.reason, t.evidence) for t in transitions],
     )
-
-
-_STAGE_CHANGE_COLUMNS = (
-    ("lead_id", "bigint"),
-    ("from_stage", "text"),
-    ("to_stage", "text"),
-    ("changed_at", "timestamptz"),
-    ("actor_label", "text"),
-    ("reason", "text"),
-    ("evidence", "jsonb"),
-)
 
 
 @transaction.atomic
