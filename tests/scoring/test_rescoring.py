@@ -267,3 +267,57 @@ def test_a_burst_of_batches_touching_one_lead_rescores_it_once(live_rules, sourc
     assert ScoreChange.objects.filter(lead=lead).count() == before + 1
     assert not PendingRescore.objects.exists()
     assert LeadScore.objects.get(lead=lead).explanation["hits"]
+
+
+def test_the_periodic_refresh_rescores_leads_whose_score_may_have_decayed(
+    live_rules, source, django_capture_on_commit_callbacks
+):
+    # given: a lead whose score was last checked 7 hours ago, and one checked just now
+    from scoring.tasks import scores_refresh_stale_task
+
+    send(source, [*_buyer("u20", "ivy@acme.io"), track("u20", "Form Submitted", at=days_ago(40), form_id="f")])
+    send(source, [*_buyer("u21", "jon@acme.io")])
+    ivy, jon = lead_by_email("ivy@acme.io"), lead_by_email("jon@acme.io")
+    checked = timezone.now() - timedelta(hours=7)
+    LeadScore.objects.filter(lead=ivy).update(computed_at=checked, engagement=999)
+    recent = LeadScore.objects.get(lead=jon).computed_at
+
+    # when: the beat task runs (its rescore tasks run on commit)
+    with django_capture_on_commit_callbacks(execute=True):
+        refreshed = scores_refresh_stale_task()
+
+    # then: only the stale score was recomputed, from the events, not kept as it was
+    assert refreshed == 1
+    score = LeadScore.objects.get(lead=ivy)
+    assert score.computed_at > checked and score.engagement < 999
+    assert LeadScore.objects.get(lead=jon).computed_at == recent
+
+
+def test_a_publish_rescores_in_bounded_slices_and_each_score_names_its_version_until_then(live_rules, source):
+    # given: five scored leads and a newly published clone of the live version
+    from scoring.models import RuleVersion
+    from scoring.services import rescore_progress_update, rescore_range, rescore_ranges, rule_version_clone
+    from scoring.services.versions import rule_version_publish
+
+    for n in range(5):
+        send(source, [*_buyer(f"s{n}", f"s{n}@acme.io")])
+    old = live_rules.id
+    new = rule_version_clone(version=live_rules)
+    rule_version_publish(version_id=new.id)  # outside on-commit capture: the slices run by hand below
+
+    # when: the first slice of two leads runs
+    slices = rescore_ranges(chunk_size=2)
+    rescore_range(version_id=new.id, first_id=slices[0][0], last_id=slices[0][1])
+
+    # then: progress shows 2 of 5; the other leads' scores still say the old version produced them
+    version = RuleVersion.objects.get(id=new.id)
+    assert len(slices) == 3
+    assert (version.rescore_done, version.rescore_total, version.rescore_finished_at) == (2, 5, None)
+    assert sorted(LeadScore.objects.values_list("version_id", flat=True)) == sorted([new.id] * 2 + [old] * 3)
+
+    # and when the other slices run, the rescore is finished
+    for first_id, last_id in slices[1:]:
+        rescore_range(version_id=new.id, first_id=first_id, last_id=last_id)
+    rescore_progress_update(version_id=new.id)
+    version.refresh_from_db()
+    assert version.rescore_done == 5 and version.rescore_finished_at is not None
