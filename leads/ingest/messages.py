@@ -11,6 +11,10 @@ Follows the Segment HTTP Tracking API spec (https://segment.com/docs/connections
   the client's timestamp is trusted; without any, `receivedAt` is used.
 - Every message needs `userId` or `anonymousId`; `track` needs `event`,
   `group` needs `groupId`, `alias` needs `previousId` and `userId`.
+- Times are checked against what PostgreSQL and Python can hold (see
+  `parse_timestamp`), before and after the clock-skew correction: an
+  impossible time rejects the message, naming the field. It is never clamped:
+  a made-up time would misdate the event in every score window.
 
 `validate_message` never raises on any JSON-decoded input: it returns either a
 `Message` ready to store or a `Rejection` naming the field and the reason.
@@ -20,7 +24,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 MESSAGE_TYPES = frozenset({"identify", "track", "page", "screen", "group", "alias"})
 
@@ -29,6 +33,16 @@ _NUL_ESCAPE = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
 
 # Columns of the Event table are 255 characters wide.
 MAX_ID_LENGTH = 255
+
+# PostgreSQL refuses UTC offsets of 16 hours or more ("time zone displacement out
+# of range"); no real time zone is past ±14:00.
+MAX_UTC_OFFSET = timedelta(hours=16)
+# The years 1 to 9999 in UTC are what both Python's datetime and PostgreSQL's
+# timestamptz hold. A day is kept clear at each end so that the time can still
+# be shown in any time zone (Python's offsets are under 24 hours) without
+# overflowing.
+EARLIEST_TIME = datetime.min.replace(tzinfo=UTC) + timedelta(days=1)
+LATEST_TIME = datetime.max.replace(tzinfo=UTC) - timedelta(days=1)
 
 # Top-level fields with a column of their own; everything else lands in `extra`.
 _MAPPED_FIELDS = frozenset(
@@ -95,11 +109,15 @@ class Rejection:
 
 
 def parse_timestamp(value: object) -> datetime:
-    """An aware datetime from an ISO-8601 string; naive values are read as UTC.
+    """An aware UTC datetime from an ISO-8601 string; naive values are read as UTC.
 
     Raises ValueError for anything else (numbers included: Segment's spec
     asks for ISO-8601 strings, and guessing seconds vs milliseconds would
-    silently misdate events).
+    silently misdate events), and for times the database cannot hold: a UTC
+    offset of ±16:00 or more, or a time outside `EARLIEST_TIME`..`LATEST_TIME`
+    once in UTC (9999-12-31T23:00-05:00 is in the year 10000). The result is
+    in UTC so that what is stored never depends on how PostgreSQL reads an
+    offset (it refuses fractions of a second in one, Python accepts them).
     """
     if not isinstance(value, str):
         raise ValueError("must be an ISO-8601 date string")
@@ -109,7 +127,26 @@ def parse_timestamp(value: object) -> datetime:
         raise ValueError(f"is not an ISO-8601 date: {value[:40]!r}") from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
+    offset = parsed.utcoffset()
+    if offset is not None and abs(offset) >= MAX_UTC_OFFSET:
+        raise ValueError(f"has a UTC offset out of range (at most ±15:59): {value[:40]!r}")
+    try:
+        parsed = parsed.astimezone(UTC)
+    except OverflowError:
+        parsed = None
+    check_time_in_range(parsed, shown=value)
     return parsed
+
+
+def check_time_in_range(moment: datetime | None, *, shown: str) -> None:
+    """Raise ValueError unless `moment` (aware) is a time the database can hold and show.
+
+    None stands for a time that already overflowed Python's calendar.
+    """
+    if moment is None or not EARLIEST_TIME <= moment <= LATEST_TIME:
+        raise ValueError(
+            f"is out of range: {shown[:40]!r} is not between {EARLIEST_TIME:%Y-%m-%d} and {LATEST_TIME:%Y-%m-%d} UTC"
+        )
 
 
 def generated_message_id(raw: dict, message_type: str) -> str:
@@ -257,7 +294,8 @@ def validate_message(
     try:
         sent_at = None if sent_at_value is None else parse_timestamp(sent_at_value)
     except ValueError as error:
-        return Rejection("sentAt", f"sentAt {error}")
+        whose = "sentAt" if raw.get("sentAt") is not None else "the batch's sentAt"
+        return Rejection("sentAt", f"{whose} {error}")
 
     try:
         if original_timestamp is None:
@@ -266,7 +304,8 @@ def validate_message(
             timestamp = original_timestamp
         else:
             timestamp = received_at - (sent_at - original_timestamp)
-    except OverflowError:
+            check_time_in_range(timestamp, shown=timestamp.isoformat())
+    except (OverflowError, ValueError):
         return Rejection(original_field, f"{original_field} is too far from sentAt to correct for clock skew")
 
     extra = {key: value for key, value in raw.items() if key not in _MAPPED_FIELDS and key != "integrations"}
