@@ -23,6 +23,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
+from leads.ingest.messages import MAX_NESTING_DEPTH, json_deep_values_pruned
 from leads.models import Source
 from leads.services.ingest import batch_ingest
 from leads.services.sources import source_get_by_write_key
@@ -32,6 +33,10 @@ logger = logging.getLogger(__name__)
 # How long a client should wait before retrying when the database is down.
 DATABASE_RETRY_AFTER_SECONDS = 10
 _RATE_WINDOW_SECONDS = 60
+# What is read as JSON: Segment's libraries send application/json, and
+# analytics.js sends text/plain (a "simple" request, no CORS preflight); some
+# minimal clients send no Content-Type at all.
+JSON_CONTENT_TYPES = frozenset({"application/json", "text/plain", ""})
 
 
 class IngestError(Exception):
@@ -94,11 +99,35 @@ def read_body(request: HttpRequest) -> bytes:
     return body
 
 
+def check_content_type(request: HttpRequest) -> None:
+    content_type = request.content_type.strip().lower()
+    if content_type not in JSON_CONTENT_TYPES:
+        raise IngestError(
+            415,
+            "unsupported_media_type",
+            f"Content-Type {content_type[:100]!r} is not supported; send JSON as application/json (or text/plain).",
+        )
+
+
+def _json_loads(body: bytes) -> object:
+    try:
+        return json.loads(body, parse_constant=_reject_json_constant)
+    except RecursionError:
+        # Nested deeper than Python's json can recurse, somewhere. Cut what is
+        # that deep, so that only the messages holding it are rejected (still
+        # too deep by a level), not the batch. Root, batch array and message
+        # are the three levels above a message's own.
+        text = body.decode(json.detect_encoding(body))
+        return json.loads(
+            json_deep_values_pruned(text, max_depth=MAX_NESTING_DEPTH + 3), parse_constant=_reject_json_constant
+        )
+
+
 def parse_json_object(body: bytes) -> dict:
     if not body:
         raise IngestError(400, "bad_request", "The request body is empty; send a JSON object.")
     try:
-        data = json.loads(body, parse_constant=_reject_json_constant)
+        data = _json_loads(body)
     except (ValueError, RecursionError) as error:
         # UnicodeDecodeError is a ValueError: bytes that are not UTF-8/16/32.
         raise IngestError(400, "invalid_json", f"The body is not valid JSON: {str(error)[:200]}") from None
@@ -177,6 +206,7 @@ def _ingest(request: HttpRequest, *, message_type: str | None) -> HttpResponse:
         response["Allow"] = "POST"
         return response
     try:
+        check_content_type(request)
         data = parse_json_object(read_body(request))
         if message_type is None:
             messages = data.get("batch")
@@ -209,6 +239,8 @@ def _ingest(request: HttpRequest, *, message_type: str | None) -> HttpResponse:
 
     if message_type is not None and result.rejected:
         rejected = result.rejected[0]
+        if rejected.is_too_large:
+            return JsonResponse({"code": "payload_too_large", "message": rejected.reason}, status=413)
         return JsonResponse(
             {"code": "invalid_message", "message": rejected.reason, "field": rejected.field}, status=400
         )

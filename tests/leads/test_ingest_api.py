@@ -289,6 +289,108 @@ def test_an_impossible_envelope_sent_at_rejects_the_messages_it_applies_to(clien
     assert list(Event.objects.values_list("message_id", flat=True)) == ["m-2"]
 
 
+def deep_properties(levels: int) -> bytes:
+    return b'{"p": ' + b"[" * levels + b"]" * levels + b"}"
+
+
+@pytest.mark.parametrize("levels", [100, 900, 100_000])
+def test_a_deeply_nested_message_is_rejected_alone_and_the_rest_of_the_batch_is_stored(client, source_with_key, levels):
+    # given: 100,000 levels is deeper than Python's json can parse in one go
+    source, write_key = source_with_key
+    good = [json.dumps(track(f"good-{i}")).encode() for i in range(2)]
+    deep = b'{"type": "track", "userId": "u1", "event": "Deep", "messageId": "deep", "properties": '
+    deep += deep_properties(levels) + b"}"
+    body = b'{"batch": [' + b", ".join([good[0], deep, good[1]]) + b"]}"
+
+    # when
+    response = post(client, "/v1/batch", body, write_key)
+
+    # then
+    assert response.status_code == 200
+    assert [(r["index"], r["field"]) for r in response.json()["rejected"]] == [(1, "properties")]
+    assert sorted(Event.objects.filter(source=source).values_list("message_id", flat=True)) == ["good-0", "good-1"]
+    kept = RejectedMessage.objects.get(source=source)
+    assert "nested more than" in kept.reason
+    assert kept.payload["messageId"] == "deep"
+
+
+def test_a_deeply_nested_single_message_gets_400_naming_the_field(client, source_with_key):
+    # given
+    body = b'{"userId": "u1", "event": "Deep", "properties": ' + deep_properties(100_000) + b"}"
+
+    # when
+    response = post(client, "/v1/track", body, source_with_key[1])
+
+    # then
+    assert response.status_code == 400
+    assert response.json()["field"] == "properties"
+    assert not Event.objects.exists()
+
+
+def test_a_deeply_nested_envelope_context_rejects_the_messages_it_applies_to(client, source_with_key):
+    # given
+    body = b'{"batch": [' + json.dumps(track("m-1")).encode() + b'], "context": ' + deep_properties(100_000) + b"}"
+
+    # when
+    response = post(client, "/v1/batch", body, source_with_key[1])
+
+    # then
+    assert response.status_code == 200
+    assert [(r["index"], r["field"]) for r in response.json()["rejected"]] == [(0, "context")]
+    assert not Event.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    ["application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "application/xml", "text/html"],
+)
+def test_a_body_that_is_not_json_by_its_content_type_gets_415(client, source_with_key, content_type):
+    # given
+    body = json.dumps({"batch": [track("m-1")]})
+
+    # when
+    response = client.post(
+        "/v1/batch", body, content_type=content_type, HTTP_AUTHORIZATION=basic_auth(source_with_key[1])
+    )
+
+    # then
+    assert response.status_code == 415
+    assert response.json()["code"] == "unsupported_media_type"
+    assert content_type.split(";")[0] in response.json()["message"]
+    assert not Event.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    # text/plain is what analytics.js sends, to spare the browser a CORS preflight.
+    ["application/json", "application/json; charset=utf-8", "text/plain", "text/plain;charset=UTF-8", ""],
+)
+def test_json_is_read_as_application_json_text_plain_or_without_a_content_type(client, source_with_key, content_type):
+    # when
+    response = client.post(
+        "/v1/batch",
+        json.dumps({"batch": [track("m-1")]}),
+        content_type=content_type,
+        HTTP_AUTHORIZATION=basic_auth(source_with_key[1]),
+    )
+
+    # then
+    assert response.status_code == 200
+    assert Event.objects.filter(message_id="m-1").exists()
+
+
+def test_a_single_message_over_32_kb_gets_413_as_the_readme_says_and_is_kept(client, source_with_key):
+    # when
+    response = post(client, "/v1/track", track("big", properties={"blob": "x" * 33_000}), source_with_key[1])
+
+    # then
+    assert response.status_code == 413
+    assert response.json()["code"] == "payload_too_large"
+    assert "over the 32768 byte limit" in response.json()["message"]
+    assert not Event.objects.exists()
+    assert RejectedMessage.objects.get().payload["messageId"] == "big"
+
+
 def test_a_rejected_message_that_jsonb_cannot_hold_is_still_kept(client, source_with_key):
     # given: a NUL character, which PostgreSQL refuses in jsonb
     _, write_key = source_with_key

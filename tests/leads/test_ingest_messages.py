@@ -10,9 +10,12 @@ from hypothesis import strategies as st
 from leads.ingest.messages import (
     EARLIEST_TIME,
     LATEST_TIME,
+    MAX_NESTING_DEPTH,
     Message,
     Rejection,
     generated_message_id,
+    json_deep_values_pruned,
+    json_value_pruned,
     parse_timestamp,
     validate_message,
 )
@@ -285,6 +288,80 @@ def test_it_keeps_a_holdable_time_as_sent_in_utc(timestamp, expected):
     # then
     assert result.timestamp == result.original_timestamp == expected
     assert result.timestamp.utcoffset() == timedelta(0)
+
+
+def nested(levels: int, inner: object = 1) -> object:
+    """`levels` objects and arrays, one inside the other, around `inner`."""
+    value = inner
+    for level in range(levels):
+        value = {"k": value} if level % 2 else [value]
+    return value
+
+
+def test_a_message_nested_as_deep_as_the_limit_is_accepted():
+    # given: the message is the first level, its properties the second
+    raw = {"type": "track", "userId": "u", "event": "e", "properties": {"p": nested(MAX_NESTING_DEPTH - 2)}}
+
+    # when
+    result = validate(raw)
+
+    # then
+    assert isinstance(result, Message)
+
+
+@pytest.mark.parametrize("levels", [MAX_NESTING_DEPTH - 1, 500, 900])
+def test_a_message_nested_deeper_than_the_limit_is_rejected_naming_the_field(levels):
+    # given: 900 levels is as deep as Python's json can go, 500 what the admin's pretty-printing cannot show
+    raw = {"type": "track", "userId": "u", "event": "e", "properties": {"p": nested(levels)}}
+
+    # when
+    result = validate(raw)
+
+    # then
+    assert result == Rejection("properties", f"properties is nested more than {MAX_NESTING_DEPTH} levels deep")
+
+
+@pytest.mark.parametrize(
+    ("envelope", "field", "reason_part"),
+    [
+        ({"context": {"deep": nested(MAX_NESTING_DEPTH)}}, "context", "the batch's context is nested more than"),
+        ({"context": {"ip": "1.2.3.4\x00"}}, "context", "the batch's context contains a NUL"),
+        ({"integrations": {"x": "\ud800"}}, "integrations", "the batch's integrations contains invalid Unicode"),
+    ],
+)
+def test_an_envelope_value_that_cannot_be_stored_rejects_the_messages_it_applies_to(envelope, field, reason_part):
+    # when
+    result = validate({"type": "identify", "userId": "u"}, envelope=envelope)
+
+    # then
+    assert isinstance(result, Rejection)
+    assert result.field == field
+    assert reason_part in result.reason
+
+
+def test_pruning_json_text_cuts_only_what_is_nested_too_deep():
+    # given: brackets inside strings, escaped quotes included, are text, not nesting
+    text = json.dumps({"a": [[[1]]], "b": [2], "s": 'x[[{"\\"'})
+
+    # when
+    pruned = json_deep_values_pruned(text, max_depth=3)
+
+    # then
+    assert json.loads(pruned) == {"a": [[[]]], "b": [2], "s": 'x[[{"\\"'}
+
+
+@pytest.mark.parametrize("text", ["[" * 10, "[[[[1]]", '{"a": [[[[1]]]]', "not json"])
+def test_pruning_never_turns_broken_json_into_json(text):
+    # when
+    pruned = json_deep_values_pruned(text, max_depth=2)
+
+    # then
+    with pytest.raises(ValueError):
+        json.loads(pruned)
+
+
+def test_pruning_a_json_value_keeps_the_shallow_part():
+    assert json_value_pruned({"a": [{"b": 1}], "c": 2}, max_depth=2) == {"a": ["(nested too deep)"], "c": 2}
 
 
 def test_it_keeps_unknown_top_level_fields_in_extra_but_never_the_write_key():
