@@ -100,8 +100,8 @@ def batch_ingest(
     return IngestResult(batch_id=str(batch_id), accepted=len(valid), stored=stored, rejected=rejected)
 
 
-def _enqueue_processing(batch_id: str) -> None:
-    """Publish the batch's processing task, swallowing broker failures.
+def _enqueue_processing(batch_id: str) -> bool:
+    """Publish the batch's processing task, swallowing broker failures; False when it could not.
 
     The events are already committed with processed_at NULL, so a lost publish
     (Redis down, network blip) only delays them until the sweeper runs; failing
@@ -113,6 +113,8 @@ def _enqueue_processing(batch_id: str) -> None:
         events_process_task.delay(batch_id)
     except Exception:
         logger.exception("Could not enqueue processing of ingestion batch %s; the sweeper will pick it up", batch_id)
+        return False
+    return True
 
 
 def _storable_payload(payload: object) -> object:
