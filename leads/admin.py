@@ -67,13 +67,17 @@ class ReadOnlyInline(admin.TabularInline):
         return False
 
 
+# Empty: the default from settings (README, "Sending events").
+RATE_LIMIT_FIELDS = ["rate_limit_per_second", "rate_limit_per_minute", "rate_limit_requests_per_second"]
+
+
 @admin.register(Source)
 class SourceAdmin(admin.ModelAdmin):
     list_display = ["name", "kind", "write_key_prefix", "is_active", "rate_limit_per_minute", "created_at"]
     list_filter = ["kind", "is_active"]
     search_fields = ["name", "=write_key_prefix"]
     # The hash is never shown: it is not secret-equivalent, but nobody needs it and it invites copying.
-    fields = ["name", "kind", "is_active", "rate_limit_per_minute", "write_key_prefix", "created_at"]
+    fields = ["name", "kind", "is_active", *RATE_LIMIT_FIELDS, "write_key_prefix", "created_at"]
     readonly_fields = ["write_key_prefix", "created_at"]
 
     def get_readonly_fields(self, request, obj=None):
@@ -87,7 +91,7 @@ class SourceAdmin(admin.ModelAdmin):
         created, write_key = source_create(name=obj.name, kind=obj.kind)
         obj.pk, obj.created_at = created.pk, created.created_at
         obj.write_key_hash, obj.write_key_prefix = created.write_key_hash, created.write_key_prefix
-        obj.save(update_fields=["is_active", "rate_limit_per_minute"])
+        obj.save(update_fields=["is_active", *RATE_LIMIT_FIELDS])
         messages.warning(
             request,
             f"Write key for {obj.name}: {write_key} — copy it now, it is stored hashed and cannot be shown again.",

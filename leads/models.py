@@ -32,8 +32,15 @@ class Source(models.Model):
         max_length=8, editable=False, help_text="First characters of the key, to tell keys apart."
     )
     is_active = models.BooleanField(default=True)
+    # Empty uses the default setting of the same name (INGEST_RATE_LIMIT_...).
+    rate_limit_per_second = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Messages in any one second (bursts); empty: INGEST_RATE_LIMIT_PER_SECOND."
+    )
     rate_limit_per_minute = models.PositiveIntegerField(
-        null=True, blank=True, help_text="Messages per minute; empty uses INGEST_RATE_LIMIT_PER_MINUTE."
+        null=True, blank=True, help_text="Messages per minute (sustained); empty: INGEST_RATE_LIMIT_PER_MINUTE."
+    )
+    rate_limit_requests_per_second = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Requests per second; empty: INGEST_RATE_LIMIT_REQUESTS_PER_SECOND."
     )
     created_at = models.DateTimeField(auto_now_add=True)
 

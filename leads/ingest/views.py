@@ -32,7 +32,6 @@ logger = logging.getLogger(__name__)
 
 # How long a client should wait before retrying when the database is down.
 DATABASE_RETRY_AFTER_SECONDS = 10
-_RATE_WINDOW_SECONDS = 60
 # What is read as JSON: Segment's libraries send application/json, and
 # analytics.js sends text/plain (a "simple" request, no CORS preflight); some
 # minimal clients send no Content-Type at all.
@@ -168,35 +167,44 @@ def authenticate(request: HttpRequest, data: dict) -> Source:
 
 
 def check_rate_limit(source: Source, message_count: int) -> None:
-    """Per-source fixed window of one minute, counting messages (not requests).
+    """Per-source limits, each a fixed window: messages per second (bursts),
+    messages per minute (sustained), requests per second.
 
-    Messages, because a 500-event batch costs 500 times what one event costs,
-    and Source.rate_limit_per_minute is documented in messages. A request is
-    admitted while the source has used less than its limit in the current
-    minute, and its messages then count in full: a window may overshoot by one
+    Messages, because a 500-event batch costs 500 times what one event costs;
+    requests too, because each costs a web process whatever it holds. A
+    request is admitted while the source has used less than a limit in the
+    current window, and then counts in full: a window may overshoot by one
     batch, but a batch larger than the whole limit can still get through
-    rather than being refused forever. Keyed on the authenticated source, never
-    on anything the client can choose. If the cache is down we let requests
-    through: losing rate limiting for a while beats refusing all data.
+    rather than being refused forever. Keyed on the authenticated source,
+    never on anything the client can choose. If the cache is down we let
+    requests through: losing rate limiting for a while beats refusing all data.
     """
-    limit = source.rate_limit_per_minute or settings.INGEST_RATE_LIMIT_PER_MINUTE
+    messages = max(message_count, 1)
+    limits = (
+        ("requests", 1, 1, source.rate_limit_requests_per_second or settings.INGEST_RATE_LIMIT_REQUESTS_PER_SECOND),
+        ("messages", 1, messages, source.rate_limit_per_second or settings.INGEST_RATE_LIMIT_PER_SECOND),
+        ("messages", 60, messages, source.rate_limit_per_minute or settings.INGEST_RATE_LIMIT_PER_MINUTE),
+    )
     now = time.time()
-    window = int(now // _RATE_WINDOW_SECONDS)
-    key = f"ingest-rate:{source.pk}:{window}"
-    try:
-        cache.add(key, 0, timeout=_RATE_WINDOW_SECONDS + 5)
-        used_after = cache.incr(key, max(message_count, 1))
-    except Exception:
-        logger.warning("Rate limiting unavailable (cache error); admitting the request", exc_info=True)
-        return
-    if used_after - max(message_count, 1) >= limit:
-        retry_after = max(1, math.ceil((window + 1) * _RATE_WINDOW_SECONDS - now))
-        raise IngestError(
-            429,
-            "rate_limited",
-            f"The source {source.name!r} is over its limit of {limit} messages per minute.",
-            retry_after=retry_after,
-        )
+    for unit, window_seconds, cost, limit in limits:
+        window = int(now // window_seconds)
+        key = f"ingest-rate:{source.pk}:{unit}:{window_seconds}:{window}"
+        try:
+            # Kept a minute past its window so that it cannot expire between
+            # add and incr on a slow request; a few keys per source cost nothing.
+            cache.add(key, 0, timeout=window_seconds + 60)
+            used_after = cache.incr(key, cost)
+        except Exception:
+            logger.warning("Rate limiting unavailable (cache error); admitting the request", exc_info=True)
+            return
+        if used_after - cost >= limit:
+            per = "second" if window_seconds == 1 else "minute"
+            raise IngestError(
+                429,
+                "rate_limited",
+                f"The source {source.name!r} is over its limit of {limit} {unit} per {per}.",
+                retry_after=max(1, math.ceil((window + 1) * window_seconds - now)),
+            )
 
 
 def _ingest(request: HttpRequest, *, message_type: str | None) -> HttpResponse:
