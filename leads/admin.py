@@ -19,6 +19,7 @@ from django.utils.html import format_html
 from leads.models import (
     Account,
     Campaign,
+    DeadLetter,
     Event,
     Identity,
     Lead,
@@ -30,6 +31,7 @@ from leads.models import (
     StageChange,
 )
 from leads.selectors_identity import unmatched_event_count, unmatched_identity_list
+from leads.services.dead_letters import dead_letters_replay
 from leads.services.imports import accounts_import_csv, leads_import_csv
 from leads.services.sources import source_create
 from leads.services.stages import lead_stage_change
@@ -65,13 +67,17 @@ class ReadOnlyInline(admin.TabularInline):
         return False
 
 
+# Empty: the default from settings (README, "Sending events").
+RATE_LIMIT_FIELDS = ["rate_limit_per_second", "rate_limit_per_minute", "rate_limit_requests_per_second"]
+
+
 @admin.register(Source)
 class SourceAdmin(admin.ModelAdmin):
     list_display = ["name", "kind", "write_key_prefix", "is_active", "rate_limit_per_minute", "created_at"]
     list_filter = ["kind", "is_active"]
     search_fields = ["name", "=write_key_prefix"]
     # The hash is never shown: it is not secret-equivalent, but nobody needs it and it invites copying.
-    fields = ["name", "kind", "is_active", "rate_limit_per_minute", "write_key_prefix", "created_at"]
+    fields = ["name", "kind", "is_active", *RATE_LIMIT_FIELDS, "write_key_prefix", "created_at"]
     readonly_fields = ["write_key_prefix", "created_at"]
 
     def get_readonly_fields(self, request, obj=None):
@@ -85,7 +91,7 @@ class SourceAdmin(admin.ModelAdmin):
         created, write_key = source_create(name=obj.name, kind=obj.kind)
         obj.pk, obj.created_at = created.pk, created.created_at
         obj.write_key_hash, obj.write_key_prefix = created.write_key_hash, created.write_key_prefix
-        obj.save(update_fields=["is_active", "rate_limit_per_minute"])
+        obj.save(update_fields=["is_active", *RATE_LIMIT_FIELDS])
         messages.warning(
             request,
             f"Write key for {obj.name}: {write_key} — copy it now, it is stored hashed and cannot be shown again.",
@@ -401,6 +407,59 @@ class RejectedMessageAdmin(ReadOnlyAdmin):
     @admin.display(description="Payload")
     def payload_pretty(self, obj):
         return _pretty_json(obj.payload)
+
+
+@admin.register(DeadLetter)
+class DeadLetterAdmin(ReadOnlyAdmin):
+    """Batches set aside because processing failed for good: admins read the error, fix, and replay.
+
+    Admins only, whatever permissions a group was given by hand: the error
+    and traceback speak of internals, and a replay re-runs the pipeline.
+    """
+
+    list_display = ["set_aside_at", "batch_id", "source", "event_count", "error", "failure_count", "is_set_aside"]
+    list_filter = ["is_set_aside", "source"]
+    search_fields = ["=batch_id", "error"]
+    list_select_related = ["source"]
+    date_hierarchy = "set_aside_at"
+    fields = [
+        "batch_id",
+        "source",
+        "event_count",
+        "error",
+        "traceback_pretty",
+        "failure_count",
+        "is_set_aside",
+        "set_aside_at",
+        "replayed_at",
+        "replayed_by",
+    ]
+    readonly_fields = fields
+    actions = ["replay"]
+
+    def has_module_permission(self, request):
+        return user_has_role(request.user, Role.ADMIN) and super().has_module_permission(request)
+
+    def has_view_permission(self, request, obj=None):
+        return user_has_role(request.user, Role.ADMIN) and super().has_view_permission(request, obj)
+
+    def has_replay_permission(self, request) -> bool:
+        return user_has_role(request.user, Role.ADMIN)
+
+    @admin.action(description="Replay the selected batches (after a fix)", permissions=["replay"])
+    def replay(self, request, queryset):
+        selected = list(queryset.values_list("id", flat=True))
+        replayed = dead_letters_replay(dead_letter_ids=selected, actor=request.user)
+        self.message_user(
+            request,
+            f"{replayed} of {len(selected)} batches sent for processing again; "
+            f"{len(selected) - replayed} were not set aside (already replayed). "
+            "A batch that fails again is set aside again.",
+        )
+
+    @admin.display(description="Traceback")
+    def traceback_pretty(self, obj):
+        return format_html("<pre style='white-space: pre-wrap'>{}</pre>", obj.traceback)
 
 
 @admin.register(Identity)

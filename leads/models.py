@@ -32,8 +32,15 @@ class Source(models.Model):
         max_length=8, editable=False, help_text="First characters of the key, to tell keys apart."
     )
     is_active = models.BooleanField(default=True)
+    # Empty uses the default setting of the same name (INGEST_RATE_LIMIT_...).
+    rate_limit_per_second = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Messages in any one second (bursts); empty: INGEST_RATE_LIMIT_PER_SECOND."
+    )
     rate_limit_per_minute = models.PositiveIntegerField(
-        null=True, blank=True, help_text="Messages per minute; empty uses INGEST_RATE_LIMIT_PER_MINUTE."
+        null=True, blank=True, help_text="Messages per minute (sustained); empty: INGEST_RATE_LIMIT_PER_MINUTE."
+    )
+    rate_limit_requests_per_second = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Requests per second; empty: INGEST_RATE_LIMIT_REQUESTS_PER_SECOND."
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -286,6 +293,47 @@ class RejectedMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.field}: {self.reason}"
+
+
+class DeadLetter(models.Model):
+    """An ingestion batch set aside because processing it failed in a way retrying cannot fix.
+
+    Its events stay stored and unprocessed, and the sweeper leaves the batch
+    alone while it is set aside. After a fix, an admin replays it (admin
+    action): it is processed again, and set aside again if it still fails.
+    """
+
+    batch_id = models.UUIDField(unique=True)
+    source = models.ForeignKey(Source, null=True, blank=True, on_delete=models.SET_NULL, related_name="dead_letters")
+    event_count = models.PositiveIntegerField(help_text="Events left unprocessed when it was last set aside.")
+    error = models.CharField(max_length=500, help_text="The last error, as the worker met it.")
+    traceback = models.TextField(blank=True, help_text="Where the last error was raised (the innermost frames).")
+    failure_count = models.PositiveIntegerField(default=1, help_text="Times it was set aside.")
+    is_set_aside = models.BooleanField(default=True, help_text="Cleared when an admin replays it.")
+    set_aside_at = models.DateTimeField(db_index=True)
+    replayed_at = models.DateTimeField(null=True, blank=True)
+    replayed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    def __str__(self) -> str:
+        return f"Batch {self.batch_id}: {self.error[:80]}"
+
+
+class BatchSweep(models.Model):
+    """How often the beat sweeper re-enqueued a batch left unprocessed, and when it may again.
+
+    What bounds the sweeper: each batch waits longer before each new sweep and
+    is set aside (DeadLetter) after a fixed number of them.
+    """
+
+    batch_id = models.UUIDField(unique=True)
+    sweep_count = models.PositiveIntegerField(default=0)
+    last_swept_at = models.DateTimeField()
+    next_sweep_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"Batch {self.batch_id}: swept {self.sweep_count} times"
 
 
 class StageChange(models.Model):

@@ -3,10 +3,10 @@
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Count, Max, Min
+from django.db.models import Count, Exists, Max, Min, OuterRef
 from django.utils import timezone
 
-from leads.models import UNMATCHED_EVENT, Event
+from leads.models import UNMATCHED_EVENT, BatchSweep, DeadLetter, Event
 
 
 @dataclass(frozen=True)
@@ -51,13 +51,35 @@ def unmatched_event_count() -> int:
     return Event.objects.filter(UNMATCHED_EVENT).count()
 
 
-def unprocessed_batch_id_list(*, older_than_seconds: int, limit: int = 500) -> list[str]:
-    """Batches with events still unprocessed after `older_than_seconds`: their task was lost or failed."""
-    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
-    batch_ids = (
-        Event.objects.filter(processed_at__isnull=True, received_at__lte=cutoff)
-        .values_list("batch_id", flat=True)
-        .order_by()
-        .distinct()[:limit]
+def unprocessed_batch_id_list(*, older_than_seconds: int, limit: int = 500, now: datetime | None = None) -> list[str]:
+    """Batches with events still unprocessed after `older_than_seconds`: their task was lost or failed.
+
+    Set-aside batches (DeadLetter) are left out, and so are batches the
+    sweeper re-enqueued that are not due for another sweep yet (BatchSweep).
+    Batches never swept come first, then the least swept, oldest first: a
+    batch that keeps failing never takes the place of one not tried yet.
+    """
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=older_than_seconds)
+    left_unprocessed = Event.objects.filter(processed_at__isnull=True, received_at__lte=cutoff)
+    set_aside = DeadLetter.objects.filter(is_set_aside=True).values("batch_id")
+    never_swept = (
+        left_unprocessed.exclude(batch_id__in=set_aside)
+        .exclude(batch_id__in=BatchSweep.objects.values("batch_id"))
+        .values("batch_id")
+        .annotate(first_received_at=Min("received_at"))
+        .order_by("first_received_at", "batch_id")
+        .values_list("batch_id", flat=True)[:limit]
     )
-    return [str(batch_id) for batch_id in batch_ids]
+    batch_ids = [str(batch_id) for batch_id in never_swept]
+    if len(batch_ids) < limit:
+        # From the sweep records, a small table: only batches that were lost.
+        due_again = (
+            BatchSweep.objects.filter(next_sweep_at__lte=now)
+            .filter(Exists(left_unprocessed.filter(batch_id=OuterRef("batch_id"))))
+            .exclude(batch_id__in=set_aside)
+            .order_by("sweep_count", "last_swept_at", "batch_id")
+            .values_list("batch_id", flat=True)[: limit - len(batch_ids)]
+        )
+        batch_ids += [str(batch_id) for batch_id in due_again]
+    return batch_ids

@@ -11,6 +11,12 @@ Follows the Segment HTTP Tracking API spec (https://segment.com/docs/connections
   the client's timestamp is trusted; without any, `receivedAt` is used.
 - Every message needs `userId` or `anonymousId`; `track` needs `event`,
   `group` needs `groupId`, `alias` needs `previousId` and `userId`.
+- Times are checked against what PostgreSQL and Python can hold (see
+  `parse_timestamp`), before and after the clock-skew correction: an
+  impossible time rejects the message, naming the field. It is never clamped:
+  a made-up time would misdate the event in every score window.
+- A message nested more than `MAX_NESTING_DEPTH` levels deep is rejected on
+  its own: the rest of its batch is stored.
 
 `validate_message` never raises on any JSON-decoded input: it returns either a
 `Message` ready to store or a `Rejection` naming the field and the reason.
@@ -20,7 +26,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 MESSAGE_TYPES = frozenset({"identify", "track", "page", "screen", "group", "alias"})
 
@@ -29,6 +35,24 @@ _NUL_ESCAPE = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
 
 # Columns of the Event table are 255 characters wide.
 MAX_ID_LENGTH = 255
+
+# Levels of objects and arrays in one message, the message itself being the
+# first. Segment's own payloads use four or five; past a few hundred, Python's
+# json (recursive) fails, and the admin's pretty-printing before it.
+MAX_NESTING_DEPTH = 64
+
+# A JSON string (escapes included) or a bracket: what nesting is counted on.
+_JSON_STRING_OR_BRACKET = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
+
+# PostgreSQL refuses UTC offsets of 16 hours or more ("time zone displacement out
+# of range"); no real time zone is past ±14:00.
+MAX_UTC_OFFSET = timedelta(hours=16)
+# The years 1 to 9999 in UTC are what both Python's datetime and PostgreSQL's
+# timestamptz hold. A day is kept clear at each end so that the time can still
+# be shown in any time zone (Python's offsets are under 24 hours) without
+# overflowing.
+EARLIEST_TIME = datetime.min.replace(tzinfo=UTC) + timedelta(days=1)
+LATEST_TIME = datetime.max.replace(tzinfo=UTC) - timedelta(days=1)
 
 # Top-level fields with a column of their own; everything else lands in `extra`.
 _MAPPED_FIELDS = frozenset(
@@ -92,14 +116,24 @@ class Message:
 class Rejection:
     field: str
     reason: str
+    # Over the per-message size limit: a single-message call answers 413, not 400.
+    is_too_large: bool = False
+
+
+class NestedTooDeepError(ValueError):
+    pass
 
 
 def parse_timestamp(value: object) -> datetime:
-    """An aware datetime from an ISO-8601 string; naive values are read as UTC.
+    """An aware UTC datetime from an ISO-8601 string; naive values are read as UTC.
 
     Raises ValueError for anything else (numbers included: Segment's spec
     asks for ISO-8601 strings, and guessing seconds vs milliseconds would
-    silently misdate events).
+    silently misdate events), and for times the database cannot hold: a UTC
+    offset of ±16:00 or more, or a time outside `EARLIEST_TIME`..`LATEST_TIME`
+    once in UTC (9999-12-31T23:00-05:00 is in the year 10000). The result is
+    in UTC so that what is stored never depends on how PostgreSQL reads an
+    offset (it refuses fractions of a second in one, Python accepts them).
     """
     if not isinstance(value, str):
         raise ValueError("must be an ISO-8601 date string")
@@ -109,7 +143,26 @@ def parse_timestamp(value: object) -> datetime:
         raise ValueError(f"is not an ISO-8601 date: {value[:40]!r}") from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
+    offset = parsed.utcoffset()
+    if offset is not None and abs(offset) >= MAX_UTC_OFFSET:
+        raise ValueError(f"has a UTC offset out of range (at most ±15:59): {value[:40]!r}")
+    try:
+        parsed = parsed.astimezone(UTC)
+    except OverflowError:
+        parsed = None
+    check_time_in_range(parsed, shown=value)
     return parsed
+
+
+def check_time_in_range(moment: datetime | None, *, shown: str) -> None:
+    """Raise ValueError unless `moment` (aware) is a time the database can hold and show.
+
+    None stands for a time that already overflowed Python's calendar.
+    """
+    if moment is None or not EARLIEST_TIME <= moment <= LATEST_TIME:
+        raise ValueError(
+            f"is out of range: {shown[:40]!r} is not between {EARLIEST_TIME:%Y-%m-%d} and {LATEST_TIME:%Y-%m-%d} UTC"
+        )
 
 
 def generated_message_id(raw: dict, message_type: str) -> str:
@@ -136,7 +189,12 @@ def _serialized_size(raw: dict) -> int:
     lone surrogates, and NUL characters (jsonb and text columns refuse them,
     which would fail the whole batch's insert instead of this one message).
     """
-    serialized = json.dumps(raw, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    try:
+        serialized = json.dumps(raw, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    except RecursionError:
+        raise NestedTooDeepError from None
+    if _is_nested_too_deep(serialized):
+        raise NestedTooDeepError
     # json escapes control characters, so a NUL in any key or string shows up as
     # this escape; the regex tells it apart from the text backslash-u0000
     # (serialized with an escaped backslash before it).
@@ -145,14 +203,80 @@ def _serialized_size(raw: dict) -> int:
     return len(serialized.encode("utf-8"))
 
 
-def _unstorable_field(raw: dict) -> str:
-    """The first top-level field that cannot be stored, so the error can name it."""
-    for key, value in raw.items():
-        try:
-            _serialized_size({key: value})
-        except ValueError:
-            return str(key)[:100]
+def _is_nested_too_deep(serialized: str) -> bool:
+    # A message cannot nest deeper than it has brackets: that count (in C) spares
+    # almost every message the scan below.
+    if serialized.count("{") + serialized.count("[") <= MAX_NESTING_DEPTH:
+        return False
+    depth = 0
+    for token in _JSON_STRING_OR_BRACKET.finditer(serialized):
+        char = token.group()
+        if char in "[{":
+            depth += 1
+            if depth > MAX_NESTING_DEPTH:
+                return True
+        elif char in "]}":
+            depth -= 1
+    return False
+
+
+def json_deep_values_pruned(text: str, *, max_depth: int) -> str:
+    """JSON text with every object or array nested deeper than `max_depth` replaced by `[]`.
+
+    For a body Python's json cannot parse because it recurses too deep: once
+    pruned, it parses, and a message that was too deep still is (by one level),
+    so it is rejected on its own instead of the whole request. Text that is not
+    JSON stays not JSON.
+    """
+    pieces: list[str] = []
+    depth, kept_from = 0, 0  # kept_from is -1 while inside a pruned value
+    for token in _JSON_STRING_OR_BRACKET.finditer(text):
+        char = token.group()
+        if char in "[{":
+            depth += 1
+            if depth == max_depth + 1:
+                pieces.append(text[kept_from : token.start()])
+                kept_from = -1
+        elif char in "]}":
+            if depth == max_depth + 1:
+                pieces.append("[]")
+                kept_from = token.end()
+            depth -= 1
+    if kept_from >= 0:
+        pieces.append(text[kept_from:])
+    return "".join(pieces)
+
+
+def json_value_pruned(value: object, *, max_depth: int) -> object:
+    """A JSON value with what is nested deeper than `max_depth` replaced by a note, to keep a rejected message."""
+    if not isinstance(value, dict | list):
+        return value
+    if max_depth <= 0:
+        return "(nested too deep)"
+    if isinstance(value, dict):
+        return {key: json_value_pruned(item, max_depth=max_depth - 1) for key, item in value.items()}
+    return [json_value_pruned(item, max_depth=max_depth - 1) for item in value]
+
+
+def _unstorable_reason(raw: dict) -> str:
+    """Why `raw` cannot be stored (NUL, lone surrogate, NaN, nesting), or "" when it can."""
+    try:
+        _serialized_size(raw)
+    except UnicodeEncodeError:  # a ValueError too, so caught first
+        return "contains invalid Unicode (a lone surrogate)"
+    except NestedTooDeepError:
+        return f"is nested more than {MAX_NESTING_DEPTH} levels deep"
+    except ValueError as error:
+        return str(error) if "NUL" in str(error) else "is not valid JSON (NaN or Infinity)"
     return ""
+
+
+def _unstorable_part(raw: dict) -> tuple[str, str]:
+    """The first top-level field that cannot be stored and why, so the error can name it."""
+    for key, value in raw.items():
+        if reason := _unstorable_reason({key: value}):
+            return str(key)[:100], f"{str(key)[:100]} {reason}"
+    return "", _unstorable_reason(raw)
 
 
 def _text(raw: dict, key: str) -> str:
@@ -198,13 +322,10 @@ def validate_message(
         return Rejection("", "message must be a JSON object")
     try:
         size = _serialized_size(raw)
-    except UnicodeEncodeError:  # a ValueError too, so caught first
-        return Rejection(_unstorable_field(raw), "contains invalid Unicode (a lone surrogate)")
-    except ValueError as error:
-        reason = str(error) if "NUL" in str(error) else "is not valid JSON (NaN or Infinity)"
-        return Rejection(_unstorable_field(raw), reason)
+    except ValueError:  # NUL, NaN, lone surrogate (UnicodeEncodeError), nested too deep
+        return Rejection(*_unstorable_part(raw))
     if size > max_bytes:
-        return Rejection("", f"message is {size} bytes, over the {max_bytes} byte limit")
+        return Rejection("", f"message is {size} bytes, over the {max_bytes} byte limit", is_too_large=True)
 
     kind = message_type or raw.get("type")
     if kind is None:
@@ -238,12 +359,13 @@ def validate_message(
             objects[key] = _object(raw, key)
         except ValueError as error:
             return Rejection(key, f"{key} {error}")
-    envelope_context = envelope.get("context")
-    if isinstance(envelope_context, dict) and envelope_context:
-        objects["context"] = {**envelope_context, **objects["context"]}
-    envelope_integrations = envelope.get("integrations")
-    if isinstance(envelope_integrations, dict) and envelope_integrations:
-        objects["integrations"] = {**envelope_integrations, **objects["integrations"]}
+    for key in ("context", "integrations"):
+        from_envelope = envelope.get(key)
+        if isinstance(from_envelope, dict) and from_envelope:
+            # Stored with the message, so held to what the message is held to.
+            if problem := _unstorable_reason({key: from_envelope}):
+                return Rejection(key, f"the batch's {key} {problem}")
+            objects[key] = {**from_envelope, **objects[key]}
 
     # An explicit originalTimestamp (messages replayed from a Segment export)
     # is the client's time; otherwise the client's `timestamp` is.
@@ -257,7 +379,8 @@ def validate_message(
     try:
         sent_at = None if sent_at_value is None else parse_timestamp(sent_at_value)
     except ValueError as error:
-        return Rejection("sentAt", f"sentAt {error}")
+        whose = "sentAt" if raw.get("sentAt") is not None else "the batch's sentAt"
+        return Rejection("sentAt", f"{whose} {error}")
 
     try:
         if original_timestamp is None:
@@ -266,7 +389,8 @@ def validate_message(
             timestamp = original_timestamp
         else:
             timestamp = received_at - (sent_at - original_timestamp)
-    except OverflowError:
+            check_time_in_range(timestamp, shown=timestamp.isoformat())
+    except (OverflowError, ValueError):
         return Rejection(original_field, f"{original_field} is too far from sentAt to correct for clock skew")
 
     extra = {key: value for key, value in raw.items() if key not in _MAPPED_FIELDS and key != "integrations"}

@@ -23,6 +23,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
+from leads.ingest.messages import MAX_NESTING_DEPTH, json_deep_values_pruned
 from leads.models import Source
 from leads.services.ingest import batch_ingest
 from leads.services.sources import source_get_by_write_key
@@ -31,7 +32,10 @@ logger = logging.getLogger(__name__)
 
 # How long a client should wait before retrying when the database is down.
 DATABASE_RETRY_AFTER_SECONDS = 10
-_RATE_WINDOW_SECONDS = 60
+# What is read as JSON: Segment's libraries send application/json, and
+# analytics.js sends text/plain (a "simple" request, no CORS preflight); some
+# minimal clients send no Content-Type at all.
+JSON_CONTENT_TYPES = frozenset({"application/json", "text/plain", ""})
 
 
 class IngestError(Exception):
@@ -94,11 +98,35 @@ def read_body(request: HttpRequest) -> bytes:
     return body
 
 
+def check_content_type(request: HttpRequest) -> None:
+    content_type = request.content_type.strip().lower()
+    if content_type not in JSON_CONTENT_TYPES:
+        raise IngestError(
+            415,
+            "unsupported_media_type",
+            f"Content-Type {content_type[:100]!r} is not supported; send JSON as application/json (or text/plain).",
+        )
+
+
+def _json_loads(body: bytes) -> object:
+    try:
+        return json.loads(body, parse_constant=_reject_json_constant)
+    except RecursionError:
+        # Nested deeper than Python's json can recurse, somewhere. Cut what is
+        # that deep, so that only the messages holding it are rejected (still
+        # too deep by a level), not the batch. Root, batch array and message
+        # are the three levels above a message's own.
+        text = body.decode(json.detect_encoding(body))
+        return json.loads(
+            json_deep_values_pruned(text, max_depth=MAX_NESTING_DEPTH + 3), parse_constant=_reject_json_constant
+        )
+
+
 def parse_json_object(body: bytes) -> dict:
     if not body:
         raise IngestError(400, "bad_request", "The request body is empty; send a JSON object.")
     try:
-        data = json.loads(body, parse_constant=_reject_json_constant)
+        data = _json_loads(body)
     except (ValueError, RecursionError) as error:
         # UnicodeDecodeError is a ValueError: bytes that are not UTF-8/16/32.
         raise IngestError(400, "invalid_json", f"The body is not valid JSON: {str(error)[:200]}") from None
@@ -139,35 +167,44 @@ def authenticate(request: HttpRequest, data: dict) -> Source:
 
 
 def check_rate_limit(source: Source, message_count: int) -> None:
-    """Per-source fixed window of one minute, counting messages (not requests).
+    """Per-source limits, each a fixed window: messages per second (bursts),
+    messages per minute (sustained), requests per second.
 
-    Messages, because a 500-event batch costs 500 times what one event costs,
-    and Source.rate_limit_per_minute is documented in messages. A request is
-    admitted while the source has used less than its limit in the current
-    minute, and its messages then count in full: a window may overshoot by one
+    Messages, because a 500-event batch costs 500 times what one event costs;
+    requests too, because each costs a web process whatever it holds. A
+    request is admitted while the source has used less than a limit in the
+    current window, and then counts in full: a window may overshoot by one
     batch, but a batch larger than the whole limit can still get through
-    rather than being refused forever. Keyed on the authenticated source, never
-    on anything the client can choose. If the cache is down we let requests
-    through: losing rate limiting for a while beats refusing all data.
+    rather than being refused forever. Keyed on the authenticated source,
+    never on anything the client can choose. If the cache is down we let
+    requests through: losing rate limiting for a while beats refusing all data.
     """
-    limit = source.rate_limit_per_minute or settings.INGEST_RATE_LIMIT_PER_MINUTE
+    messages = max(message_count, 1)
+    limits = (
+        ("requests", 1, 1, source.rate_limit_requests_per_second or settings.INGEST_RATE_LIMIT_REQUESTS_PER_SECOND),
+        ("messages", 1, messages, source.rate_limit_per_second or settings.INGEST_RATE_LIMIT_PER_SECOND),
+        ("messages", 60, messages, source.rate_limit_per_minute or settings.INGEST_RATE_LIMIT_PER_MINUTE),
+    )
     now = time.time()
-    window = int(now // _RATE_WINDOW_SECONDS)
-    key = f"ingest-rate:{source.pk}:{window}"
-    try:
-        cache.add(key, 0, timeout=_RATE_WINDOW_SECONDS + 5)
-        used_after = cache.incr(key, max(message_count, 1))
-    except Exception:
-        logger.warning("Rate limiting unavailable (cache error); admitting the request", exc_info=True)
-        return
-    if used_after - max(message_count, 1) >= limit:
-        retry_after = max(1, math.ceil((window + 1) * _RATE_WINDOW_SECONDS - now))
-        raise IngestError(
-            429,
-            "rate_limited",
-            f"The source {source.name!r} is over its limit of {limit} messages per minute.",
-            retry_after=retry_after,
-        )
+    for unit, window_seconds, cost, limit in limits:
+        window = int(now // window_seconds)
+        key = f"ingest-rate:{source.pk}:{unit}:{window_seconds}:{window}"
+        try:
+            # Kept a minute past its window so that it cannot expire between
+            # add and incr on a slow request; a few keys per source cost nothing.
+            cache.add(key, 0, timeout=window_seconds + 60)
+            used_after = cache.incr(key, cost)
+        except Exception:
+            logger.warning("Rate limiting unavailable (cache error); admitting the request", exc_info=True)
+            return
+        if used_after - cost >= limit:
+            per = "second" if window_seconds == 1 else "minute"
+            raise IngestError(
+                429,
+                "rate_limited",
+                f"The source {source.name!r} is over its limit of {limit} {unit} per {per}.",
+                retry_after=max(1, math.ceil((window + 1) * window_seconds - now)),
+            )
 
 
 def _ingest(request: HttpRequest, *, message_type: str | None) -> HttpResponse:
@@ -177,6 +214,7 @@ def _ingest(request: HttpRequest, *, message_type: str | None) -> HttpResponse:
         response["Allow"] = "POST"
         return response
     try:
+        check_content_type(request)
         data = parse_json_object(read_body(request))
         if message_type is None:
             messages = data.get("batch")
@@ -209,6 +247,8 @@ def _ingest(request: HttpRequest, *, message_type: str | None) -> HttpResponse:
 
     if message_type is not None and result.rejected:
         rejected = result.rejected[0]
+        if rejected.is_too_large:
+            return JsonResponse({"code": "payload_too_large", "message": rejected.reason}, status=413)
         return JsonResponse(
             {"code": "invalid_message", "message": rejected.reason, "field": rejected.field}, status=400
         )

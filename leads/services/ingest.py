@@ -16,7 +16,7 @@ from datetime import datetime
 from django.conf import settings
 from django.db import connection, transaction
 
-from leads.ingest.messages import Message, Rejection, validate_message
+from leads.ingest.messages import MAX_NESTING_DEPTH, Message, Rejection, json_value_pruned, validate_message
 from leads.models import Event, RejectedMessage, Source
 
 logger = logging.getLogger(__name__)
@@ -31,6 +31,7 @@ class RejectedItem:
     index: int | None
     field: str
     reason: str
+    is_too_large: bool = False
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,9 @@ def batch_ingest(
             raw, envelope=envelope, received_at=received_at, max_bytes=max_bytes, message_type=message_type
         )
         if isinstance(result, Rejection):
-            rejected.append(RejectedItem(index=index, field=result.field, reason=result.reason))
+            rejected.append(
+                RejectedItem(index=index, field=result.field, reason=result.reason, is_too_large=result.is_too_large)
+            )
             rejected_payloads.append(raw)
         else:
             valid.append(result)
@@ -97,8 +100,8 @@ def batch_ingest(
     return IngestResult(batch_id=str(batch_id), accepted=len(valid), stored=stored, rejected=rejected)
 
 
-def _enqueue_processing(batch_id: str) -> None:
-    """Publish the batch's processing task, swallowing broker failures.
+def _enqueue_processing(batch_id: str) -> bool:
+    """Publish the batch's processing task, swallowing broker failures; False when it could not.
 
     The events are already committed with processed_at NULL, so a lost publish
     (Redis down, network blip) only delays them until the sweeper runs; failing
@@ -110,11 +113,15 @@ def _enqueue_processing(batch_id: str) -> None:
         events_process_task.delay(batch_id)
     except Exception:
         logger.exception("Could not enqueue processing of ingestion batch %s; the sweeper will pick it up", batch_id)
+        return False
+    return True
 
 
 def _storable_payload(payload: object) -> object:
     """The rejected message as it can be stored: jsonb refuses NUL characters,
-    NaN and lone surrogates, which are among the reasons messages get rejected."""
+    NaN and lone surrogates, which are among the reasons messages get rejected,
+    and what is nested too deep is cut (Python's json and the admin recurse)."""
+    payload = json_value_pruned(payload, max_depth=MAX_NESTING_DEPTH + 1)
     try:
         text = json.dumps(payload, ensure_ascii=False, allow_nan=False)
         text.encode("utf-8")

@@ -226,6 +226,171 @@ def test_invalid_messages_in_a_batch_are_kept_with_their_reason_and_the_valid_on
     assert kept[0].batch_id == Event.objects.get(message_id="good-1").batch_id
 
 
+IMPOSSIBLE_TIMES = [
+    ("timestamp", "2025-03-01T10:00:00+16:00"),
+    ("originalTimestamp", "2025-03-01T10:00:00-16:00"),
+    ("sentAt", "2025-03-01T10:00:00+16:00"),
+    ("timestamp", "9999-12-31T23:00:00-05:00"),
+    ("sentAt", "0001-01-01T00:00:00+05:00"),
+]
+
+
+def test_an_impossible_time_rejects_its_message_and_the_rest_of_the_batch_is_stored_and_processed(
+    client, source_with_key, django_capture_on_commit_callbacks
+):
+    # given: each impossible time in a message of its own, between good ones
+    source, write_key = source_with_key
+    poisoned = [track(f"bad-{i}", **{field: value}) for i, (field, value) in enumerate(IMPOSSIBLE_TIMES)]
+    batch = [track("good-1"), *poisoned, track("good-2", timestamp="2025-03-01T10:00:00+15:59")]
+
+    # when: the processing task enqueued on commit runs (eagerly)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post(client, "/v1/batch", {"batch": batch}, write_key)
+
+    # then: the impossible ones are kept with their reason, the good ones stored and processed
+    assert response.status_code == 200
+    rejected = response.json()["rejected"]
+    assert [(r["index"], r["field"]) for r in rejected] == [(i + 1, f) for i, (f, _) in enumerate(IMPOSSIBLE_TIMES)]
+    kept = RejectedMessage.objects.filter(source=source).order_by("index")
+    assert [r.payload["messageId"] for r in kept] == [f"bad-{i}" for i in range(len(IMPOSSIBLE_TIMES))]
+    assert all(r.reason.startswith(r.field) for r in kept)
+    events = Event.objects.filter(source=source)
+    assert sorted(events.values_list("message_id", flat=True)) == ["good-1", "good-2"]
+    assert not events.filter(processed_at__isnull=True).exists()
+    assert events.get(message_id="good-2").original_timestamp == datetime(2025, 2, 28, 18, 1, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(("field", "value"), IMPOSSIBLE_TIMES)
+def test_an_impossible_time_in_a_single_message_gets_400_naming_the_field(client, source_with_key, field, value):
+    # when
+    response = post(client, "/v1/track", track(**{field: value}), source_with_key[1])
+
+    # then
+    assert response.status_code == 400
+    assert response.json()["field"] == field
+    assert not Event.objects.exists()
+
+
+def test_an_impossible_envelope_sent_at_rejects_the_messages_it_applies_to(client, source_with_key):
+    # given: one message has its own sentAt, which wins over the envelope's
+    _, write_key = source_with_key
+    body = {
+        "batch": [track("m-1"), track("m-2", sentAt="2025-03-01T10:00:00Z")],
+        "sentAt": "2025-03-01T10:00:00+16:00",
+    }
+
+    # when
+    response = post(client, "/v1/batch", body, write_key)
+
+    # then
+    assert response.status_code == 200
+    assert [(r["index"], r["field"]) for r in response.json()["rejected"]] == [(0, "sentAt")]
+    assert "the batch's sentAt" in response.json()["rejected"][0]["reason"]
+    assert list(Event.objects.values_list("message_id", flat=True)) == ["m-2"]
+
+
+def deep_properties(levels: int) -> bytes:
+    return b'{"p": ' + b"[" * levels + b"]" * levels + b"}"
+
+
+@pytest.mark.parametrize("levels", [100, 900, 100_000])
+def test_a_deeply_nested_message_is_rejected_alone_and_the_rest_of_the_batch_is_stored(client, source_with_key, levels):
+    # given: 100,000 levels is deeper than Python's json can parse in one go
+    source, write_key = source_with_key
+    good = [json.dumps(track(f"good-{i}")).encode() for i in range(2)]
+    deep = b'{"type": "track", "userId": "u1", "event": "Deep", "messageId": "deep", "properties": '
+    deep += deep_properties(levels) + b"}"
+    body = b'{"batch": [' + b", ".join([good[0], deep, good[1]]) + b"]}"
+
+    # when
+    response = post(client, "/v1/batch", body, write_key)
+
+    # then
+    assert response.status_code == 200
+    assert [(r["index"], r["field"]) for r in response.json()["rejected"]] == [(1, "properties")]
+    assert sorted(Event.objects.filter(source=source).values_list("message_id", flat=True)) == ["good-0", "good-1"]
+    kept = RejectedMessage.objects.get(source=source)
+    assert "nested more than" in kept.reason
+    assert kept.payload["messageId"] == "deep"
+
+
+def test_a_deeply_nested_single_message_gets_400_naming_the_field(client, source_with_key):
+    # given
+    body = b'{"userId": "u1", "event": "Deep", "properties": ' + deep_properties(100_000) + b"}"
+
+    # when
+    response = post(client, "/v1/track", body, source_with_key[1])
+
+    # then
+    assert response.status_code == 400
+    assert response.json()["field"] == "properties"
+    assert not Event.objects.exists()
+
+
+def test_a_deeply_nested_envelope_context_rejects_the_messages_it_applies_to(client, source_with_key):
+    # given
+    body = b'{"batch": [' + json.dumps(track("m-1")).encode() + b'], "context": ' + deep_properties(100_000) + b"}"
+
+    # when
+    response = post(client, "/v1/batch", body, source_with_key[1])
+
+    # then
+    assert response.status_code == 200
+    assert [(r["index"], r["field"]) for r in response.json()["rejected"]] == [(0, "context")]
+    assert not Event.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    ["application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "application/xml", "text/html"],
+)
+def test_a_body_that_is_not_json_by_its_content_type_gets_415(client, source_with_key, content_type):
+    # given
+    body = json.dumps({"batch": [track("m-1")]})
+
+    # when
+    response = client.post(
+        "/v1/batch", body, content_type=content_type, HTTP_AUTHORIZATION=basic_auth(source_with_key[1])
+    )
+
+    # then
+    assert response.status_code == 415
+    assert response.json()["code"] == "unsupported_media_type"
+    assert content_type.split(";")[0] in response.json()["message"]
+    assert not Event.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    # text/plain is what analytics.js sends, to spare the browser a CORS preflight.
+    ["application/json", "application/json; charset=utf-8", "text/plain", "text/plain;charset=UTF-8", ""],
+)
+def test_json_is_read_as_application_json_text_plain_or_without_a_content_type(client, source_with_key, content_type):
+    # when
+    response = client.post(
+        "/v1/batch",
+        json.dumps({"batch": [track("m-1")]}),
+        content_type=content_type,
+        HTTP_AUTHORIZATION=basic_auth(source_with_key[1]),
+    )
+
+    # then
+    assert response.status_code == 200
+    assert Event.objects.filter(message_id="m-1").exists()
+
+
+def test_a_single_message_over_32_kb_gets_413_as_the_readme_says_and_is_kept(client, source_with_key):
+    # when
+    response = post(client, "/v1/track", track("big", properties={"blob": "x" * 33_000}), source_with_key[1])
+
+    # then
+    assert response.status_code == 413
+    assert response.json()["code"] == "payload_too_large"
+    assert "over the 32768 byte limit" in response.json()["message"]
+    assert not Event.objects.exists()
+    assert RejectedMessage.objects.get().payload["messageId"] == "big"
+
+
 def test_a_rejected_message_that_jsonb_cannot_hold_is_still_kept(client, source_with_key):
     # given: a NUL character, which PostgreSQL refuses in jsonb
     _, write_key = source_with_key

@@ -1,13 +1,24 @@
 """leads/ingest/messages.py: pure validation and normalization, no database."""
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from leads.ingest.messages import Message, Rejection, generated_message_id, parse_timestamp, validate_message
+from leads.ingest.messages import (
+    EARLIEST_TIME,
+    LATEST_TIME,
+    MAX_NESTING_DEPTH,
+    Message,
+    Rejection,
+    generated_message_id,
+    json_deep_values_pruned,
+    json_value_pruned,
+    parse_timestamp,
+    validate_message,
+)
 
 RECEIVED_AT = datetime(2025, 3, 1, 12, 0, 0, tzinfo=UTC)
 MAX_BYTES = 32 * 1024
@@ -215,11 +226,142 @@ def test_an_explicit_original_timestamp_is_the_clients_time():
 def test_it_rejects_a_skew_correction_that_leaves_the_calendar():
     # when
     result = validate(
-        {"type": "identify", "userId": "u", "timestamp": "0001-01-01T00:00:00Z", "sentAt": "9999-01-01T00:00:00Z"}
+        {"type": "identify", "userId": "u", "timestamp": "0001-01-02T00:00:00Z", "sentAt": "9999-01-01T00:00:00Z"}
     )
 
     # then
     assert result == Rejection("timestamp", "timestamp is too far from sentAt to correct for clock skew")
+
+
+@pytest.mark.parametrize(
+    ("fields", "envelope", "field", "reason_part"),
+    [
+        # PostgreSQL refuses offsets of 16 hours or more.
+        ({"timestamp": "2025-03-01T10:00:00+16:00"}, {}, "timestamp", "offset out of range"),
+        ({"timestamp": "2025-03-01T10:00:00-16:00"}, {}, "timestamp", "offset out of range"),
+        ({"originalTimestamp": "2025-03-01T10:00:00+23:59"}, {}, "originalTimestamp", "offset out of range"),
+        ({"sentAt": "2025-03-01T10:00:00+16:00"}, {}, "sentAt", "offset out of range"),
+        ({}, {"sentAt": "2025-03-01T10:00:00+16:00"}, "sentAt", "the batch's sentAt has a UTC offset"),
+        # In Python's calendar as written, past it once in UTC.
+        ({"timestamp": "9999-12-31T23:00:00-05:00"}, {}, "timestamp", "out of range"),
+        ({"timestamp": "0001-01-01T00:00:00+05:00"}, {}, "timestamp", "out of range"),
+        ({"originalTimestamp": "9999-12-31T23:00:00-05:00"}, {}, "originalTimestamp", "out of range"),
+        ({"sentAt": "9999-12-31T23:00:00-05:00"}, {}, "sentAt", "out of range"),
+        ({}, {"sentAt": "0001-01-01T00:00:00+05:00"}, "sentAt", "the batch's sentAt is out of range"),
+        # Holdable in UTC, but no time zone east of UTC could show it.
+        ({"timestamp": "9999-12-31T00:00:00Z"}, {}, "timestamp", "out of range"),
+        ({"timestamp": "0001-01-01T12:00:00Z"}, {}, "timestamp", "out of range"),
+        # Each time holdable, the corrected one is not: receivedAt (2025) + 7,975 years.
+        ({"timestamp": "9999-12-29T00:00:00Z", "sentAt": "2024-12-29T00:00:00Z"}, {}, "timestamp", "clock skew"),
+        ({}, {"sentAt": "0005-01-01T00:00:00Z"}, "timestamp", "clock skew"),
+    ],
+)
+def test_it_rejects_a_time_the_database_cannot_hold_naming_the_field(fields, envelope, field, reason_part):
+    # given
+    raw = {"type": "track", "userId": "u", "event": "e", "timestamp": "9000-01-01T00:00:00Z"} | fields
+
+    # when
+    result = validate(raw, envelope=envelope)
+
+    # then
+    assert isinstance(result, Rejection)
+    assert result.field == field
+    assert reason_part in result.reason
+
+
+@pytest.mark.parametrize(
+    ("timestamp", "expected"),
+    [
+        # The widest offsets PostgreSQL takes, and offsets with (fractions of) seconds it does not.
+        ("2025-03-01T10:00:00+15:59", datetime(2025, 2, 28, 18, 1, tzinfo=UTC)),
+        ("2025-03-01T10:00:00-15:59", datetime(2025, 3, 2, 1, 59, tzinfo=UTC)),
+        ("2025-03-01T10:00:00+05:30:15.5", datetime(2025, 3, 1, 4, 29, 44, 500000, tzinfo=UTC)),
+        # Far from now but holdable: kept as sent, never clamped.
+        ("9999-12-30T00:00:00Z", datetime(9999, 12, 30, tzinfo=UTC)),
+        ("0001-01-02T00:00:00Z", datetime(1, 1, 2, tzinfo=UTC)),
+    ],
+)
+def test_it_keeps_a_holdable_time_as_sent_in_utc(timestamp, expected):
+    # when
+    result = validate({"type": "track", "userId": "u", "event": "e", "timestamp": timestamp})
+
+    # then
+    assert result.timestamp == result.original_timestamp == expected
+    assert result.timestamp.utcoffset() == timedelta(0)
+
+
+def nested(levels: int, inner: object = 1) -> object:
+    """`levels` objects and arrays, one inside the other, around `inner`."""
+    value = inner
+    for level in range(levels):
+        value = {"k": value} if level % 2 else [value]
+    return value
+
+
+def test_a_message_nested_as_deep_as_the_limit_is_accepted():
+    # given: the message is the first level, its properties the second
+    raw = {"type": "track", "userId": "u", "event": "e", "properties": {"p": nested(MAX_NESTING_DEPTH - 2)}}
+
+    # when
+    result = validate(raw)
+
+    # then
+    assert isinstance(result, Message)
+
+
+@pytest.mark.parametrize("levels", [MAX_NESTING_DEPTH - 1, 500, 900])
+def test_a_message_nested_deeper_than_the_limit_is_rejected_naming_the_field(levels):
+    # given: 900 levels is as deep as Python's json can go, 500 what the admin's pretty-printing cannot show
+    raw = {"type": "track", "userId": "u", "event": "e", "properties": {"p": nested(levels)}}
+
+    # when
+    result = validate(raw)
+
+    # then
+    assert result == Rejection("properties", f"properties is nested more than {MAX_NESTING_DEPTH} levels deep")
+
+
+@pytest.mark.parametrize(
+    ("envelope", "field", "reason_part"),
+    [
+        ({"context": {"deep": nested(MAX_NESTING_DEPTH)}}, "context", "the batch's context is nested more than"),
+        ({"context": {"ip": "1.2.3.4\x00"}}, "context", "the batch's context contains a NUL"),
+        ({"integrations": {"x": "\ud800"}}, "integrations", "the batch's integrations contains invalid Unicode"),
+    ],
+)
+def test_an_envelope_value_that_cannot_be_stored_rejects_the_messages_it_applies_to(envelope, field, reason_part):
+    # when
+    result = validate({"type": "identify", "userId": "u"}, envelope=envelope)
+
+    # then
+    assert isinstance(result, Rejection)
+    assert result.field == field
+    assert reason_part in result.reason
+
+
+def test_pruning_json_text_cuts_only_what_is_nested_too_deep():
+    # given: brackets inside strings, escaped quotes included, are text, not nesting
+    text = json.dumps({"a": [[[1]]], "b": [2], "s": 'x[[{"\\"'})
+
+    # when
+    pruned = json_deep_values_pruned(text, max_depth=3)
+
+    # then
+    assert json.loads(pruned) == {"a": [[[]]], "b": [2], "s": 'x[[{"\\"'}
+
+
+@pytest.mark.parametrize("text", ["[" * 10, "[[[[1]]", '{"a": [[[[1]]]]', "not json"])
+def test_pruning_never_turns_broken_json_into_json(text):
+    # when
+    pruned = json_deep_values_pruned(text, max_depth=2)
+
+    # then
+    with pytest.raises(ValueError):
+        json.loads(pruned)
+
+
+def test_pruning_a_json_value_keeps_the_shallow_part():
+    assert json_value_pruned({"a": [{"b": 1}], "c": 2}, max_depth=2) == {"a": ["(nested too deep)"], "c": 2}
 
 
 def test_it_keeps_unknown_top_level_fields_in_extra_but_never_the_write_key():
@@ -284,8 +426,16 @@ message_keys = st.sampled_from(
 )
 message_like = st.dictionaries(message_keys | st.text(max_size=8), json_values, max_size=10)
 # NUL characters are rejected before dates are looked at (tested above).
-date_like = st.datetimes(timezones=st.just(UTC)).map(lambda d: d.isoformat()) | st.text(
-    alphabet=st.characters(blacklist_characters="\x00"), max_size=30
+# Any calendar time with any offset Python allows (under 24 hours either way).
+any_offset_date = st.builds(
+    lambda moment, minutes: moment.replace(tzinfo=timezone(timedelta(minutes=minutes))).isoformat(),
+    st.datetimes(),
+    st.integers(min_value=-1439, max_value=1439),
+)
+date_like = (
+    st.datetimes(timezones=st.just(UTC)).map(lambda d: d.isoformat())
+    | any_offset_date
+    | st.text(alphabet=st.characters(blacklist_characters="\x00"), max_size=30)
 )
 
 
@@ -317,5 +467,8 @@ def test_arbitrary_dates_never_crash_and_accepted_ones_are_aware(kind, timestamp
     if isinstance(result, Message):
         assert result.timestamp.tzinfo is not None
         assert json.dumps(result.extra) is not None
+        # What PostgreSQL stores and Python reads back, in any time zone.
+        for moment in (result.timestamp, result.original_timestamp, result.sent_at):
+            assert moment is None or (EARLIEST_TIME <= moment <= LATEST_TIME and moment.utcoffset() == timedelta(0))
     else:
         assert result.field in ("timestamp", "sentAt")

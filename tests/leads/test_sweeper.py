@@ -1,14 +1,22 @@
-"""The beat sweeper: events left unprocessed (task lost, worker killed, broker down) get processed."""
+"""The beat sweeper: events left unprocessed (task lost, worker killed, broker down) get processed.
+
+Bounded: set-aside batches are skipped, each batch waits longer before each new
+sweep and is set aside after MAX_SWEEPS, and batches never swept come first.
+"""
 
 from datetime import timedelta
 
 import pytest
+import redis
 from django.utils import timezone
 
-from leads.models import Event, Lead
+from leads.models import DeadLetter, Event, Lead
 from leads.selectors_identity import unprocessed_batch_id_list
-from leads.tasks import events_sweep_unprocessed_task
-from tests.worker_utils import ingest
+from leads.services.dead_letters import MAX_SWEEPS, unprocessed_batches_sweep
+from leads.tasks import events_process_task, events_sweep_unprocessed_task
+from qualify_site.celery import app as celery_app
+from tests.leads.poison_utils import poison_batch
+from tests.worker_utils import celery_worker, ingest, tasks_routed_to_own_queue, wait_until
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 
@@ -85,3 +93,112 @@ def test_it_lists_each_unprocessed_batch_once_and_bounded(source):
     assert sorted(everything) == sorted(batch_ids)
     assert len(bounded) == 2
     assert set(bounded) <= batch_ids
+
+
+@pytest.fixture
+def unconsumed_queue():
+    """Tasks go to a Redis queue no worker reads: every task the sweeper publishes is lost."""
+    with tasks_routed_to_own_queue() as name:
+        yield name
+
+
+def test_the_sweeper_skips_a_set_aside_batch(source, settings, django_capture_on_commit_callbacks):
+    # given
+    settings.INGEST_SWEEP_AFTER_SECONDS = 120
+    batch_id = poison_batch(source, "poison-1", received_at=timezone.now() - timedelta(minutes=10))
+    events_process_task.delay(batch_id).get()
+
+    # when
+    swept = events_sweep_unprocessed_task()
+
+    # then
+    assert swept == 0
+    assert DeadLetter.objects.get().failure_count == 1
+
+
+@pytest.mark.redis
+def test_the_sweeper_waits_longer_before_each_new_sweep_of_the_same_batch(source, unconsumed_queue):
+    # given
+    start = timezone.now()
+    ingest(source, [identify_message("lost-1")], received_at=start - timedelta(minutes=10))
+
+    # when: a sweep every minute for an hour, each task lost
+    swept_at = [
+        minute
+        for minute in range(60)
+        if unprocessed_batches_sweep(older_than_seconds=120, now=start + timedelta(minutes=minute))
+    ]
+
+    # then: the waits double from the 2-minute threshold: 2, 4, 8, 16 minutes
+    assert swept_at == [0, 2, 6, 14, 30]
+
+
+@pytest.mark.redis
+def test_a_batch_swept_the_maximum_number_of_times_is_set_aside_and_never_enqueued_again(source, unconsumed_queue):
+    # given
+    start = timezone.now()
+    batch_id = ingest(source, [identify_message("lost-1")], received_at=start - timedelta(minutes=10))
+
+    # when: sweeps two hours apart, each task lost
+    swept = [
+        unprocessed_batches_sweep(older_than_seconds=120, now=start + timedelta(hours=2 * sweep))
+        for sweep in range(MAX_SWEEPS + 3)
+    ]
+
+    # then
+    assert swept == [[batch_id]] * MAX_SWEEPS + [[], [], []]
+    letter = DeadLetter.objects.get()
+    assert str(letter.batch_id) == batch_id
+    assert f"after {MAX_SWEEPS} sweeps" in letter.error
+
+
+@pytest.mark.redis
+def test_a_batch_never_swept_comes_before_an_older_one_swept_before(source, unconsumed_queue):
+    # given: an old batch swept once and due again, then a batch lost later
+    start = timezone.now()
+    old = ingest(source, [identify_message("old-1")], received_at=start - timedelta(minutes=30))
+    unprocessed_batches_sweep(older_than_seconds=120, now=start)
+    new = ingest(source, [identify_message("new-1")], received_at=start - timedelta(minutes=10))
+
+    # when
+    first = unprocessed_batch_id_list(older_than_seconds=120, limit=1, now=start + timedelta(minutes=3))
+    both = unprocessed_batch_id_list(older_than_seconds=120, limit=5, now=start + timedelta(minutes=3))
+
+    # then
+    assert first == [new]
+    assert both == [new, old]
+
+
+@pytest.mark.redis
+@pytest.mark.worker
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_500_poison_batches_do_not_delay_the_recovery_of_real_lost_batches(source, settings):
+    # given: the 500 oldest unprocessed batches are poison, three real ones were lost after them, and
+    # every task is gone (the queue dropped, as when Redis loses its data)
+    settings.INGEST_SWEEP_AFTER_SECONDS = 120
+    now = timezone.now()
+    with tasks_routed_to_own_queue() as queue:
+        poison = [poison_batch(source, f"poison-{i}", received_at=now - timedelta(hours=1)) for i in range(500)]
+        lost_at = now - timedelta(minutes=10)
+        real = [ingest(source, [identify_message(f"real-{i}")], received_at=lost_at) for i in range(3)]
+        redis.Redis.from_url(celery_app.conf.broker_url).delete(queue)
+
+        with celery_worker(queue=queue):
+            # when: one sweep
+            swept = events_sweep_unprocessed_task()
+
+            # then: that sweep alone recovers the real batches, and sets every poison one aside
+            wait_until(
+                lambda: not Event.objects.filter(batch_id__in=real, processed_at__isnull=True).exists(),
+                timeout=300,
+                message="the real batches to be processed",
+            )
+            wait_until(lambda: DeadLetter.objects.count() == len(poison), timeout=300, message="poison set aside")
+        assert swept == len(poison) + len(real)
+        assert Lead.objects.filter(email__startswith="real-").count() == 3
+        assert sorted(str(batch_id) for batch_id in DeadLetter.objects.values_list("batch_id", flat=True)) == sorted(
+            poison
+        )
+        # and the next sweep re-enqueues none of them
+        assert events_sweep_unprocessed_task() == 0

@@ -1,7 +1,8 @@
 """The processing task: thin, idempotent, safe to redeliver."""
 
+import psycopg
 import pytest
-from django.db import OperationalError
+from django.db import InterfaceError, OperationalError
 
 from leads.models import Event, Lead
 from leads.tasks import events_process_task
@@ -32,5 +33,11 @@ def test_a_task_for_an_unknown_batch_does_nothing():
 def test_the_task_is_acknowledged_late_and_retries_only_transient_database_errors():
     assert events_process_task.acks_late is True
     assert events_process_task.reject_on_worker_lost is True
-    assert events_process_task.autoretry_for == (OperationalError,)
+    # psycopg's own classes too: the bulk paths use psycopg cursors that Django does not wrap.
+    assert set(events_process_task.autoretry_for) == {
+        OperationalError,
+        InterfaceError,
+        psycopg.OperationalError,
+        psycopg.InterfaceError,
+    }
     assert events_process_task.time_limit and events_process_task.soft_time_limit

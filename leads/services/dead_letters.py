@@ -1,0 +1,170 @@
+"""Poison batches: set aside what processing cannot get through, sweep up what was lost, replay after a fix.
+
+A batch whose processing fails with an error retrying cannot fix (bad data an
+older version let in, a bug) is set aside as a DeadLetter, with the error and
+where it was raised, instead of failing forever; its events stay stored. The
+beat sweeper re-enqueues batches left unprocessed (task lost, worker killed,
+broker down) but skips set-aside ones, waits longer before each new sweep of
+the same batch, and sets a batch aside after `MAX_SWEEPS` of them, so that no
+batch is re-enqueued without bound and none takes the place of others.
+"""
+
+import logging
+import traceback
+from datetime import datetime, timedelta
+
+import psycopg
+from celery.exceptions import SoftTimeLimitExceeded
+from django.core.exceptions import PermissionDenied
+from django.db import InterfaceError, OperationalError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from leads.models import BatchSweep, DeadLetter, Event
+from leads.selectors_identity import unprocessed_batch_id_list
+from leads.services.identity import events_process_batch
+from leads.services.ingest import _enqueue_processing
+from qualify_site.roles import Role, user_has_role
+
+logger = logging.getLogger(__name__)
+
+# Worth retrying: the database was unreachable, restarting, or refused this
+# attempt only (deadlock, serialization failure, statement timeout are all
+# OperationalError). psycopg's own classes too: the bulk paths read through
+# psycopg cursors that Django does not wrap. The task retries these itself.
+RETRYABLE_DATABASE_ERRORS = (OperationalError, InterfaceError, psycopg.OperationalError, psycopg.InterfaceError)
+# Not a reason to set a batch aside either: a soft time limit may be load. The
+# task does not retry it at once (that would hold a worker for each retry); the
+# sweeper tries again later, and its bound stops it recurring forever.
+TRANSIENT_ERRORS = (*RETRYABLE_DATABASE_ERRORS, SoftTimeLimitExceeded)
+
+# Batches (re-)enqueued per sweep. A poison batch takes a slot at most once
+# before it is set aside, so it can only delay the recovery of others when more
+# than this many batches, never swept before, were lost at once.
+SWEEP_MAX_BATCHES = 1000
+# Sweeps of one batch before it is set aside. Waits double from
+# INGEST_SWEEP_AFTER_SECONDS up to SWEEP_MAX_WAIT: with the defaults, about six
+# hours of sweeps, longer than a worker outage should last.
+MAX_SWEEPS = 10
+SWEEP_MAX_WAIT = timedelta(hours=1)
+# Sweep records of batches long done (or set aside) are dropped after this.
+SWEEP_RECORD_KEPT = timedelta(days=7)
+_TRACEBACK_CHARACTERS = 4000
+
+
+def is_transient_error(error: BaseException) -> bool:
+    return isinstance(error, TRANSIENT_ERRORS)
+
+
+def batch_process_or_set_aside(*, batch_id: str) -> int:
+    """Process the batch; set it aside if that fails for good. Returns how many events were processed.
+
+    Transient errors propagate, for the task to retry.
+    """
+    try:
+        return events_process_batch(batch_id=batch_id)
+    except Exception as error:
+        if is_transient_error(error):
+            raise
+        logger.exception("batch %s cannot be processed; setting it aside", batch_id)
+        dead_letter_record(batch_id=batch_id, error=f"{type(error).__name__}: {error}", traceback_text=_summary(error))
+        return 0
+
+
+def _summary(error: BaseException) -> str:
+    # The innermost frames say where it broke; the outer ones are Celery's.
+    return "".join(traceback.format_exception(error))[-_TRACEBACK_CHARACTERS:]
+
+
+@transaction.atomic
+def dead_letter_record(*, batch_id: str, error: str, traceback_text: str = "", now=None) -> DeadLetter | None:
+    """Set the batch aside with the error, once per batch (a second failure updates the same row).
+
+    None when nothing of the batch is left unprocessed: there is nothing to set aside.
+    """
+    now = now or timezone.now()
+    unprocessed = Event.objects.filter(batch_id=batch_id, processed_at__isnull=True)
+    event_count = unprocessed.count()
+    if not event_count:
+        return None
+    values = {"event_count": event_count, "error": error[:500], "traceback": traceback_text, "set_aside_at": now}
+    letter, created = DeadLetter.objects.get_or_create(
+        batch_id=batch_id, defaults={**values, "source_id": unprocessed.values_list("source_id", flat=True).first()}
+    )
+    if not created:
+        DeadLetter.objects.filter(id=letter.id).update(
+            **values, is_set_aside=True, failure_count=F("failure_count") + 1
+        )
+        letter.refresh_from_db()
+    return letter
+
+
+def dead_letters_replay(*, dead_letter_ids: list[int], actor) -> int:
+    """Process set-aside batches again, after a fix. Admins only. Returns how many were replayed.
+
+    Each is claimed once (a double click or two admins replay it once) and
+    enqueued on commit; it starts afresh with the sweeper, and is set aside
+    again if it still fails.
+    """
+    if not user_has_role(actor, Role.ADMIN):
+        raise PermissionDenied("Only admins replay set-aside batches.")
+    replayed = 0
+    for letter in DeadLetter.objects.filter(id__in=dead_letter_ids, is_set_aside=True).only("id", "batch_id"):
+        with transaction.atomic():
+            claimed = DeadLetter.objects.filter(id=letter.id, is_set_aside=True).update(
+                is_set_aside=False, replayed_at=timezone.now(), replayed_by=actor
+            )
+            if not claimed:
+                continue
+            BatchSweep.objects.filter(batch_id=letter.batch_id).delete()
+            batch_id = str(letter.batch_id)
+            transaction.on_commit(lambda batch_id=batch_id: _enqueue_processing(batch_id))
+            replayed += 1
+    return replayed
+
+
+def unprocessed_batches_sweep(*, older_than_seconds: int, now: datetime | None = None) -> list[str]:
+    """Re-enqueue batches left unprocessed, within the bounds above; return the ids enqueued.
+
+    The ones swept `MAX_SWEEPS` times already are set aside instead. A batch
+    counts as swept only once its task is published: with the broker down,
+    nothing is spent.
+    """
+    now = now or timezone.now()
+    batch_ids = unprocessed_batch_id_list(older_than_seconds=older_than_seconds, limit=SWEEP_MAX_BATCHES, now=now)
+    sweep_counts = {
+        str(batch_id): count
+        for batch_id, count in BatchSweep.objects.filter(batch_id__in=batch_ids).values_list("batch_id", "sweep_count")
+    }
+    enqueued, worn_out = [], []
+    for batch_id in batch_ids:
+        count = sweep_counts.get(batch_id, 0)
+        if count >= MAX_SWEEPS:
+            worn_out.append((batch_id, count))
+        elif _enqueue_processing(str(batch_id)):
+            enqueued.append((batch_id, count))
+    for batch_id, count in worn_out:
+        dead_letter_record(
+            batch_id=str(batch_id),
+            error=f"Still unprocessed after {count} sweeps: its processing never finished "
+            "(worker killed, time limit, or the database failing it every time).",
+            now=now,
+        )
+    _sweeps_record(enqueued, now=now, first_wait=timedelta(seconds=max(older_than_seconds, 1)))
+    BatchSweep.objects.filter(last_swept_at__lt=now - SWEEP_RECORD_KEPT).delete()
+    return [str(batch_id) for batch_id, _ in enqueued]
+
+
+def _sweeps_record(swept: list, *, now: datetime, first_wait: timedelta) -> None:
+    if not swept:
+        return
+    rows = []
+    for batch_id, count in swept:
+        wait = min(first_wait * 2**count, SWEEP_MAX_WAIT)
+        rows.append(BatchSweep(batch_id=batch_id, sweep_count=count + 1, last_swept_at=now, next_sweep_at=now + wait))
+    BatchSweep.objects.bulk_create(
+        rows,
+        update_conflicts=True,
+        unique_fields=["batch_id"],
+        update_fields=["sweep_count", "last_swept_at", "next_sweep_at"],
+    )
