@@ -61,10 +61,67 @@ def test_two_workers_creating_the_same_lead_at_once_end_with_one(source_with_key
     for thread in threads:
         thread.join(timeout=20)
 
-    # then: the second one's insert conflicted, it retried and linked to the first one's lead
+    # then: the second one waited for the first (same ids: same key locks) and linked to its lead,
+    # with no conflicting insert to retry
     assert sorted(results.values()) == [2, 2]
-    assert "concurrent identity write, retrying" in caplog.text
+    assert "concurrent identity write, retrying" not in caplog.text
     lead = Lead.objects.get()
     assert Event.objects.filter(lead=lead).count() == 4
     assert Identity.objects.filter(lead=lead).count() == 2
+    assert lead.account.group_id == "g-1"
+
+
+@pytest.mark.parametrize(
+    ("stalled", "stall_sql"),
+    [
+        # The identify stalls after linking u-1, attaching the old visit (locked here).
+        ("identify", "SELECT id FROM leads_event WHERE type = 'page' FOR UPDATE"),
+        # The product batch stalls after resolving (nobody known yet), updating the account (locked here).
+        ("product", "SELECT id FROM leads_account WHERE group_id = 'g-1' FOR UPDATE"),
+    ],
+    ids=["identify-stalls", "product-events-stall"],
+)
+def test_events_processed_while_another_worker_identifies_their_user_reach_the_lead(
+    source_with_key, stalled, stall_sql
+):
+    # given: an earlier anonymous visit, processed and unmatched; the company; then two batches
+    # stored before either is processed: the visitor identifying as u-1, and u-1's product events
+    source, _ = source_with_key
+    Account.objects.create(name="Acme", group_id="g-1")
+    with tasks_routed_to_own_queue():
+        events_process_batch(batch_id=ingest(source, [{"type": "page", "anonymousId": "a-1", "name": "Pricing"}]))
+        identify_batch = ingest(
+            source,
+            [{"type": "identify", "anonymousId": "a-1", "userId": "u-1", "traits": {"email": "ann@acme.com"}}],
+        )
+        product_batch = ingest(
+            source,
+            [
+                {"type": "track", "userId": "u-1", "event": "Job Run"},
+                {"type": "group", "userId": "u-1", "groupId": "g-1", "traits": {"seats": 5}},
+            ],
+        )
+    first, second = (identify_batch, product_batch) if stalled == "identify" else (product_batch, identify_batch)
+    results: dict[str, int] = {}
+
+    # when: the first worker stops inside its transaction, the second runs meanwhile
+    with psycopg.connect(database_url_of_test_run()) as lock_holder:
+        lock_holder.execute(stall_sql)
+        threads = [process_in_thread(first, results)]
+        wait_until(lambda: backends_waiting_on_a_lock() >= 1, timeout=10, message="the first worker to stall")
+        threads.append(process_in_thread(second, results))
+        wait_until(
+            lambda: second in results or backends_waiting_on_a_lock() >= 2,
+            timeout=10,
+            message="the second worker to finish or wait",
+        )
+        lock_holder.rollback()
+    for thread in threads:
+        thread.join(timeout=20)
+
+    # then: every event has the one lead, and the group call gave it its account
+    assert results == {identify_batch: 1, product_batch: 2}
+    lead = Lead.objects.get()
+    assert Event.objects.filter(lead__isnull=True).count() == 0
+    assert Event.objects.filter(lead=lead).count() == 4
     assert lead.account.group_id == "g-1"
