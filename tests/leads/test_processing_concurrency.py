@@ -1,14 +1,18 @@
-"""Two workers resolving the same new person at the same time still make one lead."""
+"""Workers resolving the same people at the same time: one lead each, every event on it."""
 
+import contextlib
+import random
 import threading
+import time
 
 import psycopg
 import pytest
 from django.db import connection
+from django.db.models import Q
 
 from leads.models import Account, Event, Identity, Lead
 from leads.services.identity import events_process_batch
-from tests.worker_utils import database_url_of_test_run, ingest, tasks_routed_to_own_queue, wait_until
+from tests.worker_utils import celery_worker, database_url_of_test_run, ingest, tasks_routed_to_own_queue, wait_until
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -125,3 +129,78 @@ def test_events_processed_while_another_worker_identifies_their_user_reach_the_l
     assert Event.objects.filter(lead__isnull=True).count() == 0
     assert Event.objects.filter(lead=lead).count() == 4
     assert lead.account.group_id == "g-1"
+
+
+WORKERS = 3
+CLIENTS = 4
+PEOPLE_PER_CLIENT = 25
+
+
+def send_people(source, client: int) -> None:
+    """A client's stream: per person, a visit, the identify, product events right behind it
+    (processed by another worker while the identify is), then the group call 50 to 300 ms later."""
+    from django.db import connection as thread_connection
+
+    pace = random.Random(client)
+    try:
+        for number in range(PEOPLE_PER_CLIENT):
+            user, anonymous = f"u-{client}-{number}", f"a-{client}-{number}"
+            ingest(source, [{"type": "page", "anonymousId": anonymous, "name": "Pricing"}])
+            ingest(
+                source,
+                [
+                    {
+                        "type": "identify",
+                        "userId": user,
+                        "anonymousId": anonymous,
+                        "traits": {"email": f"{user}@gmail.com"},
+                    }
+                ],
+            )
+            time.sleep(pace.uniform(0, 0.02))
+            ingest(source, [{"type": "track", "userId": user, "event": "Job Run", "context": {"groupId": "g-1"}}])
+            time.sleep(pace.uniform(0.05, 0.3))
+            ingest(source, [{"type": "group", "userId": user, "groupId": "g-1", "traits": {"name": "Acme"}}])
+    finally:
+        thread_connection.close()
+
+
+def unattached_events_of_known_ids() -> int:
+    known_users = Identity.objects.filter(kind="user_id").values("value")
+    known_anonymous = Identity.objects.filter(kind="anonymous_id").values("value")
+    return (
+        Event.objects.filter(lead__isnull=True)
+        .filter(Q(user_id__in=known_users) | Q(anonymous_id__in=known_anonymous))
+        .count()
+    )
+
+
+@pytest.mark.redis
+@pytest.mark.worker
+@pytest.mark.slow
+def test_worker_processes_racing_on_the_same_people_leave_no_event_of_a_known_id_unattached(source_with_key):
+    # given: three worker processes consuming the same queue
+    source, _ = source_with_key
+    people = CLIENTS * PEOPLE_PER_CLIENT
+    with tasks_routed_to_own_queue() as queue, contextlib.ExitStack() as workers:
+        for _ in range(WORKERS):
+            workers.enter_context(celery_worker(queue=queue))
+
+        # when: four clients send their people's events at once, each batch a task
+        clients = [threading.Thread(target=send_people, args=(source, client)) for client in range(CLIENTS)]
+        for client in clients:
+            client.start()
+        for client in clients:
+            client.join(timeout=120)
+        wait_until(
+            lambda: not Event.objects.filter(processed_at__isnull=True).exists(),
+            timeout=120,
+            message="the workers to process every batch",
+        )
+
+    # then: one lead per person, every event on it, and the group call's account
+    assert Event.objects.count() == people * 4
+    assert unattached_events_of_known_ids() == 0
+    assert Event.objects.filter(lead__isnull=True).count() == 0
+    assert Lead.objects.count() == people
+    assert Lead.objects.filter(account__group_id="g-1").count() == people
