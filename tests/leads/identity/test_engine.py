@@ -1,7 +1,11 @@
 """The identity engine, without a database: facts in, a plan of writes out."""
 
+import json
+import subprocess
+import sys
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -54,6 +58,30 @@ def leads_of(plan) -> dict[int, LeadFacts]:
 
 def event_leads(plan) -> dict[int, int | None]:
     return {event.id: event.lead_id for event in plan.events}
+
+
+def test_the_engine_imports_no_django_and_no_app_module_but_its_pure_helpers():
+    # given: a fresh interpreter, so nothing else has imported Django first
+    code = (
+        "import json, sys, leads.identity.engine; "
+        "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] "
+        "in ('django', 'leads', 'scoring', 'routing', 'qualify_site'))))"
+    )
+
+    # when
+    output = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=Path(__file__).parents[3]
+    ).stdout
+
+    # then
+    assert json.loads(output) == [
+        "leads",
+        "leads.emails",
+        "leads.identity",
+        "leads.identity.engine",
+        "leads.identity.facts",
+        "leads.identity.traits",
+    ]
 
 
 # --- People -------------------------------------------------------------------
