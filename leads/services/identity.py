@@ -56,9 +56,9 @@ from qualify_site import bulk_sql
 
 logger = logging.getLogger(__name__)
 
-# Attempts when a concurrent writer (a CSV import, an admin) created the same
-# lead/identity/account between our read and our insert: the retry reads
-# theirs and links to it. Workers never race each other so: see _keys_lock.
+# Attempts when a concurrent writer created the same lead/identity/account
+# between our read and our insert: the retry reads theirs and links to it.
+# Workers seldom race so any more (see _keys_lock); a CSV import still can.
 _CONFLICT_ATTEMPTS = 3
 
 _LEAD_UPDATE_FIELDS = [
