@@ -257,9 +257,19 @@ def _events_insert_postgresql(*, source: Source, batch_id: uuid.UUID, messages: 
     with connection.cursor() as cursor:
         # SET LOCAL: the timeout ends with this transaction.
         cursor.execute(f"SET LOCAL statement_timeout = {timeout_ms}")
+        # Rows go in (source, messageId) order, the unique index's: two requests
+        # carrying the same messageIds in different orders would otherwise each
+        # wait for the other's uncommitted row, a deadlock (the client got a 503).
+        # In one canonical order the second simply waits for the first. Ids are
+        # still drawn in the order sent, before that sort: processing orders a
+        # batch by (timestamp, id), and messages sent with the same timestamp
+        # (an identify and its group call) must keep their order.
         cursor.execute(
-            f"INSERT INTO {table} ({columns}) "  # noqa: S608 - identifiers from model metadata, values are parameters
-            f"SELECT {columns} FROM jsonb_to_recordset(%s::jsonb) AS r({record}) "
+            "WITH numbered AS MATERIALIZED ("  # noqa: S608 - identifiers from model metadata, values are parameters
+            f"SELECT nextval((SELECT pg_get_serial_sequence('{table}', 'id'))::regclass) AS id, r.* "
+            f"FROM ROWS FROM (jsonb_to_recordset(%s::jsonb) AS ({record})) WITH ORDINALITY "
+            f"AS r({columns}, position) ORDER BY position) "
+            f'INSERT INTO {table} ("id", {columns}) SELECT "id", {columns} FROM numbered ORDER BY "message_id" '
             "ON CONFLICT (source_id, message_id) DO NOTHING",
             [payload],
         )
