@@ -59,6 +59,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "qualify_site.api.middleware.ApiRequestLimitsMiddleware",
+    # Last, so that its process_exception sees a view's database errors first: 503, not 500.
+    "qualify_site.unavailable.DependencyUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "qualify_site.urls"
@@ -194,6 +197,11 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.CursorPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # One error body ({code, message, ...}) and 503 + Retry-After when the database is down.
+    "EXCEPTION_HANDLER": "qualify_site.api.errors.api_exception_handler",
+    # JSON only, with a nesting limit; the body size is checked by ApiRequestLimitsMiddleware.
+    "DEFAULT_PARSER_CLASSES": ["qualify_site.api.parsers.BoundedJSONParser"],
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Qualify API",

@@ -172,7 +172,7 @@ def test_an_invalid_filter_value_gets_400_naming_the_field(client, url, field):
 
     # then
     assert response.status_code == 400
-    assert field in response.json()
+    assert field in response.json()["errors"]
 
 
 def test_the_lead_list_pages_with_a_cursor_newest_first(client, world):
@@ -272,7 +272,9 @@ def test_a_date_postgresql_cannot_hold_gets_400_naming_the_parameter(client, wor
 
     # then
     assert response.status_code == 400, response.content
-    assert name in response.json()
+    body = response.json()
+    assert (body["code"], body["field"]) == ("invalid", name)
+    assert name in body["message"]
 
 
 @pytest.mark.parametrize(
