@@ -196,7 +196,7 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.CursorPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "qualify_site.api.schema.QualifyAutoSchema",
     # One error body ({code, message, ...}) and 503 + Retry-After when the database is down.
     "EXCEPTION_HANDLER": "qualify_site.api.errors.api_exception_handler",
     # JSON only, with a nesting limit; the body size is checked by ApiRequestLimitsMiddleware.
@@ -205,7 +205,12 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Qualify API",
-    "DESCRIPTION": "Lead qualification, routing and outcomes. Ingestion speaks the Segment HTTP Tracking API at /v1/.",
+    "DESCRIPTION": (
+        "Lead qualification, routing and outcomes. Ingestion speaks the Segment HTTP Tracking API at /v1/.\n\n"
+        "Every error answers `{code, message}` (bad input adds `field` and `errors`); each operation lists the "
+        "statuses it can answer and the limits behind them. Bodies are JSON. A method an operation does not "
+        "list answers 405."
+    ),
     "VERSION": "0.1.0",
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

@@ -14,7 +14,8 @@ def _error(status: int, code: str, message: str) -> JsonResponse:
 
 
 class ApiRequestLimitsMiddleware:
-    """414 for a URI too long, 413 for a body over DATA_UPLOAD_MAX_MEMORY_SIZE, on /api/ only.
+    """414 for a URI too long, 413 for a body over DATA_UPLOAD_MAX_MEMORY_SIZE, on /api/ only
+    (the limits the schema states: qualify_site.api.schema).
 
     Django enforces its body limit only for form data; DRF reads a JSON body
     whole, whatever its size. WSGI hands Django no more than Content-Length
@@ -35,6 +36,8 @@ class ApiRequestLimitsMiddleware:
         uri_length = len(request.get_full_path().encode())
         if uri_length > MAX_URI_LENGTH:
             return _error(414, "uri_too_long", f"The URI is over the {MAX_URI_LENGTH} byte limit.")
+        if request.method not in ("POST", "PUT", "PATCH"):
+            return None  # nothing reads the body of a GET
         try:
             declared = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
