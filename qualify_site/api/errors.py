@@ -10,7 +10,8 @@ for bad input names the first bad `field` and lists every error per field in
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
-from django.http import Http404
+from django.http import Http404, JsonResponse
+from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler, set_rollback
@@ -74,3 +75,10 @@ def api_exception_handler(error: Exception, context: dict):
         code = getattr(error.detail, "code", None) or error.default_code
         response.data = {"code": str(code), "message": _first_message(error.detail)}
     return response
+
+
+def page_not_found(request, exception):
+    """handler404: a URL no route matches (`/api/leads/abc/`) answers the API's body under /api/."""
+    if request.path_info.startswith("/api/"):
+        return JsonResponse({"code": "not_found", "message": "No API operation at this URL."}, status=404)
+    return defaults.page_not_found(request, exception)

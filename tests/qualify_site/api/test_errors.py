@@ -116,3 +116,22 @@ def test_the_validation_body_names_the_field_and_its_first_message(errors, expec
     # then
     assert (body["field"], body["message"]) == expected
     assert body["code"] == "invalid"
+
+
+@pytest.mark.parametrize("url", ["/api/leads/abc/", "/api/routing/assignments/-1/accept/", "/api/nothing-here/"])
+def test_a_url_no_route_matches_under_the_api_is_a_json_404(charlie, url):
+    # when
+    response = _client(charlie).get(url)
+
+    # then
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
+
+
+def test_a_url_no_route_matches_elsewhere_is_the_html_404(client):
+    # when
+    response = client.get("/nothing-here/")
+
+    # then
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("text/html")
