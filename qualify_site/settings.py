@@ -59,6 +59,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "qualify_site.api.middleware.ApiRequestLimitsMiddleware",
+    # Last, so that its process_exception sees a view's database errors first: 503, not 500.
+    "qualify_site.unavailable.DependencyUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "qualify_site.urls"
@@ -200,11 +203,21 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.CursorPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "qualify_site.api.schema.QualifyAutoSchema",
+    # One error body ({code, message, ...}) and 503 + Retry-After when the database is down.
+    "EXCEPTION_HANDLER": "qualify_site.api.errors.api_exception_handler",
+    # JSON only, with a nesting limit; the body size is checked by ApiRequestLimitsMiddleware.
+    "DEFAULT_PARSER_CLASSES": ["qualify_site.api.parsers.BoundedJSONParser"],
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Qualify API",
-    "DESCRIPTION": "Lead qualification, routing and outcomes. Ingestion speaks the Segment HTTP Tracking API at /v1/.",
+    "DESCRIPTION": (
+        "Lead qualification, routing and outcomes. Ingestion speaks the Segment HTTP Tracking API at /v1/.\n\n"
+        "Every error answers `{code, message}` (bad input adds `field` and `errors`); each operation lists the "
+        "statuses it can answer and the limits behind them. Bodies are JSON. A method an operation does not "
+        "list answers 405."
+    ),
     "VERSION": "0.1.0",
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

@@ -21,3 +21,6 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
 ]
+
+# Under /api/ a URL that matches no route answers the API's JSON error body, not an HTML page.
+handler404 = "qualify_site.api.errors.page_not_found"

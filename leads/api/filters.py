@@ -12,6 +12,7 @@ import django_filters
 from django.db.models import Q
 
 from leads.models import Account, Event, EventType, Lead, Segment, Stage
+from qualify_site.filters import StrictIsoDateTimeFilter
 
 
 def _search(queryset, value: str, fields: tuple[str, ...]):
@@ -28,10 +29,10 @@ class LeadFilter(django_filters.FilterSet):
     campaign = django_filters.NumberFilter(field_name="campaign_id")
     account = django_filters.NumberFilter(field_name="account_id")
     owner = django_filters.NumberFilter(field_name="owner_id")
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
-    updated_after = django_filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
-    updated_before = django_filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="lt")
+    created_after = StrictIsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = StrictIsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    updated_after = StrictIsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
+    updated_before = StrictIsoDateTimeFilter(field_name="updated_at", lookup_expr="lt")
     q = django_filters.CharFilter(method="filter_q", label="Search in name, email, title and company")
 
     class Meta:
@@ -67,8 +68,8 @@ class EventFilter(django_filters.FilterSet):
     lead = django_filters.NumberFilter(field_name="lead_id")
     account = django_filters.NumberFilter(field_name="account_id")
     source = django_filters.NumberFilter(field_name="source_id")
-    after = django_filters.IsoDateTimeFilter(field_name="timestamp", lookup_expr="gte")
-    before = django_filters.IsoDateTimeFilter(field_name="timestamp", lookup_expr="lt")
+    after = StrictIsoDateTimeFilter(field_name="timestamp", lookup_expr="gte")
+    before = StrictIsoDateTimeFilter(field_name="timestamp", lookup_expr="lt")
 
     class Meta:
         model = Event

@@ -8,7 +8,6 @@ the user may not see answers 404, never 403, so its existence does not leak.
 from django.http import Http404
 from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import generics, serializers
-from rest_framework.pagination import CursorPagination
 from rest_framework.permissions import IsAuthenticated
 
 from leads import selectors
@@ -24,12 +23,11 @@ from leads.api.serializers import (
     UserSummarySerializer,
 )
 from leads.models import Account, Event, Lead
+from qualify_site.api.pagination import StrictCursorPagination
 
 
-class NewestFirstPagination(CursorPagination):
+class NewestFirstPagination(StrictCursorPagination):
     ordering = ("-created_at", "-id")
-    page_size_query_param = "page_size"
-    max_page_size = 500
 
 
 class EventPagination(NewestFirstPagination):

@@ -16,13 +16,13 @@ from django.db.models.functions import Coalesce
 from django.http import Http404
 from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import generics, serializers, status
-from rest_framework.pagination import CursorPagination
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from leads.api.permissions import HasQualifyRole
 from leads.models import Lead
+from qualify_site.api.pagination import StrictCursorPagination
 from qualify_site.roles import Role, user_has_role
 from routing import selectors
 from routing.api.filters import AssignmentFilter
@@ -80,10 +80,8 @@ class _RoutingApi(APIView):
     permission_classes = [IsAuthenticated, HasQualifyRole, WorksAssignments]
 
 
-class DueFirstPagination(CursorPagination):
+class DueFirstPagination(StrictCursorPagination):
     ordering = ("due_sort", "id")
-    page_size_query_param = "page_size"
-    max_page_size = 500
 
 
 @extend_schema_serializer(component_name="Assignment")

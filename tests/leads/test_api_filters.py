@@ -172,7 +172,7 @@ def test_an_invalid_filter_value_gets_400_naming_the_field(client, url, field):
 
     # then
     assert response.status_code == 400
-    assert field in response.json()
+    assert field in response.json()["errors"]
 
 
 def test_the_lead_list_pages_with_a_cursor_newest_first(client, world):
@@ -240,3 +240,55 @@ def test_the_lead_list_runs_a_fixed_number_of_queries(client, world, django_asse
     # when / then: no query per row (user roles + one page query)
     with django_assert_max_num_queries(4):
         assert client.get("/api/leads/").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "parameter",
+    [
+        "/api/leads/?created_after",
+        "/api/leads/?created_before",
+        "/api/leads/?updated_after",
+        "/api/leads/?updated_before",
+        "/api/events/?after",
+        "/api/events/?before",
+    ],
+)
+@pytest.mark.parametrize(
+    "value",
+    [
+        "2024-05-01T10:00:00+16:00",
+        "2024-05-01T10:00:00-16:00",
+        "2024-05-01T10:00:00+23:59",
+        "9999-12-31T23:00:00-01:00",
+        "0001-01-01T00:30:00+01:00",
+    ],
+)
+def test_a_date_postgresql_cannot_hold_gets_400_naming_the_parameter(client, world, parameter, value):
+    # given: an offset beyond PostgreSQL's ±15:59, or a year out of range once moved to UTC
+    url, name = parameter.split("?")
+
+    # when
+    response = client.get(url, {name: value})
+
+    # then
+    assert response.status_code == 400, response.content
+    body = response.json()
+    assert (body["code"], body["field"]) == ("invalid", name)
+    assert name in body["message"]
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2000-01-01T00:00:00+15:59", ["m2", "m1"]),
+        ("2000-01-01T00:00:00-15:59:59.5", ["m2", "m1"]),
+        ("9999-12-31T23:59:59+00:00", []),
+        ("0001-01-01T00:30:00-01:00", ["m2", "m1"]),
+    ],
+)
+def test_dates_at_the_edge_of_what_postgresql_holds_filter_normally(client, world, value, expected):
+    # when
+    response = client.get("/api/events/", {"after": value})
+
+    # then
+    assert _names(response, "message_id") == expected

@@ -272,7 +272,7 @@ def test_a_bad_filter_value_is_400_naming_the_parameter(work, alice, query):
 
     # then
     assert response.status_code == 400
-    assert query.split("=")[0] in response.json()
+    assert query.split("=")[0] in response.json()["errors"]
 
 
 def test_the_rep_filter_narrows_a_managers_list(work, charlie, org):
@@ -472,7 +472,7 @@ def test_an_action_on_a_closed_assignment_is_400_naming_the_status(work, alice):
 
     # then
     assert response.status_code == 400
-    assert "status" in response.json()
+    assert "status" in response.json()["errors"]
 
 
 # --- bad input ----------------------------------------------------------------------------
@@ -502,7 +502,7 @@ def test_bad_input_is_400_naming_the_field(work, charlie, action, body, field):
 
     # then
     assert response.status_code == 400, response.content
-    assert field in response.json()
+    assert field in response.json()["errors"]
     assignment.refresh_from_db()
     assert assignment.status == AssignmentStatus.OPEN
     assert _kinds(assignment.lead_id) == [ActivityKind.ASSIGNED]
@@ -538,7 +538,7 @@ def test_routing_a_lead_past_the_routed_stages_is_400_naming_the_stage(org, admi
 
     # then
     assert response.status_code == 400
-    assert "stage" in response.json()
+    assert "stage" in response.json()["errors"]
     assert not Assignment.objects.filter(lead=lead).exists()
 
 
@@ -668,7 +668,7 @@ def test_a_bad_capacity_is_400_naming_the_field(org, charlie, body, field):
 
     # then
     assert response.status_code == 400
-    assert field in response.json()
+    assert field in response.json()["errors"]
     assert Rep.objects.get(id=org["reps"]["alice"].id).capacity == 25
 
 
@@ -716,7 +716,7 @@ def test_a_bad_out_of_office_is_400_naming_the_field(org, charlie, body, field):
 
     # then
     assert response.status_code == 400
-    assert field in response.json()
+    assert field in response.json()["errors"]
     assert not OutOfOffice.objects.exists()
 
 
