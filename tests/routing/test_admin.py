@@ -449,12 +449,8 @@ def test_route_selected_leads_now_from_the_lead_list(client, request, org, who, 
 
 
 @pytest.fixture
-def other_team(django_user_model):
+def other_team(dana, erin):
     """Dana's team, with Erin in it: not Charlie's."""
-    dana = django_user_model.objects.create_user(username="dana", is_staff=True)
-    dana.groups.add(Group.objects.get(name=Role.MANAGER.value))
-    erin = django_user_model.objects.create_user(username="erin")
-    erin.groups.add(Group.objects.get(name=Role.REP.value))
     team = Team.objects.create(name="West", manager=dana)
     erin_rep = Rep.objects.create(user=erin, team=team, working_hours=ALWAYS, capacity=25)
     queue = Queue.objects.create(name="France", team=team)

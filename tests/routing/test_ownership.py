@@ -2,14 +2,12 @@
 API answer alike because both call routing.services.ownership."""
 
 import pytest
-from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 from rest_framework.test import APIClient
 
 from leads.models import Account, Lead, Stage, StageChange
 from leads.services.roles import roles_sync
-from qualify_site.roles import Role
 from routing.models import Assignment, AssignmentStatus, Queue, Rep, Team
 from routing.services.ownership import lead_owner_set
 
@@ -17,13 +15,9 @@ pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
 
 @pytest.fixture
-def people(alice, bob, charlie, olivia, admin_user_qualify, django_user_model):
+def people(alice, bob, charlie, dana, erin, olivia, admin_user_qualify):
     """Charlie manages Alice and Bob; Dana manages Erin; Olivia is marketing ops."""
     roles_sync()
-    dana = django_user_model.objects.create_user(username="dana", is_staff=True)
-    dana.groups.add(Group.objects.get(name=Role.MANAGER.value))
-    erin = django_user_model.objects.create_user(username="erin")
-    erin.groups.add(Group.objects.get(name=Role.REP.value))
     east = Team.objects.create(name="East", manager=charlie)
     west = Team.objects.create(name="West", manager=dana)
     for user, team in ((alice, east), (bob, east), (erin, west)):
