@@ -2,7 +2,10 @@
 
 What a role may do here comes from Django model permissions, set by
 `leads.services.roles.roles_sync()`. Events, rejected messages, stage history
-and merges are records of what happened: read-only for everyone.
+and merges are records of what happened: read-only for everyone. Who owns a
+lead or an account, and moving a lead's stage by hand, are sales management's
+calls (routing.services.ownership, which the API calls too): admins for any
+rep, managers for their own team, never marketing ops.
 """
 
 import json
@@ -34,7 +37,7 @@ from leads.selectors_identity import unmatched_event_count, unmatched_identity_l
 from leads.services.dead_letters import dead_letters_replay
 from leads.services.imports import accounts_import_csv, leads_import_csv
 from leads.services.sources import source_create
-from leads.services.stages import lead_stage_change
+from qualify_site.admin_site import ServiceRefusalAdmin, service_refusals
 from qualify_site.roles import Role, user_has_role
 
 
@@ -116,15 +119,43 @@ def _can_edit_everything(request) -> bool:
     return user_has_role(request.user, Role.MARKETING_OPS, Role.ADMIN)
 
 
-class OwnerAssignableAdmin(admin.ModelAdmin):
-    """Leads and accounts: marketing ops and admins edit them; sales managers only (re)assign the owner."""
+def _decides_owners(request) -> bool:
+    return user_has_role(request.user, Role.MANAGER, Role.ADMIN)
+
+
+class OwnerAssignableAdmin(ServiceRefusalAdmin, admin.ModelAdmin):
+    """Leads and accounts: marketing ops and admins edit them; sales managers only (re)assign the
+    owner, of their own team's records. The owner is set by the service, never by the form."""
 
     def get_readonly_fields(self, request, obj=None):
         if _can_edit_everything(request):
-            return self.readonly_fields
+            # Marketing ops edit what a lead is, not who works it.
+            return self.readonly_fields if _decides_owners(request) else [*self.readonly_fields, "owner"]
         # The owner stays editable; raw traits are shown as traits_pretty instead.
         kept_out = ("id", "owner", "traits")
         return [f.name for f in self.model._meta.fields if f.name not in kept_out] + ["traits_pretty"]
+
+    def owner_can_decide(self, user, obj) -> bool:
+        raise NotImplementedError
+
+    def owner_set(self, *, record_id: int, owner_id: int | None, user):
+        raise NotImplementedError
+
+    def has_change_permission(self, request, obj=None):
+        if not super().has_change_permission(request, obj):
+            return False
+        # A manager changes nothing but the owner, so a record that is not theirs to give is read-only.
+        return obj is None or _can_edit_everything(request) or self.owner_can_decide(request.user, obj)
+
+    def save_model(self, request, obj, form, change):
+        if "owner" not in form.changed_data:
+            super().save_model(request, obj, form, change)
+            return
+        owner_id, obj.owner_id = obj.owner_id, form.initial.get("owner")
+        super().save_model(request, obj, form, change)
+        with service_refusals():
+            self.owner_set(record_id=obj.pk, owner_id=owner_id, user=request.user)
+        obj.owner_id = owner_id
 
     @admin.display(description="Traits")
     def traits_pretty(self, obj):
@@ -141,6 +172,17 @@ class AccountAdmin(OwnerAssignableAdmin):
     date_hierarchy = "created_at"
     readonly_fields = ["segment", "traits_pretty", "created_at", "updated_at"]
     exclude = ["traits"]
+
+    def owner_can_decide(self, user, obj) -> bool:
+        # Imported here: routing builds on leads, not the other way round.
+        from routing.services.ownership import account_can_decide
+
+        return account_can_decide(user, obj)
+
+    def owner_set(self, *, record_id: int, owner_id: int | None, user):
+        from routing.services.ownership import account_owner_set
+
+        return account_owner_set(account_id=record_id, owner_id=owner_id, user=user)
 
 
 class IdentityInline(ReadOnlyInline):
@@ -201,6 +243,25 @@ class LeadAdmin(OwnerAssignableAdmin):
     def has_route_permission(self, request) -> bool:
         return user_has_role(request.user, Role.MANAGER, Role.ADMIN)
 
+    def owner_can_decide(self, user, obj) -> bool:
+        # Imported here: routing builds on leads, not the other way round.
+        from routing.services.ownership import lead_can_decide
+
+        return lead_can_decide(user, obj)
+
+    def owner_set(self, *, record_id: int, owner_id: int | None, user):
+        from routing.services.ownership import lead_owner_set
+
+        return lead_owner_set(lead_id=record_id, owner_id=owner_id, user=user)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        lead = self.get_object(request, object_id)
+        # Stage moves by hand follow the owner's rule: sales management, for its own team.
+        can_change_stage = lead is not None and self.owner_can_decide(request.user, lead)
+        return super().change_view(
+            request, object_id, form_url, {**(extra_context or {}), "can_change_stage": can_change_stage}
+        )
+
     @admin.action(description="Route selected leads now", permissions=["route"])
     def route_now(self, request, queryset):
         """Route by hand; leads already assigned, merged or past MQL/PQL are left alone."""
@@ -257,16 +318,18 @@ class LeadAdmin(OwnerAssignableAdmin):
 
     def change_stage_view(self, request, lead_id: int):
         """Move a lead to another stage by hand, with a reason, on the record."""
+        from routing.services.ownership import lead_stage_set
+
         lead = get_object_or_404(Lead, id=lead_id)
-        if not self.has_change_permission(request, lead):
+        if not self.owner_can_decide(request.user, lead):
             raise PermissionDenied
         form = StageChangeForm(request.POST or None, initial={"to_stage": lead.stage})
         if request.method == "POST" and form.is_valid():
             try:
-                lead_stage_change(
+                lead_stage_set(
                     lead_id=lead.id,
                     to_stage=form.cleaned_data["to_stage"],
-                    actor=request.user,
+                    user=request.user,
                     reason=form.cleaned_data["reason"],
                 )
             except ValidationError as error:

@@ -33,7 +33,7 @@ ALLOWED_HOSTS = [h for h in os.getenv("ALLOWED_HOSTS", "127.0.0.1,localhost,test
 CSRF_TRUSTED_ORIGINS = [o for o in os.getenv("CSRF_TRUSTED_ORIGINS", "").split(",") if o]
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "qualify_site.admin_site.QualifyAdminConfig",  # django.contrib.admin, roles checked at the door
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

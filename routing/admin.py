@@ -1,11 +1,17 @@
 """Routing in the admin: the sales org, queues, rules and SLAs; assignments and the audit.
 
 Who may do what here is decided by role, not by Django model permissions:
-admins and sales managers configure routing (they own the team's capacity,
-queues and rules), marketing ops read the configuration and the decisions
-(they shape the scoring that feeds the rules) but never the work on leads.
-Records of what happened (assignments, decisions, SLA events, activities) are
-read-only for everyone; they change only through the services.
+admins and sales managers configure routing, marketing ops read the
+configuration and the decisions (they shape the scoring that feeds the rules)
+but never the work on leads. A manager acts on their own team only, as in the
+API: their team's reps (capacity, out of office, the rest of the profile, all
+through routing.services.reps), queues and the rules that feed those queues;
+other teams' rows are read-only to them. Teams themselves (who manages whom,
+which every other check derives from) are the admins'. Territories, holiday
+calendars and SLA policies are shared by every team. Records of what happened
+(assignments, decisions, SLA events, activities) are read-only for everyone;
+they change only through the services. The whole matrix, role by role, is
+tested in tests/test_admin_site.py.
 """
 
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -21,6 +27,7 @@ from django.urls import path
 from django.views.decorators.http import require_POST
 
 from leads.models import Lead, Stage
+from qualify_site.admin_site import ServiceRefusalAdmin, service_refusals
 from qualify_site.roles import Role, user_has_role
 from routing.engine import RoutingRule as EngineRule
 from routing.engine import WorkingHours, validate_rule
@@ -42,9 +49,16 @@ from routing.models import (
     Team,
     Territory,
 )
+from routing.permissions import can_manage, manages_team
 from routing.selectors import assignments_visible_to, leads_without_active_assignment, route_preview_details
 from routing.services.assignments import assignment_reassign_to_next, lead_route_preview, leads_route
-from routing.services.reps import queue_member_add
+from routing.services.reps import (
+    queue_member_add,
+    rep_out_of_office_add,
+    rep_out_of_office_change,
+    rep_out_of_office_remove,
+    rep_save,
+)
 from scoring.engine.describe import describe_condition
 
 CONFIGURE = (Role.ADMIN, Role.MANAGER)
@@ -80,6 +94,58 @@ class _ReadOnly(_RoleAccess):
     edit_roles = ()
 
 
+class _TeamRows(_RoleAccess):
+    """Rows that belong to a team: a manager changes and deletes their own team's, admins any."""
+
+    def row_team_id(self, obj) -> int | None:
+        raise NotImplementedError
+
+    def may_edit_row(self, user, obj) -> bool:
+        return user_has_role(user, Role.ADMIN) or manages_team(user, self.row_team_id(obj))
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and (obj is None or self.may_edit_row(request.user, obj))
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and (obj is None or self.may_edit_row(request.user, obj))
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        # A manager's new or moved rows land in their own team: offer only those choices.
+        if db_field.name in self.team_choice_fields and not user_has_role(request.user, Role.ADMIN):
+            kwargs["queryset"] = self.team_choice_fields[db_field.name](request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    team_choice_fields: dict = {}
+
+    def save_model(self, request, obj, form, change):
+        # Checked again on the row as stored and as saved: list_editable saves rows without
+        # asking has_change_permission(obj), and a form could move a row to another team.
+        stored = type(obj).objects.get(pk=obj.pk) if change else None
+        if (stored and not self.may_edit_row(request.user, stored)) or not self.may_edit_row(request.user, obj):
+            raise PermissionDenied
+        super().save_model(request, obj, form, change)
+
+
+class _TeamRowsInline(_RoleAccess):
+    """An inline is as editable as the team row it belongs to."""
+
+    def _parent_editable(self, request, obj) -> bool:
+        return obj is None or self.admin_site._registry[self.parent_model].may_edit_row(request.user, obj)
+
+    def has_add_permission(self, request, obj=None):
+        return super().has_add_permission(request, obj) and self._parent_editable(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and self._parent_editable(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and self._parent_editable(request, obj)
+
+
+def _managed_teams(user):
+    return Team.objects.filter(manager=user)
+
+
 def _json_list_of_strings(value, label: str) -> list:
     if value in (None, ""):
         return []
@@ -93,6 +159,8 @@ def _json_list_of_strings(value, label: str) -> list:
 
 @admin.register(Team)
 class TeamAdmin(_RoleAccess, admin.ModelAdmin):
+    # Who manages which team is what every manager's rights derive from.
+    edit_roles = (Role.ADMIN,)
     list_display = ["name", "manager"]
     search_fields = ["name"]
     raw_id_fields = ["manager"]
@@ -171,7 +239,7 @@ class RepForm(forms.ModelForm):
         return hours
 
 
-class OutOfOfficeInline(_RoleAccess, admin.TabularInline):
+class OutOfOfficeInline(_TeamRowsInline, admin.TabularInline):
     model = OutOfOffice
     extra = 0
     fields = ["starts_at", "ends_at", "note", "created_by"]
@@ -179,7 +247,7 @@ class OutOfOfficeInline(_RoleAccess, admin.TabularInline):
 
 
 @admin.register(Rep)
-class RepAdmin(_RoleAccess, admin.ModelAdmin):
+class RepAdmin(ServiceRefusalAdmin, _TeamRows, admin.ModelAdmin):
     form = RepForm
     list_display = ["__str__", "team", "manager", "capacity", "weight", "time_zone", "is_active"]
     list_filter = ["team", "is_active", "time_zone"]
@@ -188,20 +256,32 @@ class RepAdmin(_RoleAccess, admin.ModelAdmin):
     raw_id_fields = ["user", "manager"]
     filter_horizontal = ["territories"]
     inlines = [OutOfOfficeInline]
+    team_choice_fields = {"team": _managed_teams}
+
+    def may_edit_row(self, user, obj) -> bool:
+        # The rep's own manager counts too, as in routing.permissions.
+        return can_manage(user, obj)
+
+    def save_model(self, request, obj, form, change):
+        with service_refusals():
+            rep_save(rep=obj, user=request.user)
 
     def save_formset(self, request, form, formset, change):
-        if formset.model is OutOfOffice:
-            for absence in formset.save(commit=False):
-                if absence.pk is None:
-                    absence.created_by = request.user
-                absence.save()
-            for absence in formset.deleted_objects:
-                absence.delete()
+        if formset.model is not OutOfOffice:
+            super().save_formset(request, form, formset, change)
             return
-        super().save_formset(request, form, formset, change)
+        with service_refusals():
+            for absence in formset.save(commit=False):
+                period = {"starts_at": absence.starts_at, "ends_at": absence.ends_at, "note": absence.note}
+                if absence.pk is None:
+                    rep_out_of_office_add(rep_id=form.instance.id, user=request.user, **period)
+                else:
+                    rep_out_of_office_change(out_of_office_id=absence.pk, user=request.user, **period)
+            for absence in formset.deleted_objects:
+                rep_out_of_office_remove(out_of_office_id=absence.pk, user=request.user)
 
 
-class QueueMemberInline(_RoleAccess, admin.TabularInline):
+class QueueMemberInline(_TeamRowsInline, admin.TabularInline):
     model = QueueMember
     extra = 1
     fields = ["rep", "weight", "is_active", "assigned_count", "last_assigned_at", "joined_at"]
@@ -210,11 +290,16 @@ class QueueMemberInline(_RoleAccess, admin.TabularInline):
 
 
 @admin.register(Queue)
-class QueueAdmin(_RoleAccess, admin.ModelAdmin):
+class QueueAdmin(ServiceRefusalAdmin, _TeamRows, admin.ModelAdmin):
     list_display = ["name", "team", "strategy", "is_fallback", "member_count"]
     list_filter = ["strategy", "team", "is_fallback"]
     search_fields = ["name"]
     inlines = [QueueMemberInline]
+    team_choice_fields = {"team": _managed_teams}
+
+    def row_team_id(self, obj) -> int | None:
+        # A queue of no team (the fallback) is every team's: the admins'.
+        return obj.team_id
 
     def get_queryset(self, request):
         # Counted in the list's one query, not one query per queue.
@@ -233,7 +318,10 @@ class QueueAdmin(_RoleAccess, admin.ModelAdmin):
             return
         for member in formset.save(commit=False):
             if member.pk is None:
-                joined = queue_member_add(queue_id=form.instance.id, rep_id=member.rep_id, weight=member.weight)
+                with service_refusals():
+                    joined = queue_member_add(
+                        queue_id=form.instance.id, rep_id=member.rep_id, weight=member.weight, user=request.user
+                    )
                 if not member.is_active:
                     QueueMember.objects.filter(id=joined.id).update(is_active=False)
             else:
@@ -274,7 +362,7 @@ class RoutingRuleForm(forms.ModelForm):
 
 
 @admin.register(RoutingRule)
-class RoutingRuleAdmin(_RoleAccess, admin.ModelAdmin):
+class RoutingRuleAdmin(_TeamRows, admin.ModelAdmin):
     form = RoutingRuleForm
     list_display = ["position", "name", "is_active", "queue", "territory", "priority", "condition_in_words"]
     list_display_links = ["name"]
@@ -283,6 +371,11 @@ class RoutingRuleAdmin(_RoleAccess, admin.ModelAdmin):
     list_select_related = ["queue", "territory"]
     search_fields = ["name"]
     ordering = ["position", "id"]
+    team_choice_fields = {"queue": lambda user: Queue.objects.filter(team__manager=user)}
+
+    def row_team_id(self, obj) -> int | None:
+        # A rule belongs to the team whose queue it feeds.
+        return obj.queue.team_id if obj.queue_id else None
 
     @admin.display(description="Condition")
     def condition_in_words(self, obj) -> str:

@@ -9,7 +9,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 
 from qualify_site.roles import Role, user_has_role
-from routing.models import Assignment, Rep
+from routing.models import Assignment, Rep, Team
 
 
 def reps_managed_by(user):
@@ -51,3 +51,21 @@ def check_can_manage(user, rep: Rep | None, *, queue=None) -> None:
     if rep is None and manages_queue(user, queue):
         return
     raise PermissionDenied("Only the rep's manager or an admin can do this.")
+
+
+def manages_team(user, team_id: int | None) -> bool:
+    return (
+        team_id is not None
+        and user_has_role(user, Role.MANAGER)
+        and Team.objects.filter(id=team_id, manager_id=user.id).exists()
+    )
+
+
+def check_can_manage_as_saved(user, rep: Rep) -> None:
+    """The rep as it is about to be saved (team and manager not yet in the database) is still
+    the user's: a manager neither reaches into another team nor hands a rep to one."""
+    if user_has_role(user, Role.ADMIN):
+        return
+    if user_has_role(user, Role.MANAGER) and (rep.manager_id == user.id or manages_team(user, rep.team_id)):
+        return
+    raise PermissionDenied("A manager keeps their reps in their own team: set yourself or your team.")

@@ -49,6 +49,18 @@ def charlie(django_user_model):
 
 
 @pytest.fixture
+def dana(django_user_model):
+    """Another sales manager (of another team than Charlie's, where a test sets teams up)."""
+    return _user_with_role(django_user_model, "dana", Role.MANAGER, is_staff=True)
+
+
+@pytest.fixture
+def erin(django_user_model):
+    """A rep for the other team."""
+    return _user_with_role(django_user_model, "erin", Role.REP)
+
+
+@pytest.fixture
 def olivia(django_user_model):
     """Marketing ops."""
     return _user_with_role(django_user_model, "olivia", Role.MARKETING_OPS, is_staff=True)

@@ -33,6 +33,8 @@ urlpatterns = [
     path("leads/<int:lead_id>/route/", views.LeadRouteApi.as_view(), name="lead-route"),
     path("leads/<int:lead_id>/preview/", views.LeadRoutePreviewApi.as_view(), name="lead-preview"),
     path("leads/<int:lead_id>/timeline/", views.LeadTimelineApi.as_view(), name="lead-timeline"),
+    path("leads/<int:lead_id>/owner/", views.LeadOwnerSetApi.as_view(), name="lead-owner"),
+    path("accounts/<int:account_id>/owner/", views.AccountOwnerSetApi.as_view(), name="account-owner"),
     path("reps/<int:rep_id>/capacity/", views.RepCapacitySetApi.as_view(), name="rep-capacity"),
     path("reps/<int:rep_id>/out-of-office/", views.RepOutOfOfficeAddApi.as_view(), name="rep-out-of-office"),
 ]

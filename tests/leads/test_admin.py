@@ -11,6 +11,7 @@ from django.utils import timezone
 from leads.models import Account, Event, EventType, Identity, IdentityKind, Lead, RejectedMessage, Source, StageChange
 from leads.services.roles import roles_sync
 from leads.services.sources import write_key_hash
+from routing.models import Rep, Team
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
@@ -229,7 +230,8 @@ def test_a_manager_cannot_import_csv(client, charlie):
 
 
 def test_a_manager_can_reassign_a_lead_but_not_edit_its_other_fields(client, charlie, bob, world):
-    # given
+    # given: Bob is on Charlie's team (who may give leads to whom: tests/routing/test_ownership.py)
+    Rep.objects.create(user=bob, team=Team.objects.create(name="East", manager=charlie))
     client.force_login(charlie)
     jane = world["jane"]
 

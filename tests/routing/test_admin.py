@@ -117,7 +117,7 @@ def test_the_queue_list_counts_active_members_without_a_query_per_queue(
     assert counts["Empty 0"] == 0
 
 
-@pytest.mark.parametrize("model", ["team", "territory", "holidaycalendar", "rep", "queue", "routingrule", "slapolicy"])
+@pytest.mark.parametrize("model", ["territory", "holidaycalendar", "rep", "queue", "routingrule", "slapolicy"])
 def test_the_add_pages_render_for_a_manager(client, charlie, org, model):
     # when
     response = _logged_in(client, charlie).get(reverse(f"admin:routing_{model}_add"))
@@ -219,6 +219,7 @@ def test_a_manager_adds_a_rep_with_time_off(client, charlie, django_user_model):
     user = django_user_model.objects.create_user(username="rita")
     data = _rep_form(
         user,
+        manager=charlie.id,
         **{
             "out_of_office-TOTAL_FORMS": 1,
             "out_of_office-0-starts_at_0": "2030-07-01",
@@ -287,6 +288,23 @@ def test_a_valid_rule_is_saved_and_listed_in_words(client, charlie, org):
     assert "Enterprise" in listing and "segment" in listing
 
 
+def _queue_form(queue, members: list[dict], initial: int = 0) -> dict:
+    """The queue's change form with its member rows (active unless they say otherwise)."""
+    data = {
+        "name": queue.name,
+        "team": queue.team_id,
+        "strategy": queue.strategy,
+        "memberships-TOTAL_FORMS": len(members),
+        "memberships-INITIAL_FORMS": initial,
+        "memberships-MIN_NUM_FORMS": 0,
+        "memberships-MAX_NUM_FORMS": 1000,
+    }
+    for index, member in enumerate(members):
+        row = {"queue": queue.id, "is_active": "on", **member}
+        data |= {f"memberships-{index}-{key}": value for key, value in row.items()}
+    return data
+
+
 def test_a_new_queue_member_joins_the_rotation_at_the_fair_count(client, charlie, org):
     # given: Alice has had 12 leads from the queue already
     queue = org["germany"]
@@ -295,22 +313,7 @@ def test_a_new_queue_member_joins_the_rotation_at_the_fair_count(client, charlie
     expected = starting_assigned_count(
         [EngineMember(rep_id=org["alice"].id, assigned_count=12, weight=1)], 1, strategy="round_robin"
     )
-    data = {
-        "name": queue.name,
-        "team": org["team"].id,
-        "strategy": queue.strategy,
-        "memberships-TOTAL_FORMS": 2,
-        "memberships-INITIAL_FORMS": 1,
-        "memberships-MIN_NUM_FORMS": 0,
-        "memberships-MAX_NUM_FORMS": 1000,
-        "memberships-0-id": alice_member.id,
-        "memberships-0-queue": queue.id,
-        "memberships-0-rep": org["alice"].id,
-        "memberships-0-is_active": "on",
-        "memberships-1-queue": queue.id,
-        "memberships-1-rep": org["bob"].id,
-        "memberships-1-is_active": "on",
-    }
+    data = _queue_form(queue, [{"id": alice_member.id, "rep": org["alice"].id}, {"rep": org["bob"].id}], initial=1)
 
     # when
     response = _logged_in(client, charlie).post(reverse("admin:routing_queue_change", args=[queue.id]), data)
@@ -440,3 +443,180 @@ def test_route_selected_leads_now_from_the_lead_list(client, request, org, who, 
 
     # then: marketing ops do not get the action
     assert Assignment.objects.filter(lead=lead, rep=org["alice"]).exists() is routed
+
+
+# --- a manager acts on their own team only -------------------------------------------------------
+
+
+@pytest.fixture
+def other_team(dana, erin):
+    """Dana's team, with Erin in it: not Charlie's."""
+    team = Team.objects.create(name="West", manager=dana)
+    erin_rep = Rep.objects.create(user=erin, team=team, working_hours=ALWAYS, capacity=25)
+    queue = Queue.objects.create(name="France", team=team)
+    queue_member_add(queue_id=queue.id, rep_id=erin_rep.id)
+    return {"team": team, "dana": dana, "erin": erin_rep, "queue": queue}
+
+
+def test_a_manager_cannot_change_another_teams_reps_capacity(client, charlie, org, other_team):
+    # given
+    erin = other_team["erin"]
+
+    # when
+    response = _logged_in(client, charlie).post(
+        reverse("admin:routing_rep_change", args=[erin.id]), _rep_form(erin.user, capacity=99, team=erin.team_id)
+    )
+
+    # then
+    assert response.status_code == 403
+    assert Rep.objects.get(id=erin.id).capacity == 25
+
+
+def test_a_manager_sets_their_own_reps_capacity_in_the_admin(client, charlie, org):
+    # given
+    alice = org["alice"]
+
+    # when
+    response = _logged_in(client, charlie).post(
+        reverse("admin:routing_rep_change", args=[alice.id]), _rep_form(alice.user, capacity=7, team=org["team"].id)
+    )
+
+    # then
+    assert response.status_code == 302
+    assert Rep.objects.get(id=alice.id).capacity == 7
+
+
+def test_a_capacity_the_service_refuses_is_an_error_message_and_nothing_is_saved(client, charlie, org):
+    # given
+    alice = org["alice"]
+
+    # when
+    response = _logged_in(client, charlie).post(
+        reverse("admin:routing_rep_change", args=[alice.id]),
+        _rep_form(alice.user, capacity=20_000, weight=3, team=org["team"].id),
+        follow=True,
+    )
+
+    # then
+    assert response.status_code == 200
+    assert "Nothing was saved: Capacity is a whole number of open assignments" in response.content.decode()
+    stored = Rep.objects.get(id=alice.id)
+    assert (stored.capacity, stored.weight) == (25, 1)
+
+
+def test_a_manager_cannot_hand_their_rep_to_another_manager(client, charlie, org, other_team):
+    # given
+    alice = org["alice"]
+
+    # when
+    response = _logged_in(client, charlie).post(
+        reverse("admin:routing_rep_change", args=[alice.id]),
+        _rep_form(alice.user, manager=other_team["dana"].id),
+        follow=True,
+    )
+
+    # then
+    assert "Nothing was saved: A manager keeps their reps in their own team" in response.content.decode()
+    stored = Rep.objects.get(id=alice.id)
+    assert (stored.team_id, stored.manager_id) == (org["team"].id, None)
+
+
+def test_a_manager_is_offered_only_their_own_teams(client, charlie, org, other_team):
+    # when
+    response = _logged_in(client, charlie).get(reverse("admin:routing_rep_add"))
+
+    # then
+    choices = response.context["adminform"].form.fields["team"].queryset
+    assert list(choices) == [org["team"]]
+
+
+@pytest.mark.parametrize("who", ["charlie", "admin_user_qualify"])
+def test_time_off_added_in_the_admin_is_checked_and_recorded_with_who_added_it(client, request, org, who):
+    # given
+    user = request.getfixturevalue(who)
+    alice = org["alice"]
+    data = _rep_form(
+        alice.user,
+        team=org["team"].id,
+        **{
+            "out_of_office-TOTAL_FORMS": 1,
+            "out_of_office-0-starts_at_0": "2030-07-15",
+            "out_of_office-0-starts_at_1": "00:00",
+            "out_of_office-0-ends_at_0": "2030-07-01",
+            "out_of_office-0-ends_at_1": "00:00",
+        },
+    )
+
+    # when: the period ends before it starts
+    refused = _logged_in(client, user).post(reverse("admin:routing_rep_change", args=[alice.id]), data)
+    saved_after_refusal = alice.out_of_office.count()
+    data["out_of_office-0-ends_at_0"] = "2030-07-31"
+    saved = client.post(reverse("admin:routing_rep_change", args=[alice.id]), data)
+
+    # then
+    assert refused.context["errors"] and saved_after_refusal == 0
+    assert saved.status_code == 302
+    assert alice.out_of_office.get().created_by == user
+
+
+def test_a_manager_cannot_change_or_remove_another_teams_time_off(client, charlie, org, other_team):
+    # given
+    erin = other_team["erin"]
+    absence = erin.out_of_office.create(starts_at="2030-07-01T00:00Z", ends_at="2030-07-15T00:00Z", note="Summer")
+    data = _rep_form(
+        erin.user,
+        team=other_team["team"].id,
+        **{
+            "out_of_office-TOTAL_FORMS": 1,
+            "out_of_office-INITIAL_FORMS": 1,
+            "out_of_office-0-id": absence.id,
+            "out_of_office-0-rep": erin.id,
+            "out_of_office-0-DELETE": "on",
+        },
+    )
+
+    # when
+    response = _logged_in(client, charlie).post(reverse("admin:routing_rep_change", args=[erin.id]), data)
+
+    # then
+    assert response.status_code == 403
+    assert erin.out_of_office.filter(id=absence.id, note="Summer").exists()
+
+
+def test_a_manager_cannot_put_another_teams_rep_in_their_queue(client, charlie, org, other_team):
+    # given
+    queue = org["germany"]
+    data = _queue_form(queue, [{"rep": other_team["erin"].id}])
+
+    # when
+    response = _logged_in(client, charlie).post(
+        reverse("admin:routing_queue_change", args=[queue.id]), data, follow=True
+    )
+
+    # then
+    assert "Nothing was saved: Only the rep&#x27;s manager or an admin can do this." in response.content.decode()
+    assert not QueueMember.objects.filter(queue=queue, rep=other_team["erin"]).exists()
+
+
+def test_a_manager_cannot_reorder_another_teams_rule_from_the_list(client, charlie, org, other_team):
+    # given: the list edits positions in place
+    ours = RoutingRule.objects.get(name="German leads")
+    theirs = RoutingRule.objects.create(name="French leads", position=2, queue=other_team["queue"])
+    data = {
+        "form-TOTAL_FORMS": 2,
+        "form-INITIAL_FORMS": 2,
+        "form-0-id": ours.id,
+        "form-0-position": 1,
+        "form-0-is_active": "on",
+        "form-1-id": theirs.id,
+        "form-1-position": 0,
+        "form-1-is_active": "on",
+        "_save": "Save",
+    }
+
+    # when
+    response = _logged_in(client, charlie).post(reverse("admin:routing_routingrule_changelist"), data)
+
+    # then
+    assert response.status_code == 403
+    assert RoutingRule.objects.get(id=theirs.id).position == 2
