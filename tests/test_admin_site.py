@@ -16,6 +16,8 @@ and staff accounts without a role never get past the admin's door
 (qualify_site.admin_site).
 """
 
+import uuid
+
 import pytest
 from django.contrib import admin
 from django.contrib.auth.models import Group, Permission
@@ -26,6 +28,7 @@ from rest_framework.authtoken.models import Token, TokenProxy
 from leads.models import (
     Account,
     Campaign,
+    DeadLetter,
     Event,
     EventType,
     Identity,
@@ -89,6 +92,8 @@ MATRIX: dict[str, dict[str, str | dict[str, str]]] = {
     "leads.stagechange": READ_BY_ALL,
     "leads.leadmerge": READ_BY_ALL,
     "leads.outcome": {MANAGER: VIEW, MARKETING_OPS: VIEW, ADMIN: ALL},
+    # Batches set aside: their errors speak of internals and a replay re-runs the pipeline.
+    "leads.deadletter": {MANAGER: NONE, MARKETING_OPS: NONE, ADMIN: VIEW},
     "scoring.leadscore": SCORING_RECORDS,
     "scoring.scorechange": SCORING_RECORDS,
     # Marketing ops own the definitions; published versions never change.
@@ -113,6 +118,7 @@ MATRIX: dict[str, dict[str, str | dict[str, str]]] = {
 # Actions besides Django's delete_selected (which follows the delete permission of each row).
 ACTIONS = {
     "leads.lead": {"route_now": {MANAGER, ADMIN}},
+    "leads.deadletter": {"replay": {ADMIN}},
     "scoring.ruleversion": {"clone_versions": {MARKETING_OPS, ADMIN}},
     "routing.assignment": {"reassign_to_next": {MANAGER, ADMIN}},
 }
@@ -209,6 +215,9 @@ def world(alice, bob, charlie, dana, erin, olivia, admin_user_qualify):
             survivor=leads["ours"], merged=merged, merged_at=now, reason="same email"
         ),
         "leads.outcome": Outcome.objects.create(kind="won", lead=leads["ours"], amount=1000, occurred_at=now),
+        "leads.deadletter": DeadLetter.objects.create(
+            batch_id=uuid.uuid4(), source=source, event_count=1, error="ValueError: year 10000", set_aside_at=now
+        ),
         "scoring.leadscore": LeadScore.objects.create(lead=leads["ours"], computed_at=now, **score),
         "scoring.scorechange": ScoreChange.objects.create(lead=leads["ours"], changed_at=now, **score),
         "scoring.ruleversion": {"draft": draft, "published": live},
