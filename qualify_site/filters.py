@@ -61,3 +61,19 @@ class StrictIsoDateTimeField(IsoDateTimeField):
 
 class StrictIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
     field_class = StrictIsoDateTimeField
+
+
+# The largest value of a PostgreSQL bigint, the type of every id column.
+MAX_ID = 2**63 - 1
+
+
+class IdFilter(django_filters.NumberFilter):
+    """A row id: a whole number a bigint holds. django-filter's NumberFilter takes
+    decimals, so `owner=1.5` matched id 1, and a number past bigint was a database error."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", MAX_ID)
+        super().__init__(*args, **kwargs)

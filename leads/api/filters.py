@@ -12,7 +12,7 @@ import django_filters
 from django.db.models import Q
 
 from leads.models import Account, Event, EventType, Lead, Segment, Stage
-from qualify_site.filters import StrictIsoDateTimeFilter
+from qualify_site.filters import IdFilter, StrictIsoDateTimeFilter
 
 
 def _search(queryset, value: str, fields: tuple[str, ...]):
@@ -25,10 +25,10 @@ def _search(queryset, value: str, fields: tuple[str, ...]):
 
 class LeadFilter(django_filters.FilterSet):
     stage = django_filters.MultipleChoiceFilter(choices=Stage.choices)
-    source = django_filters.NumberFilter(field_name="source_id")
-    campaign = django_filters.NumberFilter(field_name="campaign_id")
-    account = django_filters.NumberFilter(field_name="account_id")
-    owner = django_filters.NumberFilter(field_name="owner_id")
+    source = IdFilter(field_name="source_id")
+    campaign = IdFilter(field_name="campaign_id")
+    account = IdFilter(field_name="account_id")
+    owner = IdFilter(field_name="owner_id")
     created_after = StrictIsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
     created_before = StrictIsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
     updated_after = StrictIsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
@@ -47,7 +47,7 @@ class AccountFilter(django_filters.FilterSet):
     segment = django_filters.MultipleChoiceFilter(choices=Segment.choices)
     industry = django_filters.CharFilter(lookup_expr="iexact")
     country = django_filters.CharFilter(lookup_expr="iexact")
-    owner = django_filters.NumberFilter(field_name="owner_id")
+    owner = IdFilter(field_name="owner_id")
     domain = django_filters.CharFilter(method="filter_domain")
     q = django_filters.CharFilter(method="filter_q", label="Search in name and domain")
 
@@ -65,9 +65,9 @@ class AccountFilter(django_filters.FilterSet):
 class EventFilter(django_filters.FilterSet):
     type = django_filters.MultipleChoiceFilter(choices=EventType.choices)
     event = django_filters.CharFilter(help_text="Track event name, exact.")
-    lead = django_filters.NumberFilter(field_name="lead_id")
-    account = django_filters.NumberFilter(field_name="account_id")
-    source = django_filters.NumberFilter(field_name="source_id")
+    lead = IdFilter(field_name="lead_id")
+    account = IdFilter(field_name="account_id")
+    source = IdFilter(field_name="source_id")
     after = StrictIsoDateTimeFilter(field_name="timestamp", lookup_expr="gte")
     before = StrictIsoDateTimeFilter(field_name="timestamp", lookup_expr="lt")
 

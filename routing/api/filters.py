@@ -2,16 +2,16 @@
 
 import django_filters
 
-from qualify_site.filters import StrictBooleanFilter
+from qualify_site.filters import IdFilter, StrictBooleanFilter
 from routing.models import Assignment, AssignmentStatus, Priority
 
 
 class AssignmentFilter(django_filters.FilterSet):
     status = django_filters.MultipleChoiceFilter(choices=AssignmentStatus.choices)
     priority = django_filters.MultipleChoiceFilter(choices=Priority.choices)
-    rep = django_filters.NumberFilter(field_name="rep_id")
-    queue = django_filters.NumberFilter(field_name="queue_id")
-    lead = django_filters.NumberFilter(field_name="lead_id")
+    rep = IdFilter(field_name="rep_id")
+    queue = IdFilter(field_name="queue_id")
+    lead = IdFilter(field_name="lead_id")
     is_breached = StrictBooleanFilter(field_name="breached_at", lookup_expr="isnull", exclude=True)
     is_at_risk = StrictBooleanFilter(field_name="at_risk_at", lookup_expr="isnull", exclude=True)
     is_waiting = StrictBooleanFilter(method="filter_is_waiting")
