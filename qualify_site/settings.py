@@ -172,6 +172,10 @@ INGEST_SWEEP_AFTER_SECONDS = envint("INGEST_SWEEP_AFTER_SECONDS", "120")
 # client gets 503 + Retry-After and resends.
 INGEST_STATEMENT_TIMEOUT_MS = envint("INGEST_STATEMENT_TIMEOUT_MS", "10000")
 DATA_UPLOAD_MAX_MEMORY_SIZE = INGEST_MAX_BATCH_BYTES + 1024 * 1024
+# Write-key guessing: past this many 401s from one client address in the
+# window, that address gets 429 without its key being checked.
+INGEST_AUTH_FAILURE_LIMIT = envint("INGEST_AUTH_FAILURE_LIMIT", "20")
+INGEST_AUTH_FAILURE_WINDOW_SECONDS = envint("INGEST_AUTH_FAILURE_WINDOW_SECONDS", "300")
 
 # --- Auth / API -----------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -220,7 +224,12 @@ STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 
 # --- Security (production) ------------------------------------------------
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if envbool("BEHIND_TLS_PROXY", "False") else None
+BEHIND_TLS_PROXY = envbool("BEHIND_TLS_PROXY", "False")
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_TLS_PROXY else None
+# How many proxies of ours append the client's address to X-Forwarded-For
+# (qualify_site/client_address.py). 0 ignores the header, which the client
+# could otherwise forge to dodge the login and write-key throttles.
+TRUSTED_PROXY_COUNT = envint("TRUSTED_PROXY_COUNT", "1" if BEHIND_TLS_PROXY else "0")
 SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", str(not DEBUG))
 # Load balancers probe over plain HTTP.
 SECURE_REDIRECT_EXEMPT = [r"^health/$"]

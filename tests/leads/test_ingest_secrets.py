@@ -112,3 +112,101 @@ def test_a_write_key_is_stripped_from_a_rejected_message_jsonb_cannot_hold(clien
     kept = RejectedMessage.objects.get(source=source)
     assert "unstorable" in kept.payload
     assert write_key not in stored_text(kept)
+
+
+@pytest.fixture
+def three_failures_allowed(settings):
+    settings.INGEST_AUTH_FAILURE_LIMIT = 3
+    settings.INGEST_AUTH_FAILURE_WINDOW_SECONDS = 300
+    settings.TRUSTED_PROXY_COUNT = 0
+
+
+def guess(client, **headers):
+    return post(client, "/v1/batch", {"batch": [track()]}, "guessed-key", **headers)
+
+
+def test_past_the_failure_limit_an_address_gets_429_without_its_key_being_checked(
+    client, source_with_key, three_failures_allowed
+):
+    # given: three wrong keys from one address
+    _, write_key = source_with_key
+    failures = [guess(client).status_code for _ in range(3)]
+
+    # when: the right key comes next, from the same address
+    response = post(client, "/v1/batch", {"batch": [track()]}, write_key)
+
+    # then
+    assert failures == [401, 401, 401]
+    assert response.status_code == 429
+    assert response.json()["code"] == "too_many_failures"
+    assert 0 < int(response["Retry-After"]) <= 300
+    assert not Event.objects.exists()
+
+
+def test_a_missing_write_key_counts_as_a_failure(client, source_with_key, three_failures_allowed):
+    # given
+    for _ in range(3):
+        post(client, "/v1/batch", {"batch": [track()]})
+
+    # when
+    response = guess(client)
+
+    # then
+    assert response.status_code == 429
+
+
+def test_accepted_requests_do_not_count_as_failures(client, source_with_key, three_failures_allowed):
+    # given
+    _, write_key = source_with_key
+    for _ in range(5):
+        post(client, "/v1/batch", {"batch": [track()]}, write_key)
+
+    # when
+    response = guess(client)
+
+    # then
+    assert response.status_code == 401
+
+
+def test_another_address_is_not_throttled_by_one_guessing(client, source_with_key, three_failures_allowed):
+    # given
+    _, write_key = source_with_key
+    for _ in range(3):
+        guess(client, REMOTE_ADDR="203.0.113.9")
+
+    # when
+    response = post(client, "/v1/batch", {"batch": [track()]}, write_key, REMOTE_ADDR="198.51.100.7")
+
+    # then
+    assert response.status_code == 200
+
+
+def test_a_forged_forwarded_for_header_does_not_dodge_the_throttle(client, source_with_key, three_failures_allowed):
+    # given: no proxy is trusted, and the guesser makes up a new address each time
+    for number in range(3):
+        guess(client, HTTP_X_FORWARDED_FOR=f"192.0.2.{number}")
+
+    # when
+    response = guess(client, HTTP_X_FORWARDED_FOR="192.0.2.200")
+
+    # then
+    assert response.status_code == 429
+
+
+def test_behind_a_trusted_proxy_each_forwarded_client_is_throttled_on_its_own(
+    client, source_with_key, three_failures_allowed, settings
+):
+    # given: one load balancer in front, which appends the address it saw
+    settings.TRUSTED_PROXY_COUNT = 1
+    _, write_key = source_with_key
+    proxy = {"REMOTE_ADDR": "10.0.0.2"}
+    for number in range(3):
+        guess(client, HTTP_X_FORWARDED_FOR=f"192.0.2.{number}, 203.0.113.9", **proxy)
+
+    # when
+    guesser = guess(client, HTTP_X_FORWARDED_FOR="192.0.2.99, 203.0.113.9", **proxy)
+    other = post(client, "/v1/batch", {"batch": [track()]}, write_key, HTTP_X_FORWARDED_FOR="198.51.100.7", **proxy)
+
+    # then
+    assert guesser.status_code == 429
+    assert other.status_code == 200
