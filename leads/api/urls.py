@@ -1,11 +1,11 @@
 from django.urls import path
-from rest_framework.authtoken.views import obtain_auth_token
 
 from leads.api import views
+from qualify_site.views import TokenObtainApi
 
 app_name = "leads-api"
 urlpatterns = [
-    path("auth/token/", obtain_auth_token, name="token"),
+    path("auth/token/", TokenObtainApi.as_view(), name="token"),
     path("leads/", views.LeadListApi.as_view(), name="lead-list"),
     path("leads/<int:lead_id>/", views.LeadDetailApi.as_view(), name="lead-detail"),
     path("accounts/", views.AccountListApi.as_view(), name="account-list"),
