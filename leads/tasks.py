@@ -2,6 +2,7 @@
 
 import logging
 
+import structlog
 from celery import shared_task
 from django.conf import settings
 from django.db import OperationalError, transaction
@@ -30,6 +31,8 @@ SWEEP_MAX_BATCHES = 500
     time_limit=180,
 )
 def events_process_task(batch_id: str) -> int:
+    # Every line of this task, and of the tasks it enqueues, names the batch (as the request's did).
+    structlog.contextvars.bind_contextvars(batch_id=batch_id)
     processed = events_process_batch(batch_id=batch_id)
     # Incremental scoring: mark what the batch touched; a drain task scores each
     # marked lead once, however many batches touched it meanwhile. Marking runs

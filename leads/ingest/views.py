@@ -16,6 +16,7 @@ import math
 import time
 import zlib
 
+import structlog
 from django.conf import settings
 from django.core.cache import cache
 from django.db import DatabaseError, InterfaceError, OperationalError
@@ -219,6 +220,8 @@ def _ingest(request: HttpRequest, *, message_type: str | None) -> HttpResponse:
                 received_at=received_at,
                 message_type=message_type,
             )
+            # The request's log lines name the batch, as its processing task's lines do.
+            structlog.contextvars.bind_contextvars(batch_id=result.batch_id, source_id=source.pk)
         except (OperationalError, InterfaceError, DatabaseError):
             logger.exception("Ingestion could not reach the database; answering 503 so the client retries")
             raise IngestError(
