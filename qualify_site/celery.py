@@ -16,14 +16,17 @@ app.steps["worker"].add(DjangoStructLogInitStep)
 
 
 @setup_logging.connect
-def logging_from_django_settings(**kwargs) -> None:
+def logging_from_django_settings(loglevel=None, **kwargs) -> None:
     """Workers and beat log like the web processes (settings.LOGGING: JSON in
-    production) instead of Celery's own plain format."""
+    production) instead of Celery's own plain format, at the level of their
+    --loglevel, as Celery's own setup would."""
     import logging.config
 
     from django.conf import settings
 
     logging.config.dictConfig(settings.LOGGING)
+    if loglevel:
+        logging.getLogger().setLevel(loglevel)
 
 
 @task_prerun.connect

@@ -135,6 +135,8 @@ def configure_structlog() -> None:
     """structlog loggers hand their events to stdlib logging, formatted by `formatter_config`."""
     structlog.configure(
         processors=[
+            # Below the logger's level, skip the rest of the work.
+            structlog.stdlib.filter_by_level,
             *_SHARED_PROCESSORS,
             structlog.stdlib.PositionalArgumentsFormatter(),
             structlog.processors.StackInfoRenderer(),
