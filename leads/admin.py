@@ -42,7 +42,7 @@ from qualify_site.roles import Role, user_has_role
 
 
 def _pretty_json(value) -> str:
-    return format_html("<pre style='white-space: pre-wrap'>{}</pre>", json.dumps(value, indent=2, sort_keys=True))
+    return format_html("<pre class='json'>{}</pre>", json.dumps(value, indent=2, sort_keys=True))
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

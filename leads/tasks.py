@@ -2,6 +2,7 @@
 
 import logging
 
+import structlog
 from celery import shared_task
 from django.conf import settings
 from django.db import transaction
@@ -27,6 +28,8 @@ logger = logging.getLogger(__name__)
     time_limit=180,
 )
 def events_process_task(batch_id: str) -> int:
+    # Every line of this task, and of the tasks it enqueues, names the batch (as the request's did).
+    structlog.contextvars.bind_contextvars(batch_id=batch_id)
     processed = batch_process_or_set_aside(batch_id=batch_id)
     # Incremental scoring: mark what the batch touched; a drain task scores each
     # marked lead once, however many batches touched it meanwhile. Marking runs

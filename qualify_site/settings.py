@@ -7,9 +7,13 @@ Every variable is listed in `.env.example`.
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONCE, NONE, SELF
+
+from qualify_site import structured_logging
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -44,6 +48,9 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
+    "csp",
+    "django_structlog",
     "qualify_site",
     "leads",
     "scoring",
@@ -51,17 +58,23 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every later line of the request, and the response, carry its id.
+    "qualify_site.request_logging.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "qualify_site.request_logging.RequestLogMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "qualify_site.api.middleware.ApiRequestLimitsMiddleware",
-    # Last, so that its process_exception sees a view's database errors first: 503, not 500.
+    # The last with a process_exception, so it sees a view's database errors first: 503, not 500.
     "qualify_site.unavailable.DependencyUnavailableMiddleware",
+    # Last, as django-axes requires: it turns a lockout into the 429 response.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "qualify_site.urls"
@@ -182,6 +195,10 @@ INGEST_SWEEP_AFTER_SECONDS = envint("INGEST_SWEEP_AFTER_SECONDS", "120")
 # client gets 503 + Retry-After and resends.
 INGEST_STATEMENT_TIMEOUT_MS = envint("INGEST_STATEMENT_TIMEOUT_MS", "10000")
 DATA_UPLOAD_MAX_MEMORY_SIZE = INGEST_MAX_BATCH_BYTES + 1024 * 1024
+# Write-key guessing: past this many 401s from one client address in the
+# window, that address gets 429 without its key being checked.
+INGEST_AUTH_FAILURE_LIMIT = envint("INGEST_AUTH_FAILURE_LIMIT", "20")
+INGEST_AUTH_FAILURE_WINDOW_SECONDS = envint("INGEST_AUTH_FAILURE_WINDOW_SECONDS", "300")
 
 # --- Auth / API -----------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -190,6 +207,20 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# django-axes first: it refuses a locked-out client before any password is checked.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+# Password guessing at the login page, the admin login and /api/auth/token/.
+# Locked by user name and client address together: a guesser is stopped after
+# AXES_FAILURE_LIMIT tries at one account, but cannot lock a rep out of their
+# own account from another address (which locking by user name alone allows).
+AXES_FAILURE_LIMIT = envint("LOGIN_FAILURE_LIMIT", "5")
+AXES_COOLOFF_TIME = timedelta(minutes=envint("LOGIN_LOCKOUT_MINUTES", "15"))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# The same address the /v1/ write-key throttle uses (qualify_site/client_address.py).
+AXES_CLIENT_IP_CALLABLE = "qualify_site.client_address.client_address"
+AXES_LOCKOUT_CALLABLE = "qualify_site.views.login_locked_out"
+AXES_HTTP_RESPONSE_CODE = 429
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -240,7 +271,12 @@ STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 
 # --- Security (production) ------------------------------------------------
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if envbool("BEHIND_TLS_PROXY", "False") else None
+BEHIND_TLS_PROXY = envbool("BEHIND_TLS_PROXY", "False")
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_TLS_PROXY else None
+# How many proxies of ours append the client's address to X-Forwarded-For
+# (qualify_site/client_address.py). 0 ignores the header, which the client
+# could otherwise forge to dodge the login and write-key throttles.
+TRUSTED_PROXY_COUNT = envint("TRUSTED_PROXY_COUNT", "1" if BEHIND_TLS_PROXY else "0")
 SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", str(not DEBUG))
 # Load balancers probe over plain HTTP.
 SECURE_REDIRECT_EXEMPT = [r"^health/$"]
@@ -251,6 +287,26 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = not DEBUG
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+SECURE_REFERRER_POLICY = "same-origin"
+# Content-Security-Policy (django-csp): everything from our own origin, no
+# inline script at all, inline <style> only with the per-response nonce
+# (templates write nonce="{{ request.csp_nonce }}"). The API docs load their
+# init scripts and styles as files (templates/api_docs/).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, NONCE],
+        # Swagger UI and ReDoc draw some icons as data: URLs.
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 
 # SLA notifications: a generic outgoing webhook (Slack-compatible JSON), signed.
 SLA_WEBHOOK_URL = os.getenv("SLA_WEBHOOK_URL", "")
@@ -262,11 +318,13 @@ PUBLIC_BASE_URL = os.getenv("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
 EMAIL_BACKEND = os.getenv("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.getenv("DEFAULT_FROM_EMAIL", "qualify@localhost")
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": os.getenv("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
-}
+# Structured logs (qualify_site/structured_logging.py): JSON lines in
+# production, readable lines in development; request ids, Celery task ids and
+# ingestion batch ids on every line they concern; credentials redacted.
+LOG_FORMAT = os.getenv("LOG_FORMAT", "console" if DEBUG else "json")
+LOGGING = structured_logging.logging_config(log_format=LOG_FORMAT, level=os.getenv("LOG_LEVEL", "INFO"))
+structured_logging.configure_structlog()
+# RequestIdMiddleware has already replaced an insane incoming X-Request-ID.
+DJANGO_STRUCTLOG_TRUST_UPSTREAM_REQUEST_ID = True
+# Task lines carry task_id, and the request_id (and batch_id) of what enqueued them.
+DJANGO_STRUCTLOG_CELERY_ENABLED = True

@@ -1,9 +1,9 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView
 
-from qualify_site import views
+from qualify_site import api_docs, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -18,8 +18,8 @@ urlpatterns = [
     path("api/routing/", include("routing.api.urls")),
     path("scoring/", include("scoring.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
-    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
+    path("api/docs/", api_docs.swagger_ui, name="api-docs"),
+    path("api/redoc/", api_docs.redoc, name="api-redoc"),
 ]
 
 # Under /api/ a URL that matches no route answers the API's JSON error body, not an HTML page.

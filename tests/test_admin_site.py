@@ -19,6 +19,7 @@ and staff accounts without a role never get past the admin's door
 import uuid
 
 import pytest
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib import admin
 from django.contrib.auth.models import Group, Permission
 from django.urls import reverse
@@ -80,6 +81,10 @@ MATRIX: dict[str, dict[str, str | dict[str, str]]] = {
     "auth.group": ADMINS_ONLY,
     "auth.user": ADMINS_ONLY,
     "authtoken.tokenproxy": ADMINS_ONLY,
+    # Sign-in lockouts (django-axes): an admin reads them and lifts one by deleting it.
+    "axes.accessattempt": {MANAGER: NONE, MARKETING_OPS: NONE, ADMIN: "vcd"},
+    "axes.accesslog": {MANAGER: NONE, MARKETING_OPS: NONE, ADMIN: "vcd"},
+    "axes.accessfailurelog": {MANAGER: NONE, MARKETING_OPS: NONE, ADMIN: "vcd"},
     # Sources hold write keys: admins.
     "leads.source": {MANAGER: VIEW, MARKETING_OPS: VIEW, ADMIN: ALL},
     "leads.campaign": {MANAGER: VIEW, MARKETING_OPS: EDIT, ADMIN: ALL},
@@ -117,6 +122,7 @@ MATRIX: dict[str, dict[str, str | dict[str, str]]] = {
 
 # Actions besides Django's delete_selected (which follows the delete permission of each row).
 ACTIONS = {
+    "axes.accessattempt": {"cleanup_expired_attempts": {ADMIN}},
     "leads.lead": {"route_now": {MANAGER, ADMIN}},
     "leads.deadletter": {"replay": {ADMIN}},
     "scoring.ruleversion": {"clone_versions": {MARKETING_OPS, ADMIN}},
@@ -195,9 +201,17 @@ def world(alice, bob, charlie, dana, erin, olivia, admin_user_qualify):
     draft = rule_version_clone(version=live, user=olivia)
     score = {"version": live, "fit": 10, "engagement": 5, "total": 15, "grade": "C", "is_mql": False}
 
+    request_facts = {"user_agent": "curl", "http_accept": "*/*", "path_info": "/accounts/login/"}
     rows = {
         "auth.group": Group.objects.get(name=Role.REP.value),
         "auth.user": alice,
+        "axes.accessattempt": AccessAttempt.objects.create(
+            username="alice", ip_address="203.0.113.9", attempt_time=now, failures_since_start=5, **request_facts
+        ),
+        "axes.accesslog": AccessLog.objects.create(username="alice", ip_address="203.0.113.9", **request_facts),
+        "axes.accessfailurelog": AccessFailureLog.objects.create(
+            username="alice", ip_address="203.0.113.9", **request_facts
+        ),
         "authtoken.tokenproxy": TokenProxy.objects.get(pk=Token.objects.create(user=bob).pk),
         "leads.source": source,
         "leads.campaign": Campaign.objects.create(name="Spring webinar", type="webinar"),

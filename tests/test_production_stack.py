@@ -70,6 +70,19 @@ def _manage(env, *args) -> str:
     return result.stdout
 
 
+def _honcho_start(env, *process_types: str) -> subprocess.Popen:
+    """The Procfile's processes (all of them unless named), in their own process group."""
+    return subprocess.Popen(
+        [str(ROOT / ".venv" / "bin" / "honcho"), "start", *process_types],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+
+
 def _post_batch(port: int, write_key: str, batch: list) -> int:
     request = urllib.request.Request(
         f"http://127.0.0.1:{port}/v1/batch",
@@ -109,15 +122,7 @@ def test_the_procfile_stack_serves_ingests_and_processes_with_production_setting
     _manage(env, "migrate", "--noinput")
     assert "System check identified no issues" in _manage(env, "check", "--deploy")
     write_key = _manage(env, "create_source", "web-app", "--kind", "product").strip().splitlines()[-1].split()[-1]
-    honcho = subprocess.Popen(
-        [str(ROOT / ".venv" / "bin" / "honcho"), "start"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
+    honcho = _honcho_start(env)
     try:
         _wait_for(lambda: _health(port), 30, "gunicorn to answer /health/")
         # when a client sends a batch over HTTP

@@ -16,6 +16,7 @@ import math
 import time
 import zlib
 
+import structlog
 from django.conf import settings
 from django.core.cache import cache
 from django.db import DatabaseError, InterfaceError, OperationalError
@@ -24,9 +25,11 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
 from leads.ingest.messages import MAX_NESTING_DEPTH, json_deep_values_pruned
+from leads.ingest.write_key_throttle import write_key_failure_record, write_key_retry_after
 from leads.models import Source
 from leads.services.ingest import batch_ingest
-from leads.services.sources import source_get_by_write_key
+from leads.services.sources import source_get_by_write_key, write_key_hash
+from qualify_site.client_address import client_address
 
 logger = logging.getLogger(__name__)
 
@@ -158,9 +161,30 @@ def write_key_from(request: HttpRequest, data: dict) -> str:
 
 
 def authenticate(request: HttpRequest, data: dict) -> Source:
-    source = source_get_by_write_key(write_key_from(request, data))
-    if source is None:
-        raise IngestError(401, "invalid_write_key", "The write key is not valid.")
+    address = client_address(request)
+    retry_after = write_key_retry_after(address)
+    if retry_after is not None:
+        raise IngestError(
+            429,
+            "too_many_failures",
+            "Too many requests with a missing or unknown write key from this address; retry later.",
+            retry_after=retry_after,
+        )
+    try:
+        write_key = write_key_from(request, data)
+        source = source_get_by_write_key(write_key)
+        if source is None:
+            # A hash prefix lets an operator match a stale key to its source
+            # (Source.write_key_hash) without the key itself reaching the log.
+            logger.warning(
+                "ingestion refused an unknown write key",
+                extra={"client_address": address, "write_key_sha256_prefix": write_key_hash(write_key)[:12]},
+            )
+            raise IngestError(401, "invalid_write_key", "The write key is not valid.")
+    except IngestError as error:
+        if error.status == 401:
+            write_key_failure_record(address)
+        raise
     if not source.is_active:
         raise IngestError(403, "source_disabled", f"The source {source.name!r} is disabled.")
     return source
@@ -234,6 +258,8 @@ def _ingest(request: HttpRequest, *, message_type: str | None) -> HttpResponse:
                 received_at=received_at,
                 message_type=message_type,
             )
+            # The request's log lines name the batch, as its processing task's lines do.
+            structlog.contextvars.bind_contextvars(batch_id=result.batch_id, source_id=source.pk)
         except (OperationalError, InterfaceError, DatabaseError):
             logger.exception("Ingestion could not reach the database; answering 503 so the client retries")
             raise IngestError(

@@ -118,10 +118,12 @@ def _enqueue_processing(batch_id: str) -> bool:
 
 
 def _storable_payload(payload: object) -> object:
-    """The rejected message as it can be stored: jsonb refuses NUL characters,
-    NaN and lone surrogates, which are among the reasons messages get rejected,
-    and what is nested too deep is cut (Python's json and the admin recurse)."""
-    payload = json_value_pruned(payload, max_depth=MAX_NESTING_DEPTH + 1)
+    """The rejected message as it can be stored: without its write key (a
+    credential, which analytics.js sends in every message), and within what
+    jsonb holds: it refuses NUL characters, NaN and lone surrogates, which are
+    among the reasons messages get rejected, and what is nested too deep is cut
+    (Python's json and the admin recurse)."""
+    payload = _without_write_keys(json_value_pruned(payload, max_depth=MAX_NESTING_DEPTH + 1))
     try:
         text = json.dumps(payload, ensure_ascii=False, allow_nan=False)
         text.encode("utf-8")
@@ -130,6 +132,39 @@ def _storable_payload(payload: object) -> object:
     if "\\u0000" in text:
         return {"unstorable": text[:2000].replace("\\u0000", "\\\\u0000")}
     return payload
+
+
+def _is_write_key_name(key: object) -> bool:
+    return isinstance(key, str) and key.replace("_", "").lower() == "writekey"
+
+
+def _without_write_keys(payload: object) -> object:
+    """A copy of the payload with every `writeKey` removed, at any depth.
+
+    Iterative rather than recursive: a rejected message may be nested as deep
+    as the JSON parser allowed, which is deeper than Python's recursion limit
+    leaves room for here.
+    """
+    if not isinstance(payload, dict | list):
+        return payload
+    root: dict | list = {} if isinstance(payload, dict) else []
+    pending = [(payload, root)]
+    while pending:
+        original, copy = pending.pop()
+        items = original.items() if isinstance(original, dict) else enumerate(original)
+        for key, value in items:
+            if isinstance(original, dict) and _is_write_key_name(key):
+                continue
+            if isinstance(value, dict | list):
+                child: object = {} if isinstance(value, dict) else []
+                pending.append((value, child))
+            else:
+                child = value
+            if isinstance(copy, dict):
+                copy[key] = child
+            else:
+                copy.append(child)
+    return root
 
 
 _EVENT_COLUMNS = (

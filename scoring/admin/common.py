@@ -20,7 +20,7 @@ def can_view_scoring(user) -> bool:
 
 
 def pretty_json(value) -> str:
-    return format_html("<pre style='white-space: pre-wrap'>{}</pre>", json.dumps(value, indent=2, sort_keys=True))
+    return format_html("<pre class='json'>{}</pre>", json.dumps(value, indent=2, sort_keys=True))
 
 
 def rule_reads_as(kind: str, rule: dict) -> str:
