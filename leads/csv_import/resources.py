@@ -52,9 +52,10 @@ class CsvResource(resources.ModelResource):
     # Other spellings of a column, as CRMs and spreadsheets export them.
     column_aliases: dict[str, str] = {}
 
-    def __init__(self, *, unreadable_rows: frozenset[int] = frozenset(), **kwargs):
+    def __init__(self, *, unreadable: dict[int, frozenset[str]] | None = None, **kwargs):
         super().__init__(**kwargs)
-        self.unreadable_rows = unreadable_rows
+        # Row number (from 1, as import-export counts) -> columns whose cells the reader could not read.
+        self.unreadable = unreadable or {}
 
     @classmethod
     def columns(cls) -> list[str]:
@@ -83,6 +84,9 @@ class CsvResource(resources.ModelResource):
             return None
 
     def import_field(self, field, instance, row, is_m2m=False, **kwargs):
+        if field.column_name in self.unreadable.get(kwargs.get("row_number"), ()):
+            # Checking its garbled text would only add noise to the reader's own problem.
+            return
         if not row.get(field.column_name):
             if field.column_name in self.key_columns():
                 raise ValueError("missing")
@@ -95,7 +99,7 @@ class CsvResource(resources.ModelResource):
             super().import_instance(instance, row, **kwargs)
         except ValidationError as error:
             errors = error.update_error_dict(errors)
-        if kwargs.get("row_number") in self.unreadable_rows:
+        if kwargs.get("row_number") in self.unreadable:
             errors.setdefault(NON_FIELD_ERRORS, []).append(UNREADABLE_ROW)
         if errors:
             raise ValidationError(errors)

@@ -159,10 +159,15 @@ def csv_import(*, kind: str, data: bytes, dry_run: bool = False, create_campaign
     if missing:
         result.file_errors += [RowError(1, name, f"the header has no {name!r} column") for name in missing]
         return result
+    canonical = dict(zip(table.header, columns, strict=False))
     resource = resource_class(
         create_campaigns=create_campaigns,
         # import-export numbers rows from 1 in dataset order.
-        unreadable_rows=frozenset(number for number, row in enumerate(table.rows, 1) if row.problems),
+        unreadable={
+            number: frozenset(canonical.get(problem.column) for problem in row.problems)
+            for number, row in enumerate(table.rows, 1)
+            if row.problems
+        },
     )
     details = resource.import_data(_dataset(table, columns), dry_run=dry_run, use_transactions=True, user=user)
     result.details = details

@@ -297,6 +297,15 @@ def test_a_row_with_a_bad_byte_lists_its_other_problems_too():
     assert _problems(result) == [(2, "name"), (2, "employee_count")]
 
 
+def test_a_cell_with_a_bad_byte_is_reported_once_not_also_checked_as_garbled_text():
+    # when
+    result = csv_import(kind="leads", data=b"email,title\njos\xe9@acme.com,CTO\n")
+
+    # then
+    assert [(e.line, e.column, e.message[:24]) for e in result.errors] == [(2, "email", "byte 0xE9 is not UTF-8: ")]
+    assert not Lead.objects.exists()
+
+
 def test_a_utf8_byte_order_mark_is_not_part_of_the_first_column():
     # when
     result = csv_import(kind="accounts", data="\ufeffdomain,name\nacme.com,Äcme\n".encode())
