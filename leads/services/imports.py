@@ -144,7 +144,9 @@ def _outcomes(resource: CsvResource, table: CsvTable, details) -> list[RowOutcom
     return outcomes
 
 
-def csv_import(*, kind: str, data: bytes, dry_run: bool = False, create_campaigns: bool = False, user=None):
+def csv_import(
+    *, kind: str, data: bytes, dry_run: bool = False, create_campaigns: bool = False, user=None
+) -> ImportResult:
     """Import a CSV file of `kind` (accounts or leads); with dry_run, say what would happen and write nothing.
 
     Leads naming a campaign that does not exist are bad rows unless create_campaigns is given.

@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import connection
 
 from leads.models import Account, Campaign, CampaignType, Identity, Lead, Segment
 from leads.services.imports import RowStatus, csv_import
@@ -261,6 +262,20 @@ def test_a_value_too_long_for_its_column_is_reported_and_the_other_rows_are_kept
     assert result.created == 1
     assert _problems(result) == [(3, "title")]
     assert list(Lead.objects.values_list("email", flat=True)) == ["ok@acme.com"]
+
+
+def test_a_row_the_database_refuses_is_reported_and_the_other_rows_are_kept():
+    # given: a rule only the database knows (field validation passes)
+    with connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE leads_account ADD CONSTRAINT test_no_evil CHECK (name <> 'Evil')")
+
+    # when
+    result = _import("accounts", "domain,name\nevil.com,Evil\nacme.com,Acme\n")
+
+    # then
+    assert _problems(result) == [(2, "")]
+    assert result.errors[0].message.startswith("not saved: ")
+    assert list(Account.objects.values_list("domain", flat=True)) == ["acme.com"]
 
 
 @pytest.mark.parametrize(
