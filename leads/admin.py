@@ -19,6 +19,7 @@ from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils.html import format_html
 
+from leads.csv_import.admin import CsvImportMixin
 from leads.models import (
     Account,
     Campaign,
@@ -35,7 +36,6 @@ from leads.models import (
 )
 from leads.selectors_identity import unmatched_event_count, unmatched_identity_list
 from leads.services.dead_letters import dead_letters_replay
-from leads.services.imports import accounts_import_csv, leads_import_csv
 from leads.services.sources import source_create
 from qualify_site.admin_site import ServiceRefusalAdmin, service_refusals
 from qualify_site.roles import Role, user_has_role
@@ -163,7 +163,8 @@ class OwnerAssignableAdmin(ServiceRefusalAdmin, admin.ModelAdmin):
 
 
 @admin.register(Account)
-class AccountAdmin(OwnerAssignableAdmin):
+class AccountAdmin(CsvImportMixin, OwnerAssignableAdmin):
+    csv_import_kind = "accounts"
     list_display = ["__str__", "domain", "industry", "employee_count", "segment", "country", "plan", "seats", "owner"]
     list_filter = ["segment", "industry", "country", "plan"]
     search_fields = ["name", "domain", "=group_id"]
@@ -201,14 +202,6 @@ class StageChangeInline(ReadOnlyInline):
         return super().get_queryset(request).select_related("actor")
 
 
-class CsvImportForm(forms.Form):
-    kind = forms.ChoiceField(choices=[("accounts", "Accounts"), ("leads", "Leads")])
-    file = forms.FileField(help_text="UTF-8 CSV with a header line.")
-
-
-_IMPORTERS = {"accounts": (accounts_import_csv, "account"), "leads": (leads_import_csv, "lead")}
-
-
 class StageChangeForm(forms.Form):
     to_stage = forms.ChoiceField(label="New stage", choices=Stage.choices)
     reason = forms.CharField(
@@ -217,7 +210,8 @@ class StageChangeForm(forms.Form):
 
 
 @admin.register(Lead)
-class LeadAdmin(OwnerAssignableAdmin):
+class LeadAdmin(CsvImportMixin, OwnerAssignableAdmin):
+    csv_import_kind = "leads"
     list_display = ["__str__", "email", "title", "account", "stage", "score_total", "owner", "source", "created_at"]
     list_filter = ["stage", "score__grade", "source", "campaign", "is_unsubscribed", "seniority"]
     search_fields = ["email", "first_name", "last_name", "title", "account__name", "account__domain", "=crm_id"]
@@ -307,7 +301,6 @@ class LeadAdmin(OwnerAssignableAdmin):
 
     def get_urls(self):
         custom = [
-            path("import-csv/", self.admin_site.admin_view(self.import_csv_view), name="leads_import_csv"),
             path(
                 "<int:lead_id>/change-stage/",
                 self.admin_site.admin_view(self.change_stage_view),
@@ -346,36 +339,6 @@ class LeadAdmin(OwnerAssignableAdmin):
             "form": form,
         }
         return TemplateResponse(request, "admin/leads/change_stage.html", context)
-
-    def import_csv_view(self, request):
-        """Upload accounts or leads; show what was imported and each bad row by line."""
-        result = None
-        if request.method == "POST":
-            form = CsvImportForm(request.POST, request.FILES)
-            if form.is_valid():
-                importer, model = _IMPORTERS[form.cleaned_data["kind"]]
-                # Upserts: both creating and changing rows must be allowed.
-                if not (request.user.has_perm(f"leads.add_{model}") and request.user.has_perm(f"leads.change_{model}")):
-                    raise PermissionDenied
-                result = importer(file=form.cleaned_data["file"].file)
-                level = messages.WARNING if result.errors else messages.SUCCESS
-                self.message_user(
-                    request,
-                    f"{result.created} created, {result.updated} updated, {len(result.errors)} bad rows.",
-                    level,
-                )
-        else:
-            if not (request.user.has_perm("leads.add_lead") or request.user.has_perm("leads.add_account")):
-                raise PermissionDenied
-            form = CsvImportForm()
-        context = {
-            **self.admin_site.each_context(request),
-            "title": "Import accounts or leads from CSV",
-            "opts": self.model._meta,
-            "form": form,
-            "result": result,
-        }
-        return TemplateResponse(request, "admin/leads/import_csv.html", context)
 
 
 @admin.register(Event)

@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "axes",
     "csp",
     "django_structlog",
+    "import_export",
     "qualify_site",
     "leads",
     "scoring",

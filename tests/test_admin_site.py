@@ -132,7 +132,10 @@ ACTIONS = {
 # Custom admin pages: (model, row its URL takes or None, roles that may open it, rows it may act on).
 CUSTOM_VIEWS = {
     "auth_user_password_change": ("auth.user", "row", {ADMIN}),
-    "leads_import_csv": ("leads.lead", None, {MARKETING_OPS, ADMIN}),
+    "leads_account_import": ("leads.account", None, {MARKETING_OPS, ADMIN}),
+    "leads_account_process_import": ("leads.account", None, {MARKETING_OPS, ADMIN}),
+    "leads_lead_import": ("leads.lead", None, {MARKETING_OPS, ADMIN}),
+    "leads_lead_process_import": ("leads.lead", None, {MARKETING_OPS, ADMIN}),
     "leads_lead_change_stage": ("leads.lead", "ours", {MANAGER, ADMIN}),
     "leads_event_unmatched": ("leads.event", None, {MANAGER, MARKETING_OPS, ADMIN}),
     "scoring_ruleversion_clone": ("scoring.ruleversion", "draft", {MARKETING_OPS, ADMIN}),
@@ -143,7 +146,7 @@ CUSTOM_VIEWS = {
     "routing_preview": ("routing.routingdecision", None, {MANAGER, MARKETING_OPS, ADMIN}),
 }
 # Pages that only answer POST: anyone allowed gets 405 for a GET.
-POST_ONLY = {"scoring_ruleversion_clone", "routing_reroute"}
+POST_ONLY = {"scoring_ruleversion_clone", "routing_reroute", "leads_account_process_import", "leads_lead_process_import"}
 
 
 def _ops(label: str, role: str, rows: dict) -> dict[str, str]:

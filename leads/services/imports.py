@@ -1,41 +1,26 @@
-"""CSV import of accounts and leads: good rows are imported, bad rows reported by line.
+"""CSV import of accounts and leads: good rows are imported, bad rows reported by line with every problem.
+
+One service for every interface: the admin import page (preview, then
+confirm) and `manage.py import_csv` both call csv_import. The file is read by
+leads.csv_import.reader (encoding, delimiter, physical lines) and each row
+checked and written by a django-import-export resource, whose rules live in
+leads.services.import_rows.
 
 Line numbers are the file's physical lines, the header being line 1, so a
-marketing ops person can open the file and find the row. Each row is written
-in its own savepoint: one bad row never takes the good ones down with it.
-Rows upsert on the natural key (normalized domain for accounts, normalized
-email for leads); an empty cell never blanks a value already stored.
+marketing ops person can open the file and find the row. The import runs in
+one transaction with a savepoint per row: one bad row never takes the good
+ones down, and a dry run rolls everything back after computing exactly what
+would happen (new, updated, unchanged, or bad with all its problems).
 """
 
-import csv
-import io
 from dataclasses import dataclass, field
 
-from django.contrib.auth import get_user_model
-from django.db import DatabaseError, transaction
-from django.db.models import Q
+import tablib
+from django.core.exceptions import NON_FIELD_ERRORS
 
-from leads.emails import email_domain, is_free_mail_domain, normalize_domain, normalize_email
-from leads.models import Account, Campaign, Identity, IdentityKind, Lead
-
-ACCOUNT_COLUMNS = {"domain", "name", "industry", "employee_count", "country", "region", "plan", "seats", "owner"}
-# `website` is how many CRMs export the domain column.
-ACCOUNT_COLUMN_ALIASES = {"website": "domain", "employees": "employee_count"}
-LEAD_COLUMNS = {
-    "email",
-    "first_name",
-    "last_name",
-    "title",
-    "department",
-    "seniority",
-    "country",
-    "region",
-    "phone",
-    "account_domain",
-    "campaign",
-    "owner",
-}
-LEAD_COLUMN_ALIASES = {"company_domain": "account_domain"}
+from leads.csv_import.reader import CsvTable, column_key, csv_table_read
+from leads.csv_import.resources import IMPORT_RESOURCES, UNREADABLE_ROW, CsvResource
+from qualify_site.roles import Role, user_has_role
 
 
 @dataclass(frozen=True)
@@ -49,205 +34,152 @@ class RowError:
         return f"line {self.line}{where}: {self.message}"
 
 
+class RowStatus:
+    NEW = "new"
+    UPDATED = "updated"
+    SKIPPED = "skipped"
+    ERROR = "error"
+
+
+@dataclass(frozen=True)
+class RowOutcome:
+    line: int
+    status: str
+    label: str = ""
+    problems: tuple[RowError, ...] = ()
+    # The import-export diff of the row's columns (HTML), for the admin preview.
+    diff: tuple = ()
+
+
 @dataclass
 class ImportResult:
-    created: int = 0
-    updated: int = 0
-    errors: list[RowError] = field(default_factory=list)
+    kind: str
+    dry_run: bool = False
+    rows: list[RowOutcome] = field(default_factory=list)
+    # Problems of the file itself (a missing key column, an unreadable line), not of one row.
+    file_errors: list[RowError] = field(default_factory=list)
     ignored_columns: list[str] = field(default_factory=list)
+    columns: list[str] = field(default_factory=list)
+    # import-export's own result, for the admin's log entries.
+    details: object = None
+
+    def _count(self, status: str) -> int:
+        return sum(1 for row in self.rows if row.status == status)
+
+    @property
+    def created(self) -> int:
+        return self._count(RowStatus.NEW)
+
+    @property
+    def updated(self) -> int:
+        return self._count(RowStatus.UPDATED)
+
+    @property
+    def skipped(self) -> int:
+        return self._count(RowStatus.SKIPPED)
+
+    @property
+    def bad_rows(self) -> int:
+        return self._count(RowStatus.ERROR)
 
     @property
     def imported(self) -> int:
         return self.created + self.updated
 
+    @property
+    def errors(self) -> list[RowError]:
+        """Every problem, in file order."""
+        return [*self.file_errors, *(problem for row in self.rows for problem in row.problems)]
 
-class _RowInvalid(Exception):
-    def __init__(self, column: str, message: str):
-        super().__init__(message)
-        self.column = column
-        self.message = message
-
-
-def _text_stream(file) -> io.TextIOBase:
-    """A text stream from a path-opened text file, a binary file or an uploaded file."""
-    if isinstance(file, io.TextIOBase):
-        return file
-    # utf-8-sig drops the byte-order mark Excel puts at the start of "CSV UTF-8" files.
-    return io.TextIOWrapper(file, encoding="utf-8-sig", newline="")
+    def summary(self) -> str:
+        return f"{self.created} created, {self.updated} updated, {self.skipped} unchanged, {self.bad_rows} bad rows" + (
+            " (dry run: nothing written)" if self.dry_run else ""
+        )
 
 
-def _rows(file, *, known: set[str], aliases: dict[str, str], result: ImportResult):
-    """Yield (line, row) with canonical column names; unknown columns go to result.ignored_columns."""
-    reader = csv.reader(_text_stream(file))
-    try:
-        header = next(reader)
-    except StopIteration:
-        return
-    except (UnicodeDecodeError, csv.Error) as error:
-        result.errors.append(RowError(1, "", f"cannot read the file as UTF-8 CSV: {error}"))
-        return
-    columns = []
+def _columns(resource_class: type[CsvResource], header: list[str], result: ImportResult) -> list[str | None]:
+    """The resource's column for each header cell; None for a column it does not know (listed as ignored)."""
+    known = set(resource_class.columns())
+    columns: list[str | None] = []
     for raw in header:
-        name = raw.strip().lower().replace(" ", "_")
-        name = aliases.get(name, name)
-        if name not in known:
-            result.ignored_columns.append(raw)
+        name = column_key(raw)
+        name = resource_class.column_aliases.get(name, name)
+        if name not in known or name in columns:
+            if raw:
+                result.ignored_columns.append(raw)
             name = None
         columns.append(name)
-    last_line = reader.line_num
-    while True:
-        try:
-            values = next(reader)
-        except StopIteration:
-            return
-        except (UnicodeDecodeError, csv.Error) as error:
-            result.errors.append(RowError(last_line + 1, "", f"cannot read this row: {error}"))
-            return
-        # A quoted cell may span lines: the row starts on the line after the previous row ended.
-        line, last_line = last_line + 1, reader.line_num
-        if not any(v.strip() for v in values):
+    return columns
+
+
+def _dataset(table: CsvTable, columns: list[str | None]) -> tablib.Dataset:
+    dataset = tablib.Dataset(headers=[name for name in columns if name])
+    for row in table.rows:
+        cells = [*row.cells, *[""] * (len(columns) - len(row.cells))]
+        dataset.append([cell.strip() for cell, name in zip(cells, columns, strict=False) if name])
+    return dataset
+
+
+def _row_problems(resource: CsvResource, line: int, row_result) -> list[RowError]:
+    problems = []
+    if row_result.validation_error is not None:
+        for attribute, messages in row_result.validation_error.message_dict.items():
+            column = "" if attribute == NON_FIELD_ERRORS else resource.column_of(attribute)
+            problems += [RowError(line, column, message) for message in messages if message != UNREADABLE_ROW]
+    # Anything else is a defect of ours, not of the file: still named, on its line.
+    problems += [RowError(line, "", f"unexpected error: {error.error!r}") for error in row_result.errors]
+    return problems
+
+
+def _outcomes(resource: CsvResource, table: CsvTable, details) -> list[RowOutcome]:
+    # report_skipped is on, so import-export keeps one result per dataset row, in file order.
+    outcomes = []
+    for row, row_result in zip(table.rows, details.rows, strict=True):
+        problems = [RowError(p.line, p.column, p.message) for p in row.problems]
+        problems += _row_problems(resource, row.line, row_result)
+        if problems:
+            outcomes.append(RowOutcome(row.line, RowStatus.ERROR, problems=tuple(problems)))
             continue
-        if len(values) > len(columns):
-            result.errors.append(RowError(line, "", f"{len(values)} cells but the header has {len(columns)}"))
-            continue
-        yield line, {name: value.strip() for name, value in zip(columns, values, strict=False) if name}
+        status = {"new": RowStatus.NEW, "update": RowStatus.UPDATED}.get(row_result.import_type, RowStatus.SKIPPED)
+        outcomes.append(RowOutcome(row.line, status, row_result.object_repr or "", diff=tuple(row_result.diff or ())))
+    return outcomes
 
 
-def _optional_count(row: dict, column: str) -> int | None:
-    raw = row.get(column, "").replace(",", "").replace("_", "")
-    if not raw:
-        return None
-    try:
-        number = int(raw)
-    except ValueError:
-        raise _RowInvalid(column, f"{row[column]!r} is not a whole number") from None
-    if number < 0:
-        raise _RowInvalid(column, f"{number} is negative")
-    return number
+def csv_import(
+    *, kind: str, data: bytes, dry_run: bool = False, create_campaigns: bool = False, user=None
+) -> ImportResult:
+    """Import a CSV file of `kind` (accounts or leads); with dry_run, say what would happen and write nothing.
 
-
-def _owner(row: dict):
-    """The user named in the owner column (username or email), or None when the cell is empty."""
-    ref = row.get("owner", "")
-    if not ref:
-        return None
-    user = get_user_model().objects.filter(Q(username=ref) | Q(email__iexact=ref)).order_by("id").first()
-    if user is None:
-        raise _RowInvalid("owner", f"no user {ref!r}")
-    return user
-
-
-def _set_if_given(obj, row: dict, fields: list[str]) -> None:
-    for name in fields:
-        if row.get(name):
-            setattr(obj, name, row[name])
-
-
-def _require(rows, column: str, result: ImportResult):
-    """Pass rows through, but stop with one line-1 error when the header lacks a required column."""
-    first = True
-    for line, row in rows:
-        if first and column not in row:
-            result.errors.append(RowError(1, column, f"the header has no {column!r} column"))
-            return
-        first = False
-        yield line, row
-
-
-def _import(rows, result: ImportResult, import_row) -> ImportResult:
-    for line, row in rows:
-        try:
-            with transaction.atomic():
-                created = import_row(row)
-        except _RowInvalid as invalid:
-            result.errors.append(RowError(line, invalid.column, invalid.message))
-            continue
-        except DatabaseError as error:
-            # A value the database refuses (too long, ...): report it, keep going.
-            result.errors.append(RowError(line, "", f"not saved: {error}".strip()))
-            continue
-        if created:
-            result.created += 1
-        else:
-            result.updated += 1
-    return result
-
-
-def _account_row(row: dict) -> bool:
-    domain = normalize_domain(row.get("domain", ""))
-    if domain is None:
-        raise _RowInvalid("domain", "missing" if not row.get("domain") else f"{row['domain']!r} is not a domain")
-    employee_count = _optional_count(row, "employee_count")
-    seats = _optional_count(row, "seats")
-    owner = _owner(row)
-    account, created = Account.objects.select_for_update().get_or_create(domain=domain)
-    _set_if_given(account, row, ["name", "industry", "country", "region", "plan"])
-    if employee_count is not None:
-        account.employee_count = employee_count
-    if seats is not None:
-        account.seats = seats
-    if owner is not None:
-        account.owner = owner
-    if created and not account.name:
-        account.name = domain
-    account.save()
-    return created
-
-
-def accounts_import_csv(*, file) -> ImportResult:
-    """Import accounts (columns: domain or website, name, industry, employee_count, country, region, plan,
-    seats, owner). Upserts by normalized domain."""
-    result = ImportResult()
-    rows = _rows(file, known=ACCOUNT_COLUMNS, aliases=ACCOUNT_COLUMN_ALIASES, result=result)
-    return _import(_require(rows, "domain", result), result, _account_row)
-
-
-def _account_for_lead(row: dict, email: str) -> Account | None:
-    """The account named by account_domain, else the one of a business email domain (created if new).
-
-    Free-mail domains never make an account: thousands of unrelated people share gmail.com.
+    Leads naming a campaign that does not exist are bad rows unless create_campaigns is given. Owners are
+    set only by the operator (the command, no user) and admins: for anyone else an owner cell is a bad row.
     """
-    if row.get("account_domain"):
-        domain = normalize_domain(row["account_domain"])
-        if domain is None:
-            raise _RowInvalid("account_domain", f"{row['account_domain']!r} is not a domain")
-    else:
-        domain = email_domain(email)
-        if is_free_mail_domain(domain):
-            return None
-    account, _ = Account.objects.get_or_create(domain=domain, defaults={"name": domain})
-    return account
-
-
-def _lead_row(row: dict) -> bool:
-    email = normalize_email(row.get("email", ""))
-    if email is None:
-        raise _RowInvalid("email", "missing" if not row.get("email") else f"{row['email']!r} is not an email address")
-    owner = _owner(row)
-    account = _account_for_lead(row, email)
-    campaign = None
-    if row.get("campaign"):
-        campaign, _ = Campaign.objects.get_or_create(name=row["campaign"])
-    lead, created = Lead.objects.select_for_update().get_or_create(email=email)
-    _set_if_given(
-        lead, row, ["first_name", "last_name", "title", "department", "seniority", "country", "region", "phone"]
+    resource_class = IMPORT_RESOURCES[kind]
+    result = ImportResult(kind=kind, dry_run=dry_run)
+    table = csv_table_read(data)
+    result.file_errors += [RowError(p.line, p.column, p.message) for p in table.problems]
+    columns = _columns(resource_class, table.header, result)
+    result.columns = [name for name in columns if name]
+    missing = [name for name in resource_class.key_columns() if name not in columns]
+    if missing:
+        result.file_errors += [RowError(1, name, f"the header has no {name!r} column") for name in missing]
+        return result
+    canonical = dict(zip(table.header, columns, strict=False))
+    resource = resource_class(
+        create_campaigns=create_campaigns,
+        # The command (user None) is the operator's.
+        may_set_owner=user is None or user_has_role(user, Role.ADMIN),
+        # import-export numbers rows from 1 in dataset order.
+        unreadable={
+            number: frozenset(canonical.get(problem.column) for problem in row.problems)
+            for number, row in enumerate(table.rows, 1)
+            if row.problems
+        },
     )
-    # Keep an account a lead already has (set by a group call or by hand) unless the file names one.
-    if account is not None and (lead.account_id is None or row.get("account_domain")):
-        lead.account = account
-    if campaign is not None:
-        lead.campaign = campaign
-    if owner is not None:
-        lead.owner = owner
-    lead.save()
-    # The email is also an identity, so events that later identify with it resolve to this lead.
-    Identity.objects.get_or_create(kind=IdentityKind.EMAIL, value=email, defaults={"lead": lead})
-    return created
-
-
-def leads_import_csv(*, file) -> ImportResult:
-    """Import leads (columns: email, first_name, last_name, title, department, seniority, country, region,
-    phone, account_domain, campaign, owner). Upserts by normalized email."""
-    result = ImportResult()
-    rows = _rows(file, known=LEAD_COLUMNS, aliases=LEAD_COLUMN_ALIASES, result=result)
-    return _import(_require(rows, "email", result), result, _lead_row)
+    details = resource.import_data(_dataset(table, columns), dry_run=dry_run, use_transactions=True, user=user)
+    result.details = details
+    result.rows = _outcomes(resource, table, details)
+    if details.has_errors() and not dry_run:
+        # import-export rolls the whole import back after an unexpected error: say so rather than count rows.
+        result.file_errors.append(RowError(1, "", "nothing was imported: an unexpected error stopped the import"))
+        result.rows = [row for row in result.rows if row.status == RowStatus.ERROR]
+    return result

@@ -1,7 +1,5 @@
 """The admin works for marketing ops and admins; records of what happened are read-only."""
 
-import io
-
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection
@@ -197,36 +195,6 @@ def test_the_event_list_links_to_unmatched_identities(staff, world):
 
     # then
     assert "/admin/leads/event/unmatched/" in html
-
-
-def test_the_csv_import_page_imports_good_rows_and_lists_bad_ones_by_line(staff):
-    # given
-    upload = io.BytesIO(b"domain,name,employee_count\nacme.com,Acme,12\n,Nameless,3\nglobex.com,Globex,many\n")
-    upload.name = "accounts.csv"
-
-    # when
-    response = staff.post("/admin/leads/lead/import-csv/", {"kind": "accounts", "file": upload})
-
-    # then
-    assert response.status_code == 200
-    html = response.content.decode()
-    assert "1 created, 0 updated, 2 bad rows." in html
-    assert "<td>3</td><td>domain</td>" in html and "<td>4</td><td>employee_count</td>" in html
-    assert list(Account.objects.values_list("domain", flat=True)) == ["acme.com"]
-
-
-def test_a_manager_cannot_import_csv(client, charlie):
-    # given
-    client.force_login(charlie)
-    upload = io.BytesIO(b"domain\nacme.com\n")
-    upload.name = "accounts.csv"
-
-    # when
-    response = client.post("/admin/leads/lead/import-csv/", {"kind": "accounts", "file": upload})
-
-    # then
-    assert response.status_code == 403
-    assert not Account.objects.exists()
 
 
 def test_a_manager_can_reassign_a_lead_but_not_edit_its_other_fields(client, charlie, bob, world):

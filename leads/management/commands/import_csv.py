@@ -1,28 +1,44 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from leads.services.imports import accounts_import_csv, leads_import_csv
-
-IMPORTERS = {"accounts": accounts_import_csv, "leads": leads_import_csv}
+from leads.csv_import.resources import IMPORT_RESOURCES
+from leads.services.imports import RowStatus, csv_import
 
 
 class Command(BaseCommand):
-    help = "Import accounts or leads from a CSV file (header on line 1). Good rows are imported, bad rows listed."
+    help = (
+        "Import accounts or leads from a CSV file (header on line 1; comma, semicolon or tab separated; UTF-8). "
+        "Good rows are imported, bad rows listed with every problem and their line."
+    )
 
     def add_arguments(self, parser):
-        parser.add_argument("kind", choices=sorted(IMPORTERS))
+        parser.add_argument("kind", choices=sorted(IMPORT_RESOURCES))
         parser.add_argument("path")
+        parser.add_argument("--dry-run", action="store_true", help="Print what each row would do; write nothing.")
+        parser.add_argument(
+            "--create-campaigns",
+            action="store_true",
+            help="Create the campaigns the file names that do not exist yet (otherwise those rows are bad).",
+        )
 
-    def handle(self, *args, kind, path, **options):
+    def handle(self, *args, kind, path, dry_run, create_campaigns, **options):
         try:
             with open(path, "rb") as file:
-                result = IMPORTERS[kind](file=file)
+                data = file.read()
         except OSError as error:
             raise CommandError(f"Cannot open {path}: {error.strerror}") from None
-        self.stdout.write(f"{kind}: {result.created} created, {result.updated} updated, {len(result.errors)} bad rows")
+        result = csv_import(kind=kind, data=data, dry_run=dry_run, create_campaigns=create_campaigns)
+        self.stdout.write(f"{kind}: {result.summary()}")
         if result.ignored_columns:
             self.stdout.write(f"Ignored unknown columns: {', '.join(result.ignored_columns)}")
+        if dry_run:
+            for row in result.rows:
+                if row.status != RowStatus.ERROR:
+                    self.stdout.write(f"line {row.line}: {row.status} {row.label}")
         for error in result.errors:
             self.stderr.write(str(error))
         if result.errors:
+            done = "nothing was written (dry run)" if dry_run else "the other rows were imported"
             # Non-zero exit so scripts notice, after the good rows were imported.
-            raise CommandError(f"{len(result.errors)} bad rows (see above); the other rows were imported.")
+            raise CommandError(
+                f"{result.bad_rows} bad rows, {len(result.file_errors)} file problems (see above); {done}."
+            )
