@@ -218,6 +218,8 @@ AXES_FAILURE_LIMIT = envint("LOGIN_FAILURE_LIMIT", "5")
 AXES_COOLOFF_TIME = timedelta(minutes=envint("LOGIN_LOCKOUT_MINUTES", "15"))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+# Its banner and per-reset lines on every start and sign-in are noise in the logs; lockouts are still logged.
+AXES_VERBOSE = False
 # The same address the /v1/ write-key throttle uses (qualify_site/client_address.py).
 AXES_CLIENT_IP_CALLABLE = "qualify_site.client_address.client_address"
 AXES_LOCKOUT_CALLABLE = "qualify_site.views.login_locked_out"

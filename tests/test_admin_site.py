@@ -146,7 +146,12 @@ CUSTOM_VIEWS = {
     "routing_preview": ("routing.routingdecision", None, {MANAGER, MARKETING_OPS, ADMIN}),
 }
 # Pages that only answer POST: anyone allowed gets 405 for a GET.
-POST_ONLY = {"scoring_ruleversion_clone", "routing_reroute", "leads_account_process_import", "leads_lead_process_import"}
+POST_ONLY = {
+    "scoring_ruleversion_clone",
+    "routing_reroute",
+    "leads_account_process_import",
+    "leads_lead_process_import",
+}
 
 
 def _ops(label: str, role: str, rows: dict) -> dict[str, str]:

@@ -52,9 +52,7 @@ class CsvResource(resources.ModelResource):
     # Other spellings of a column, as CRMs and spreadsheets export them.
     column_aliases: dict[str, str] = {}
 
-    def __init__(
-        self, *, unreadable: dict[int, frozenset[str]] | None = None, may_set_owner: bool = True, **kwargs
-    ):
+    def __init__(self, *, unreadable: dict[int, frozenset[str]] | None = None, may_set_owner: bool = True, **kwargs):
         super().__init__(**kwargs)
         # Row number (from 1, as import-export counts) -> columns whose cells the reader could not read.
         self.unreadable = unreadable or {}
