@@ -14,7 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from qualify_site.enqueue import enqueue_now, enqueue_on_commit
-from routing.models import Assignment, AssignmentNotice
+from routing.models import Assignment, AssignmentNotice, AssignmentStatus, NoticeKind
 from routing.notifications import Notice, email_send
 
 # A notice's own task normally runs within seconds of the commit; past this the
@@ -84,7 +84,8 @@ def notices_record(*, kind: str, assignment_ids: list[int]) -> None:
 
 def notice_email_once(*, kind: str, assignment_id: int) -> Notice | None:
     """Claim the recorded notice and email it, in one transaction. Returns the notice (for the
-    webhook), or None when it was already sent, was never recorded, or has nobody to go to.
+    webhook), or None when it was already sent, was never recorded, is no longer true, or has
+    nobody to go to.
 
     The claim's row lock is held until the email is handed over: a second delivery of the
     task waits for it, then finds the notice sent. A failed send rolls the claim back, and
@@ -94,12 +95,26 @@ def notice_email_once(*, kind: str, assignment_id: int) -> Notice | None:
         claimed = AssignmentNotice.objects.filter(assignment_id=assignment_id, kind=kind, sent_at__isnull=True).update(
             sent_at=timezone.now()
         )
-        if not claimed:
+        if not claimed or _is_stale(kind=kind, assignment_id=assignment_id):
             return None
         notice = notice_for(kind=kind, assignment_id=assignment_id)
         if notice is not None:
             email_send(notice)
     return notice
+
+
+def _is_stale(*, kind: str, assignment_id: int) -> bool:
+    """A notice sent late (its task was lost) must still be true: a rep is not told of a lead
+    taken from them meanwhile, nor that a first touch they have made is due soon. Breaches
+    and escalations happened, whatever came after: those are always sent."""
+    if kind not in (NoticeKind.ASSIGNED, NoticeKind.AT_RISK):
+        return False
+    still_true = Assignment.objects.filter(
+        id=assignment_id, status__in=(AssignmentStatus.OPEN, AssignmentStatus.ACCEPTED)
+    )
+    if kind == NoticeKind.AT_RISK:
+        still_true = still_true.filter(first_touch_at__isnull=True)
+    return not still_true.exists()
 
 
 def notices_resend(*, now: datetime) -> int:

@@ -13,8 +13,9 @@ from django.core.mail.backends.locmem import EmailBackend
 from django.utils import timezone
 
 from leads.models import Stage
-from routing.models import AssignmentNotice, NoticeKind
-from routing.services.assignments import lead_route
+from routing.models import ActivityKind, AssignmentNotice, NoticeKind
+from routing.services.actions import activity_log
+from routing.services.assignments import assignment_reassign_to_next, lead_route
 from routing.services.sla import sla_sweep
 from routing.tasks import notice_send_task
 from tests.broker_utils import redis_unreachable
@@ -185,3 +186,25 @@ def test_with_redis_still_down_the_sweep_tries_one_notice_and_leaves_the_rest_fo
     assert len([r for r in caplog.records if r.name == "qualify_site.enqueue"]) == 1
     assert AssignmentNotice.objects.filter(sent_at__isnull=True).count() == 3
     assert mailoutbox == []
+
+
+@pytest.mark.parametrize(
+    ("late_kind", "what_happened_meanwhile"),
+    [("assigned", "the lead was reassigned"), ("at_risk", "the rep called"), ("breached", "the rep called")],
+)
+def test_a_notice_sent_late_goes_out_only_if_it_is_still_true(desk, mailoutbox, late_kind, what_happened_meanwhile):
+    # given: a notice whose task was lost, and what happened before it was sent
+    assignment = _route("ada@acme.io")
+    AssignmentNotice.objects.filter(assignment=assignment).update(kind=late_kind)
+    if what_happened_meanwhile == "the rep called":
+        activity_log(assignment_id=assignment.id, user=desk.user, kind=ActivityKind.CALL, notes="Rang")
+    else:
+        assignment_reassign_to_next(assignment_id=assignment.id, actor=None, reason="Ann is away")
+
+    # when
+    notice_send_task.apply(args=[late_kind, assignment.id])
+
+    # then: a rep hears neither of a lead taken from them nor that a touch they made is due; a breach happened
+    told_ann = [message.subject for message in mailoutbox if message.to == ["ann@qualify.test"]]
+    assert told_ann == (["SLA breached: ada@acme.io"] if late_kind == "breached" else [])
+    assert AssignmentNotice.objects.get(assignment=assignment, kind=late_kind).sent_at is not None
