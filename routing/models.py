@@ -377,3 +377,33 @@ class Activity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} on {self.lead_id}"
+
+
+class NoticeKind(models.TextChoices):
+    ASSIGNED = "assigned", "New lead assigned"
+    AT_RISK = "at_risk", "First touch due soon"
+    BREACHED = "breached", "SLA breached"
+    ESCALATED = "escalated", "Escalated to manager"
+
+
+class AssignmentNotice(models.Model):
+    """A notice owed about an assignment, recorded in the transaction of the change that calls
+    for it. The task that sends it can be lost (Redis down when it is published); this row
+    cannot, and the SLA sweep publishes again what is still unsent. `sent_at` is claimed in
+    the transaction that hands the email over, so a notice goes out once however often its
+    task is delivered (routing/services/notices.py)."""
+
+    assignment = models.ForeignKey(Assignment, on_delete=models.CASCADE, related_name="notices")
+    kind = models.CharField(max_length=16, choices=NoticeKind.choices)
+    created_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["assignment", "kind"], name="assignment_notice_once")]
+        # The sweep looks for unsent notices only: a small partial index, however many were sent.
+        indexes = [
+            models.Index(fields=["created_at"], condition=Q(sent_at__isnull=True), name="assignment_notice_unsent")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.assignment_id} {self.kind}"

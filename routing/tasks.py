@@ -7,10 +7,10 @@ from django.db.models import Exists, OuterRef
 
 from leads.models import Stage
 from routing.models import Assignment, AssignmentStatus, RoutingTrigger
-from routing.notifications import WebhookError, email_send, webhook_send
+from routing.notifications import WebhookError, webhook_send
 from routing.selectors import leads_without_active_assignment
 from routing.services import assignments, sla
-from routing.services.notices import notice_for
+from routing.services.notices import notice_email_once, notice_for
 from scoring.models import LeadScore
 
 logger = logging.getLogger(__name__)
@@ -47,7 +47,7 @@ def leads_route_unrouted_task() -> int:
 @shared_task(acks_late=True, soft_time_limit=50, time_limit=60)
 def sla_sweep_task() -> dict:
     result = sla.sla_sweep()
-    return {"at_risk": len(result.at_risk), "breached": len(result.breached)}
+    return {"at_risk": len(result.at_risk), "breached": len(result.breached), "notices_resent": result.notices_resent}
 
 
 @shared_task(
@@ -62,11 +62,12 @@ def sla_sweep_task() -> dict:
     bind=True,
 )
 def notice_send_task(self, kind: str, assignment_id: int) -> bool:
-    notice = notice_for(kind=kind, assignment_id=assignment_id)
+    # A retry is for the webhook: the email went out, and the notice was claimed, on the first attempt.
+    if self.request.retries == 0:
+        notice = notice_email_once(kind=kind, assignment_id=assignment_id)
+    else:
+        notice = notice_for(kind=kind, assignment_id=assignment_id)
     if notice is None:
         return False
-    # A retry is for the webhook; the email went out on the first attempt.
-    if self.request.retries == 0:
-        email_send(notice)
     webhook_send(notice)
     return True

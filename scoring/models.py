@@ -51,11 +51,14 @@ class RuleVersion(models.Model):
     rescore_done = models.PositiveIntegerField(default=0, editable=False)
     rescore_started_at = models.DateTimeField(null=True, blank=True, editable=False)
     rescore_finished_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # When the rescore last moved (a slice done, or a stalled rescore resumed): one that
+    # stops moving lost its tasks, and the periodic drain resumes it.
+    rescore_progress_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     # Fields that may still change once a version is published or archived.
     LIFECYCLE_FIELDS = frozenset(
         {"status", "published_by", "published_at", "archived_at"}
-        | {"rescore_total", "rescore_done", "rescore_started_at", "rescore_finished_at"}
+        | {"rescore_total", "rescore_done", "rescore_started_at", "rescore_finished_at", "rescore_progress_at"}
     )
 
     class Meta:

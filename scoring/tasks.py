@@ -5,8 +5,8 @@ from datetime import timedelta
 
 from celery import shared_task
 from django.core.cache import cache
-from django.db import transaction
 
+from qualify_site.enqueue import enqueue_now, enqueue_on_commit
 from routing.models import RoutingTrigger
 from routing.services.assignments import leads_mark_hot, leads_route
 from routing.tasks import leads_route_task
@@ -17,16 +17,20 @@ logger = logging.getLogger(__name__)
 # A full rescore fans out into slices of this many leads, one task each.
 STALE_SCORE_BATCH = 20_000
 ROUTE_CHUNK = 200
+RESUMED_BY_DRAIN = "the periodic drain (stalled rescores resume)"
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
 def rescore_all_task(version_id: int) -> int:
-    ranges = services.rescore_ranges()
+    # Only the leads the version has not scored yet: the same task resumes a stalled rescore.
+    ranges = services.rescore_ranges(version_id=version_id)
     if not ranges:
-        services.rescore_progress_update(version_id=version_id)
+        services.rescore_progress_update(version_id=version_id, is_complete=True)
         return 0
     for first_id, last_id in ranges:
-        rescore_range_task.delay(version_id, first_id, last_id)
+        # Broker down: stop publishing; the rescore stalls and the periodic drain resumes it.
+        if not enqueue_now(rescore_range_task, version_id, first_id, last_id, recovered_by=RESUMED_BY_DRAIN):
+            break
     return len(ranges)
 
 
@@ -41,7 +45,10 @@ def rescore_range_task(version_id: int, first_id: int, last_id: int) -> int:
         (RoutingTrigger.HOT, result.hot_lead_ids),
     ):
         for start in range(0, len(lead_ids), ROUTE_CHUNK):
-            leads_route_task.delay(list(lead_ids[start : start + ROUTE_CHUNK]), trigger)
+            chunk = list(lead_ids[start : start + ROUTE_CHUNK])
+            # Qualified and hot leads without an assignment are what the unrouted-leads sweep routes.
+            if not enqueue_now(leads_route_task, chunk, trigger, recovered_by="the unrouted-leads sweep"):
+                break
     if result.hot_lead_ids:
         leads_mark_hot(lead_ids=result.hot_lead_ids)
     return result.scored
@@ -71,7 +78,8 @@ def pending_rescore_drain_soon() -> None:
             return
     except Exception:  # noqa: BLE001 - without the cache, drain every time rather than never
         logger.warning("cache unavailable: enqueuing a drain anyway", exc_info=True)
-    pending_rescore_drain_task.delay()
+    # The marks are committed (PendingRescore): the periodic drain scores them if this is lost.
+    enqueue_now(pending_rescore_drain_task, recovered_by="the periodic drain (beat)")
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, soft_time_limit=240, time_limit=300)
@@ -83,9 +91,19 @@ def pending_rescore_drain_task() -> int:
         logger.warning("cache unavailable: drain flag left to expire", exc_info=True)
     result = services.pending_rescore_drain(limit=DRAIN_LIMIT)
     if result.scored >= DRAIN_LIMIT:
-        pending_rescore_drain_task.delay()
+        enqueue_now(pending_rescore_drain_task, recovered_by="the periodic drain (beat)")
     _route(result)
+    _stalled_rescore_resume()
     return result.scored
+
+
+def _stalled_rescore_resume() -> None:
+    # Here because beat runs the drain every minute: a publish whose rescore was lost
+    # (Redis down at publish, slices lost) is resumed within RESCORE_STALLED_AFTER.
+    version_id = services.rescore_stalled_claim()
+    if version_id is not None:
+        logger.warning("the rescore of rule version %s stopped moving (its tasks were lost): resuming it", version_id)
+        enqueue_now(rescore_all_task, version_id, recovered_by=RESUMED_BY_DRAIN)
 
 
 def _route(result: services.RescoreResult) -> None:
@@ -106,5 +124,5 @@ def scores_refresh_stale_task() -> int:
     chunk = services.RESCORE_CHUNK_SIZE
     for start in range(0, len(lead_ids), chunk):
         ids = lead_ids[start : start + chunk]
-        transaction.on_commit(lambda ids=ids: leads_rescore_task.delay(ids))
+        enqueue_on_commit(leads_rescore_task, ids, recovered_by="the next refresh (the leads stay stale until then)")
     return len(lead_ids)

@@ -18,6 +18,7 @@ from django.db import connection, transaction
 
 from leads.ingest.messages import MAX_NESTING_DEPTH, Message, Rejection, json_value_pruned, validate_message
 from leads.models import Event, RejectedMessage, Source
+from qualify_site.enqueue import enqueue_now
 
 logger = logging.getLogger(__name__)
 
@@ -109,12 +110,7 @@ def _enqueue_processing(batch_id: str) -> bool:
     """
     from leads.tasks import events_process_task  # tasks import services, not the other way round at load time
 
-    try:
-        events_process_task.delay(batch_id)
-    except Exception:
-        logger.exception("Could not enqueue processing of ingestion batch %s; the sweeper will pick it up", batch_id)
-        return False
-    return True
+    return enqueue_now(events_process_task, batch_id, recovered_by="the unprocessed-events sweeper")
 
 
 def _storable_payload(payload: object) -> object:

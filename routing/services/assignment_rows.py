@@ -9,8 +9,6 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import transaction
-
 from leads.models import Lead
 from routing.engine import Decision, NoWorkingTimeError, sla_times
 from routing.models import (
@@ -25,14 +23,14 @@ from routing.models import (
     SlaPolicy,
 )
 from routing.selectors import rep_holidays, rep_working_hours
+from routing.services.notices import notices_record
 
 logger = logging.getLogger(__name__)
 
 
 def notify_on_commit(kind: str, assignment_id: int) -> None:
-    from routing.tasks import notice_send_task  # tasks import services: resolve at call time
-
-    transaction.on_commit(lambda: notice_send_task.delay(kind, assignment_id))
+    """Record the notice with the change and publish it on commit (the SLA sweep resends it if lost)."""
+    notices_record(kind=kind, assignment_ids=[assignment_id])
 
 
 def sla_policies_load() -> dict[tuple[str, str], SlaPolicy]:
@@ -134,9 +132,7 @@ def assignment_rows_save(rows: list[AssignmentRows], turns: dict[tuple[int, int]
         QueueMember.objects.filter(queue_id=queue_id, rep_id=rep_id).update(
             assigned_count=assigned_count, last_assigned_at=at
         )
-    for row in rows:
-        if row.activity is not None:
-            notify_on_commit("assigned", row.assignment.id)
+    notices_record(kind="assigned", assignment_ids=[row.assignment.id for row in rows if row.activity is not None])
 
 
 def assignment_write(

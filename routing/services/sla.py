@@ -23,6 +23,7 @@ from routing.models import (
 )
 from routing.services.assignment_rows import notify_on_commit
 from routing.services.assignments import assignment_reassign_to_next
+from routing.services.notices import notices_resend
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +37,7 @@ class SweepResult:
     breached: tuple[int, ...]
     escalated: tuple[int, ...]
     reassigned: tuple[int, ...]
+    notices_resent: int = 0
 
 
 def _untouched():
@@ -59,6 +61,8 @@ def _claim(field: str, *, assignment_id: int, now: datetime) -> bool:
 def sla_sweep(*, now: datetime | None = None) -> SweepResult:
     now = now or timezone.now()
     at_risk, breached, escalated, reassigned = [], [], [], []
+    # First the notices whose task was lost, so the ones this sweep records are not among them.
+    notices_resent = notices_resend(now=now)
 
     # The batch is cut in SQL: a backlog is not read whole to keep SWEEP_BATCH of it.
     warn_ids = list(
@@ -109,4 +113,4 @@ def sla_sweep(*, now: datetime | None = None) -> SweepResult:
         logger.warning(
             "SLA sweep: %s breached, %s escalated, %s reassigned", len(breached), len(escalated), len(reassigned)
         )
-    return SweepResult(tuple(at_risk), tuple(breached), tuple(escalated), tuple(reassigned))
+    return SweepResult(tuple(at_risk), tuple(breached), tuple(escalated), tuple(reassigned), notices_resent)

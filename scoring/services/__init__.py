@@ -19,6 +19,7 @@ from scoring.services.rescoring import (
     rescore_progress_update,
     rescore_range,
     rescore_ranges,
+    rescore_stalled_claim,
     stale_score_lead_ids,
 )
 from scoring.services.versions import (
@@ -45,6 +46,7 @@ __all__ = [
     "rescore_progress_update",
     "rescore_range",
     "rescore_ranges",
+    "rescore_stalled_claim",
     "rule_check",
     "rule_version_check",
     "rule_version_clone",

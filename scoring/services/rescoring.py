@@ -298,9 +298,13 @@ def pending_rescore_count() -> int:
     return PendingRescore.objects.count()
 
 
-def rescore_ranges(*, chunk_size: int = RESCORE_CHUNK_SIZE) -> list[tuple[int, int]]:
-    """Split all scoreable leads into id ranges of about `chunk_size` leads, for fan-out."""
-    ids = list(Lead.objects.filter(merged_into__isnull=True).order_by("id").values_list("id", flat=True))
+def rescore_ranges(*, chunk_size: int = RESCORE_CHUNK_SIZE, version_id: int | None = None) -> list[tuple[int, int]]:
+    """Split all scoreable leads into id ranges of about `chunk_size` leads, for fan-out;
+    with `version_id`, only the leads it has not scored yet (a resumed rescore does the rest)."""
+    leads = Lead.objects.filter(merged_into__isnull=True)
+    if version_id is not None:
+        leads = leads.exclude(score__version_id=version_id)
+    ids = list(leads.order_by("id").values_list("id", flat=True))
     return [(ids[i], ids[min(i + chunk_size, len(ids)) - 1]) for i in range(0, len(ids), chunk_size)]
 
 
@@ -317,13 +321,47 @@ def rescore_range(*, version_id: int, first_id: int, last_id: int) -> RescoreRes
     return result
 
 
-def rescore_progress_update(*, version_id: int) -> None:
+def rescore_progress_update(*, version_id: int, is_complete: bool = False) -> None:
+    """Count the leads the version scored; finished at the total, or when `is_complete` (no lead
+    is left for it: leads merged since the publish shrink the total it can reach)."""
     # Progress is counted, not incremented: a redelivered slice cannot overcount.
     done = LeadScore.objects.filter(version_id=version_id).count()
-    RuleVersion.objects.filter(id=version_id).update(rescore_done=done)
-    RuleVersion.objects.filter(id=version_id, rescore_finished_at__isnull=True, rescore_total__lte=done).update(
-        rescore_finished_at=timezone.now()
+    now = timezone.now()
+    RuleVersion.objects.filter(id=version_id).update(rescore_done=done, rescore_progress_at=now)
+    unfinished = RuleVersion.objects.filter(id=version_id, rescore_finished_at__isnull=True)
+    if not is_complete:
+        unfinished = unfinished.filter(rescore_total__lte=done)
+    unfinished.update(rescore_finished_at=now)
+
+
+# Slices record progress as they finish, each within the task time limit (5 minutes):
+# a rescore that has not moved for longer than this lost its tasks (Redis down when
+# they were published, a worker lost with them) or waits behind a long backlog, where
+# resuming it costs a little duplicate work and nothing else.
+RESCORE_STALLED_AFTER = timedelta(minutes=10)
+
+
+def rescore_stalled_claim(*, now: datetime | None = None) -> int | None:
+    """The live version's id when its full rescore stalled, claimed so that one caller resumes
+    it; else None. The claim moves `rescore_progress_at`: a resume that is lost as well is
+    claimed again RESCORE_STALLED_AFTER later."""
+    now = now or timezone.now()
+    version = (
+        RuleVersion.objects.filter(
+            status=VersionStatus.PUBLISHED, rescore_started_at__isnull=False, rescore_finished_at__isnull=True
+        )
+        .values("id", "rescore_started_at", "rescore_progress_at")
+        .first()
     )
+    if (
+        version is None
+        or (version["rescore_progress_at"] or version["rescore_started_at"]) > now - RESCORE_STALLED_AFTER
+    ):
+        return None
+    claimed = RuleVersion.objects.filter(
+        id=version["id"], rescore_finished_at__isnull=True, rescore_progress_at=version["rescore_progress_at"]
+    ).update(rescore_progress_at=now)
+    return version["id"] if claimed else None
 
 
 def stale_score_lead_ids(*, older_than: timedelta, limit: int) -> list[int]:

@@ -6,6 +6,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from leads.models import Lead
+from qualify_site.enqueue import enqueue_on_commit
 from scoring.engine import default_rules, validate_rule, validate_version
 from scoring.engine.rules import SECTION_KIND
 from scoring.models import Rule, RuleVersion, VersionStatus
@@ -150,7 +151,9 @@ def rule_version_publish(*, version_id: int, user=None) -> RuleVersion:
                 "rescore_finished_at",
             ]
         )
-        transaction.on_commit(lambda: rescore_all_task.delay(version.id))
+        # Lost with the broker, the rescore never starts: the periodic drain resumes a
+        # rescore that stopped moving (rescoring.rescore_stalled_claim).
+        enqueue_on_commit(rescore_all_task, version.id, recovered_by="the periodic drain (stalled rescores resume)")
     return version
 
 

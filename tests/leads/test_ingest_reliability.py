@@ -8,7 +8,6 @@ is mocked.
 import base64
 import contextlib
 import json
-import socket
 import time
 import uuid
 
@@ -19,16 +18,9 @@ from django.conf import settings as django_settings
 from django.db import connection
 
 from leads.models import Event
-from qualify_site.celery import app as celery_app
+from tests.broker_utils import celery_publishing_to, closed_port
 
 pytestmark = [pytest.mark.postgres]
-
-
-def closed_port() -> int:
-    """A local TCP port nobody listens on (bound then released)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def post_batch(client, write_key, messages, **headers):
@@ -44,25 +36,6 @@ def post_batch(client, write_key, messages, **headers):
 
 def tracks(count):
     return [{"type": "track", "userId": "u1", "event": "Clicked", "messageId": str(uuid.uuid4())} for _ in range(count)]
-
-
-@contextlib.contextmanager
-def celery_publishing_to(broker_url: str):
-    """Make the real Celery app publish to `broker_url` (eager mode off), then restore it."""
-    saved = (celery_app.conf.task_always_eager, celery_app.conf.broker_url)
-
-    def reset_pools():
-        celery_app._pool = None
-        celery_app.amqp._producer_pool = None
-
-    celery_app.conf.task_always_eager = False
-    celery_app.conf.broker_url = broker_url
-    reset_pools()
-    try:
-        yield
-    finally:
-        celery_app.conf.task_always_eager, celery_app.conf.broker_url = saved
-        reset_pools()
 
 
 @contextlib.contextmanager
@@ -211,7 +184,7 @@ def test_with_the_broker_down_the_client_still_gets_200_and_events_wait_for_the_
     assert response.status_code == 200
     assert response.json() == {"success": True}
     assert len(callbacks) == 1
-    assert "Could not enqueue processing" in caplog.text
+    assert "Could not enqueue leads.tasks.events_process_task" in caplog.text
     events = Event.objects.filter(source=source)
     assert events.count() == 10
     assert not events.filter(processed_at__isnull=False).exists()
