@@ -165,7 +165,8 @@ def test_the_api_names_the_owner_field_when_the_user_is_not_a_rep(people):
 
     # then
     assert response.status_code == 400
-    assert "not a sales rep" in response.json()["owner"][0]
+    assert response.json()["field"] == "owner"
+    assert "not a sales rep" in response.json()["errors"]["owner"][0]
 
 
 def test_a_rep_cannot_learn_that_another_reps_lead_exists(people):
