@@ -108,9 +108,16 @@ def batch_attempt_start(*, batch_id: str, now: datetime | None = None) -> int:
         BatchAttempt._meta.pk.get_db_prep_value(uuid.UUID(str(batch_id)), connection),
         BatchAttempt._meta.get_field("last_started_at").get_db_prep_value(now or timezone.now(), connection),
     ]
+    row = "VALUES (%s, 1, %s)"
+    if connection.vendor == "postgresql" and not connection.in_atomic_block:
+        # Committed without waiting for the WAL flush (0.3 ms instead of 1.1-1.9
+        # here). A worker's death cannot undo a commit; only PostgreSQL crashing
+        # within a fraction of a second could, losing one death's count at most.
+        # Local to this statement's own transaction.
+        row = "SELECT %s, 1, %s FROM (SELECT set_config('synchronous_commit', 'off', true)) AS async_commit"
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} (batch_id, start_count, last_started_at) VALUES (%s, 1, %s) "  # noqa: S608 - our table
+            f"INSERT INTO {table} (batch_id, start_count, last_started_at) {row} "  # noqa: S608 - our table
             f"ON CONFLICT (batch_id) DO UPDATE SET start_count = {table}.start_count + 1, "
             "last_started_at = EXCLUDED.last_started_at RETURNING start_count",
             values,
