@@ -129,7 +129,7 @@ def batch_attempt_end(*, batch_id: str) -> None:
     """Take back a start that ended (it raised, or found nothing to do): it was no worker death."""
     try:
         BatchAttempt.objects.filter(batch_id=batch_id, start_count__gt=0).update(start_count=F("start_count") - 1)
-    except DatabaseError:
+    except (DatabaseError, InterfaceError):
         # The database is what failed (the caller re-raises its error): the
         # start stays counted, which at worst sets a killer batch aside one
         # death early.

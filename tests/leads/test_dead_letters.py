@@ -1,5 +1,7 @@
 """Poison batches are set aside with their error instead of failing forever, and replayed by an admin after a fix."""
 
+import threading
+
 import psycopg
 import pytest
 from django.core.exceptions import PermissionDenied
@@ -16,7 +18,7 @@ from leads.services.dead_letters import (
 )
 from leads.tasks import events_process_task
 from tests.leads.poison_utils import batch_repair, history_locked, identify_message, poison_batch
-from tests.worker_utils import ingest, tasks_routed_to_own_queue
+from tests.worker_utils import database_url_of_test_run, ingest, tasks_routed_to_own_queue, wait_until
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 
@@ -254,6 +256,42 @@ def test_a_start_that_ends_in_a_transient_error_is_no_worker_death(source, brief
     # then: each try ended its start, and the next one processes the batch
     assert start_count(batch_id) == 0
     assert batch_process_or_set_aside(batch_id=batch_id) == 1
+    assert not DeadLetter.objects.exists()
+
+
+def _sessions_waiting_on_a_lock_terminated() -> None:
+    """From a session of its own: wait for a session to block on a lock, then end it, as a database restart would."""
+    with psycopg.connect(database_url_of_test_run(), autocommit=True) as own:
+        wait_until(
+            lambda: own.execute(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            ).fetchone()[0],
+            timeout=20,
+            message="a session blocked on a lock",
+        )
+
+
+@pytest.mark.redis
+@pytest.mark.django_db(transaction=True)
+def test_a_connection_lost_mid_batch_raises_its_own_error_for_the_task_to_retry_and_is_no_worker_death(source):
+    # given: a batch that blocks mid-batch, and its session ended meanwhile
+    with history_locked(source, "anon-k"):
+        with tasks_routed_to_own_queue():  # its task left to this test
+            batch_id = ingest(source, [{"type": "identify", "anonymousId": "anon-k", "userId": "u-k"}])
+        terminator = threading.Thread(target=_sessions_waiting_on_a_lock_terminated)
+        terminator.start()
+
+        # when
+        with pytest.raises(Exception) as raised:
+            batch_process_or_set_aside(batch_id=batch_id)
+        terminator.join()
+    connection.close()
+
+    # then: the lost connection's error (the start ended on a new connection)
+    assert is_transient_error(raised.value), raised.value
+    assert "terminat" in str(raised.value)
+    assert start_count(batch_id) == 0
     assert not DeadLetter.objects.exists()
 
 
