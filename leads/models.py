@@ -336,6 +336,25 @@ class BatchSweep(models.Model):
         return f"Batch {self.batch_id}: swept {self.sweep_count} times"
 
 
+class BatchAttempt(models.Model):
+    """Starts of a batch's processing that never ended: how often a worker died processing it.
+
+    Counted up, committed, before processing starts; counted down when a start
+    ends without finishing the batch (an error, nothing left to claim). A
+    worker killed outright (out of memory, hard time limit) ends nothing, so
+    its start stays counted, and after a few the batch is set aside
+    (DeadLetter) instead of killing the next worker. Rows of batches with
+    nothing left unprocessed are dropped by the sweeper.
+    """
+
+    batch_id = models.UUIDField(primary_key=True)
+    start_count = models.PositiveIntegerField(default=0, help_text="Starts not ended (worker deaths, or at work now).")
+    last_started_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"Batch {self.batch_id}: {self.start_count} starts not ended"
+
+
 class StageChange(models.Model):
     """Lead stage history: every transition with when, who and why."""
 

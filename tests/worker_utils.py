@@ -14,6 +14,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -91,9 +92,32 @@ class WorkerProcess:
         self.process.wait(timeout=10)
 
 
+def pool_process_of(batch_id: str, *, besides: Collection[int] = ()) -> int | None:
+    """The pid of a prefork pool process running the batch's processing task now, if any.
+
+    `besides`: pids to pass over (a process killed lately may be listed a moment longer).
+    """
+    active = celery_app.control.inspect(timeout=0.5).active() or {}
+    for tasks in active.values():
+        for task in tasks:
+            if task["args"] == [batch_id] and task["worker_pid"] not in besides:
+                return task["worker_pid"]
+    return None
+
+
 @contextlib.contextmanager
-def celery_worker(*, queue: str, env: dict[str, str] | None = None, ready_timeout: float = 30.0):
-    """Run a real worker (solo pool: one process, so SIGKILL hits the one doing the work).
+def celery_worker(
+    *,
+    queue: str,
+    env: dict[str, str] | None = None,
+    ready_timeout: float = 30.0,
+    pool: str = "solo",
+    concurrency: int = 1,
+):
+    """Run a real worker (solo pool by default: one process, so SIGKILL hits the one doing the work).
+
+    With `pool="prefork"` it runs as deployed: child processes under a parent,
+    which requeues the task of a child that dies (see `pool_process_of`).
 
     It consumes only `queue` (see `tasks_routed_to`), so that other workers
     sharing the Redis database cannot take this test's tasks, nor it theirs.
@@ -119,7 +143,8 @@ def celery_worker(*, queue: str, env: dict[str, str] | None = None, ready_timeou
             "-A",
             "qualify_site",
             "worker",
-            "--pool=solo",
+            f"--pool={pool}",
+            f"--concurrency={concurrency}",
             "--without-gossip",
             "--without-mingle",
             "--without-heartbeat",

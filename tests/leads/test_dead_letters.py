@@ -1,15 +1,24 @@
 """Poison batches are set aside with their error instead of failing forever, and replayed by an admin after a fix."""
 
+import threading
+
 import psycopg
 import pytest
 from django.core.exceptions import PermissionDenied
 from django.db import connection
 
-from leads.models import DeadLetter, Event, Lead
-from leads.services.dead_letters import dead_letter_record, dead_letters_replay, is_transient_error
+from leads.models import BatchAttempt, DeadLetter, Event, Lead
+from leads.services.dead_letters import (
+    MAX_WORKER_DEATHS,
+    batch_attempt_start,
+    batch_process_or_set_aside,
+    dead_letter_record,
+    dead_letters_replay,
+    is_transient_error,
+)
 from leads.tasks import events_process_task
-from tests.leads.poison_utils import batch_repair, identify_message, poison_batch
-from tests.worker_utils import ingest
+from tests.leads.poison_utils import batch_repair, history_locked, identify_message, poison_batch
+from tests.worker_utils import database_url_of_test_run, ingest, tasks_routed_to_own_queue, wait_until
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 
@@ -158,3 +167,148 @@ def test_only_admins_replay_set_aside_batches(source, request, persona, django_c
     assert callbacks == []
     letter = DeadLetter.objects.get()
     assert (letter.is_set_aside, letter.replayed_at) == (True, None)
+
+
+def start_count(batch_id: str) -> int:
+    return BatchAttempt.objects.get(batch_id=batch_id).start_count
+
+
+@pytest.mark.parametrize(
+    ("deaths", "is_set_aside"), [(0, False), (MAX_WORKER_DEATHS - 1, False), (MAX_WORKER_DEATHS, True)]
+)
+def test_a_batch_whose_worker_died_the_maximum_number_of_times_is_set_aside_unstarted(source, deaths, is_set_aside):
+    # given: earlier deliveries started it, and their worker died (nothing ended their start)
+    batch_id = ingest(source, [identify_message("kim")])
+    for _ in range(deaths):
+        batch_attempt_start(batch_id=batch_id)
+
+    # when: the broker delivers it once more
+    processed = events_process_task.delay(batch_id).get()
+
+    # then
+    assert DeadLetter.objects.exists() is is_set_aside
+    assert Lead.objects.filter(email="kim@acme.com").exists() is not is_set_aside
+    assert processed == (0 if is_set_aside else 1)
+    if is_set_aside:
+        letter = DeadLetter.objects.get()
+        assert (str(letter.batch_id), letter.source, letter.event_count) == (batch_id, source, 1)
+        assert f"The worker processing it died {MAX_WORKER_DEATHS} times" in letter.error
+
+
+def test_a_start_is_counted_before_processing_and_a_batch_processed_and_redelivered_again_and_again_is_never_set_aside(
+    source,
+):
+    # given
+    batch_id = ingest(source, [identify_message("kim")])
+    events_process_task.delay(batch_id).get()
+    assert start_count(batch_id) == 1
+
+    # when: the broker delivers it again, many times (acks_late: a worker lost after processing)
+    for _ in range(MAX_WORKER_DEATHS * 3):
+        events_process_task.delay(batch_id).get()
+
+    # then: each found nothing left and ended its start
+    assert start_count(batch_id) == 1
+    assert not DeadLetter.objects.exists()
+
+
+def test_a_batch_set_aside_for_its_error_again_and_again_is_never_taken_for_a_worker_killer(source):
+    # given
+    batch_id = poison_batch(source, "poison-1")
+
+    # when
+    for _ in range(MAX_WORKER_DEATHS + 2):
+        events_process_task.delay(batch_id).get()
+
+    # then
+    letter = DeadLetter.objects.get()
+    assert "year 10K" in letter.error
+    assert letter.failure_count == MAX_WORKER_DEATHS + 2
+    assert start_count(batch_id) == 0
+
+
+@pytest.fixture
+def brief_lock_waits():
+    """This session gives up waiting for a lock after 100 ms (a transient error), for the test only."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET lock_timeout = '100ms'")
+    yield
+    with connection.cursor() as cursor:
+        cursor.execute("RESET lock_timeout")
+
+
+@pytest.mark.redis
+@pytest.mark.django_db(transaction=True)
+def test_a_start_that_ends_in_a_transient_error_is_no_worker_death(source, brief_lock_waits):
+    # given: a batch attaching a visit that another session locks, and this
+    # session waits for locks only briefly: each try fails transiently
+    with history_locked(source, "anon-k") as lock_holder:
+        with tasks_routed_to_own_queue():  # its task left to this test
+            batch_id = ingest(source, [{"type": "identify", "anonymousId": "anon-k", "userId": "u-k"}])
+
+        # when: retried more often than a killer batch may die
+        for _ in range(MAX_WORKER_DEATHS + 1):
+            with pytest.raises(Exception) as raised:
+                batch_process_or_set_aside(batch_id=batch_id)
+            assert is_transient_error(raised.value)
+        lock_holder.rollback()
+
+    # then: each try ended its start, and the next one processes the batch
+    assert start_count(batch_id) == 0
+    assert batch_process_or_set_aside(batch_id=batch_id) == 1
+    assert not DeadLetter.objects.exists()
+
+
+def _sessions_waiting_on_a_lock_terminated() -> None:
+    """From a session of its own: wait for a session to block on a lock, then end it, as a database restart would."""
+    with psycopg.connect(database_url_of_test_run(), autocommit=True) as own:
+        wait_until(
+            lambda: own.execute(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            ).fetchone()[0],
+            timeout=20,
+            message="a session blocked on a lock",
+        )
+
+
+@pytest.mark.redis
+@pytest.mark.django_db(transaction=True)
+def test_a_connection_lost_mid_batch_raises_its_own_error_for_the_task_to_retry_and_is_no_worker_death(source):
+    # given: a batch that blocks mid-batch, and its session ended meanwhile
+    with history_locked(source, "anon-k"):
+        with tasks_routed_to_own_queue():  # its task left to this test
+            batch_id = ingest(source, [{"type": "identify", "anonymousId": "anon-k", "userId": "u-k"}])
+        terminator = threading.Thread(target=_sessions_waiting_on_a_lock_terminated)
+        terminator.start()
+
+        # when
+        with pytest.raises(Exception) as raised:
+            batch_process_or_set_aside(batch_id=batch_id)
+        terminator.join()
+    connection.close()
+
+    # then: the lost connection's error (the start ended on a new connection)
+    assert is_transient_error(raised.value), raised.value
+    assert "terminat" in str(raised.value)
+    assert start_count(batch_id) == 0
+    assert not DeadLetter.objects.exists()
+
+
+def test_an_admin_replay_gives_a_batch_set_aside_for_worker_deaths_a_fresh_start(
+    source, admin_user_qualify, django_capture_on_commit_callbacks
+):
+    # given
+    batch_id = ingest(source, [identify_message("kim")])
+    for _ in range(MAX_WORKER_DEATHS):
+        batch_attempt_start(batch_id=batch_id)
+    events_process_task.delay(batch_id).get()
+
+    # when: the cause fixed (more memory, say), replayed
+    with django_capture_on_commit_callbacks(execute=True):
+        dead_letters_replay(dead_letter_ids=[DeadLetter.objects.get().id], actor=admin_user_qualify)
+
+    # then
+    assert Lead.objects.filter(email="kim@acme.com").exists()
+    assert not DeadLetter.objects.get().is_set_aside
+    assert start_count(batch_id) == 1

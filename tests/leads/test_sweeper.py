@@ -10,9 +10,9 @@ import pytest
 import redis
 from django.utils import timezone
 
-from leads.models import DeadLetter, Event, Lead
+from leads.models import BatchAttempt, DeadLetter, Event, Lead
 from leads.selectors_identity import unprocessed_batch_id_list
-from leads.services.dead_letters import MAX_SWEEPS, unprocessed_batches_sweep
+from leads.services.dead_letters import MAX_SWEEPS, batch_attempt_start, unprocessed_batches_sweep
 from leads.tasks import events_process_task, events_sweep_unprocessed_task
 from qualify_site.celery import app as celery_app
 from tests.leads.poison_utils import poison_batch
@@ -202,3 +202,17 @@ def test_500_poison_batches_do_not_delay_the_recovery_of_real_lost_batches(sourc
         )
         # and the next sweep re-enqueues none of them
         assert events_sweep_unprocessed_task() == 0
+
+
+def test_the_sweeper_drops_the_start_counts_of_batches_with_nothing_left_unprocessed(source):
+    # given: a batch processed, and one whose worker died a moment ago
+    done = ingest(source, [identify_message("done-1")])
+    events_process_task.delay(done).get()
+    died = ingest(source, [identify_message("died-1")])
+    batch_attempt_start(batch_id=died)
+
+    # when
+    unprocessed_batches_sweep(older_than_seconds=120)
+
+    # then: the death stays counted
+    assert [str(batch_id) for batch_id in BatchAttempt.objects.values_list("batch_id", flat=True)] == [died]

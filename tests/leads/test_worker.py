@@ -1,16 +1,24 @@
 """A real Celery worker process consuming from Redis, and one killed with SIGKILL mid-batch."""
 
+import os
+import re
+import signal
+from collections import Counter
+
 import psycopg
 import pytest
 from django.db import connection
 
-from leads.models import Event, Identity, Lead
+from leads.models import BatchAttempt, DeadLetter, Event, Identity, Lead
+from leads.services.dead_letters import MAX_WORKER_DEATHS, dead_letters_replay
 from leads.services.identity import events_process_batch
 from leads.tasks import events_sweep_unprocessed_task
+from tests.leads.poison_utils import history_locked, identify_message
 from tests.worker_utils import (
     celery_worker,
     database_url_of_test_run,
     ingest,
+    pool_process_of,
     tasks_routed_to_own_queue,
     wait_until,
 )
@@ -148,3 +156,71 @@ def test_a_worker_keeps_its_connection_between_batches_and_reconnects_when_it_is
         wait_until(lambda: unprocessed(second) == 0, timeout=20, message="the worker to process the second batch")
         assert "Retry" not in worker.log and "OperationalError" not in worker.log
     assert Lead.objects.count() == 2
+
+
+def pool_process_die(pid: int) -> None:
+    """Kill a pool process blocked in the database mid-batch, as the out-of-memory killer would.
+
+    PostgreSQL ends a dead client's session only once it next talks to it, and
+    this one is waiting for a lock: its session is ended here, with the process
+    stopped first, so that the process never sees it and its locks are gone
+    before the redelivered task looks for the batch's events.
+    """
+    os.kill(pid, signal.SIGSTOP)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+    os.kill(pid, signal.SIGKILL)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_that_kills_its_worker_is_set_aside_while_other_batches_flow_and_replayed_once_fixed(
+    source, queue, admin_user_qualify
+):
+    # given: a batch that blocks mid-batch, every time it is processed
+    identify = {"type": "identify", "anonymousId": "anon-k", "userId": "u-k", "traits": {"email": "kim@acme.com"}}
+    # Prefork, as deployed: the parent requeues the task of a pool process that dies, at once.
+    with (
+        history_locked(source, "anon-k") as lock_holder,
+        celery_worker(queue=queue, pool="prefork", concurrency=2) as worker,
+    ):
+        killer = ingest(source, [identify])
+        killed = []
+        for death in range(MAX_WORKER_DEATHS):
+            pid = wait_until(
+                lambda: backends_waiting_on_a_lock() and pool_process_of(killer, besides=killed),
+                timeout=30,
+                message="a delivery of the batch to block mid-batch",
+            )
+            # its start was committed before processing
+            assert BatchAttempt.objects.get(batch_id=killer).start_count == death + 1
+            # and meanwhile other batches flow (other people: the same domain would wait for the account)
+            other = ingest(source, [identify_message(f"other-{death}", domain=f"globex{death}.com")])
+            wait_until(lambda other=other: unprocessed(other) == 0, timeout=20, message="another batch")
+
+            # when
+            pool_process_die(pid)
+            killed.append(pid)
+
+        # then: the next delivery sets it aside instead of processing it
+        letter = wait_until(
+            lambda: DeadLetter.objects.filter(batch_id=killer).first(), timeout=30, message="it to be set aside"
+        )
+        assert f"The worker processing it died {MAX_WORKER_DEATHS} times" in letter.error
+        assert unprocessed(killer) == 1
+        assert worker.log.count("exited with 'signal 9 (SIGKILL)'") == MAX_WORKER_DEATHS
+        deliveries = Counter(re.findall(r"events_process_task\[([0-9a-f-]+)\] received", worker.log))
+        assert max(deliveries.values()) == MAX_WORKER_DEATHS + 1
+
+        # and when the cause is gone, an admin's replay processes it
+        lock_holder.rollback()
+        dead_letters_replay(dead_letter_ids=[letter.id], actor=admin_user_qualify)
+        wait_until(lambda: unprocessed(killer) == 0, timeout=20, message="the replayed batch")
+
+    kim = Lead.objects.get(email="kim@acme.com")
+    assert Event.objects.get(anonymous_id="anon-k", type="page").lead == kim
+    assert Lead.objects.filter(email__startswith="other-").count() == MAX_WORKER_DEATHS
+    letter.refresh_from_db()
+    assert (letter.is_set_aside, letter.failure_count) == (False, 1)
