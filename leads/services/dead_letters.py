@@ -220,6 +220,11 @@ def unprocessed_batches_sweep(*, older_than_seconds: int, now: datetime | None =
             worn_out.append((batch_id, count))
         elif _enqueue_processing(str(batch_id)):
             enqueued.append((batch_id, count))
+        else:
+            # The broker is unreachable: every other publish would wait out its
+            # own timeout too (a second or so each, past the task's time limit).
+            # The next sweep tries again; nothing was spent.
+            break
     for batch_id, count in worn_out:
         dead_letter_record(
             batch_id=str(batch_id),

@@ -15,6 +15,7 @@ from leads.selectors_identity import unprocessed_batch_id_list
 from leads.services.dead_letters import MAX_SWEEPS, batch_attempt_start, unprocessed_batches_sweep
 from leads.tasks import events_process_task, events_sweep_unprocessed_task
 from qualify_site.celery import app as celery_app
+from tests.broker_utils import redis_unreachable
 from tests.leads.poison_utils import poison_batch
 from tests.worker_utils import celery_worker, ingest, tasks_routed_to_own_queue, wait_until
 
@@ -216,3 +217,19 @@ def test_the_sweeper_drops_the_start_counts_of_batches_with_nothing_left_unproce
 
     # then: the death stays counted
     assert [str(batch_id) for batch_id in BatchAttempt.objects.values_list("batch_id", flat=True)] == [died]
+
+
+def test_with_the_broker_down_a_sweep_stops_at_its_first_failed_publish_and_spends_no_sweep(source, caplog):
+    # given: five lost batches, and Redis down (each failed publish costs its connection timeout)
+    start = timezone.now()
+    for number in range(5):
+        ingest(source, [identify_message(f"lost-{number}")], received_at=start - timedelta(minutes=10))
+
+    # when
+    with redis_unreachable():
+        enqueued = unprocessed_batches_sweep(older_than_seconds=120, now=start)
+
+    # then: one attempt, not one per batch, and every batch is still due at the next sweep
+    assert enqueued == []
+    assert len([r for r in caplog.records if r.getMessage().startswith("Could not enqueue")]) == 1
+    assert len(unprocessed_batch_id_list(older_than_seconds=120, limit=10, now=start)) == 5
