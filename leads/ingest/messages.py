@@ -361,7 +361,10 @@ def validate_message(
             return Rejection(key, f"{key} {error}")
     for key in ("context", "integrations"):
         from_envelope = envelope.get(key)
-        if isinstance(from_envelope, dict) and from_envelope:
+        if from_envelope is not None and not isinstance(from_envelope, dict):
+            # As a message's own would be: dropping it quietly would lose, say, the account in context.groupId.
+            return Rejection(key, f"the batch's {key} must be a JSON object")
+        if from_envelope:
             # Stored with the message, so held to what the message is held to.
             if problem := _unstorable_reason({key: from_envelope}):
                 return Rejection(key, f"the batch's {key} {problem}")
