@@ -379,6 +379,13 @@ def validate_message(
         original_timestamp = None if original is None else parse_timestamp(original)
     except ValueError as error:
         return Rejection(original_field, f"{original_field} {error}")
+    if original_field == "originalTimestamp" and raw.get("timestamp") is not None:
+        # Unused then (the time comes from originalTimestamp), yet a timestamp that is no time
+        # is bad input, refused like any other rather than dropped without a word.
+        try:
+            parse_timestamp(raw["timestamp"])
+        except ValueError as error:
+            return Rejection("timestamp", f"timestamp {error}")
     try:
         sent_at = None if sent_at_value is None else parse_timestamp(sent_at_value)
     except ValueError as error:

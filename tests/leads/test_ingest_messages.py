@@ -269,6 +269,19 @@ def test_it_rejects_a_time_the_database_cannot_hold_naming_the_field(fields, env
     assert reason_part in result.reason
 
 
+@pytest.mark.parametrize("timestamp", [False, "nope", "2025-03-01T10:00:00+16:00"])
+def test_a_bad_timestamp_is_rejected_even_beside_an_original_timestamp(timestamp):
+    # given: originalTimestamp gives the time, but a timestamp that is not one is still bad input
+    raw = {"type": "track", "userId": "u", "event": "e", "originalTimestamp": "2025-03-01T10:00:00Z"}
+
+    # when
+    result = validate(raw | {"timestamp": timestamp})
+
+    # then
+    assert isinstance(result, Rejection)
+    assert result.field == "timestamp"
+
+
 @pytest.mark.parametrize(
     ("timestamp", "expected"),
     [
