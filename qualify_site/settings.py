@@ -257,6 +257,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The /v1 ingestion API (plain Django views) joins the schema after the enums are named.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "qualify_site.api.schema.ingestion_api_added",
+    ],
     # The same choices appear under several field names; name each enum once.
     "ENUM_NAME_OVERRIDES": {
         "StageEnum": "leads.models.Stage",

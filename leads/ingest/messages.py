@@ -361,7 +361,10 @@ def validate_message(
             return Rejection(key, f"{key} {error}")
     for key in ("context", "integrations"):
         from_envelope = envelope.get(key)
-        if isinstance(from_envelope, dict) and from_envelope:
+        if from_envelope is not None and not isinstance(from_envelope, dict):
+            # As a message's own would be: dropping it quietly would lose, say, the account in context.groupId.
+            return Rejection(key, f"the batch's {key} must be a JSON object")
+        if from_envelope:
             # Stored with the message, so held to what the message is held to.
             if problem := _unstorable_reason({key: from_envelope}):
                 return Rejection(key, f"the batch's {key} {problem}")
@@ -376,6 +379,13 @@ def validate_message(
         original_timestamp = None if original is None else parse_timestamp(original)
     except ValueError as error:
         return Rejection(original_field, f"{original_field} {error}")
+    if original_field == "originalTimestamp" and raw.get("timestamp") is not None:
+        # Unused then (the time comes from originalTimestamp), yet a timestamp that is no time
+        # is bad input, refused like any other rather than dropped without a word.
+        try:
+            parse_timestamp(raw["timestamp"])
+        except ValueError as error:
+            return Rejection("timestamp", f"timestamp {error}")
     try:
         sent_at = None if sent_at_value is None else parse_timestamp(sent_at_value)
     except ValueError as error:

@@ -29,6 +29,7 @@ from leads.ingest.write_key_throttle import write_key_failure_record, write_key_
 from leads.models import Source
 from leads.services.ingest import batch_ingest
 from leads.services.sources import source_get_by_write_key, write_key_hash
+from qualify_site.api.middleware import MAX_URI_LENGTH
 from qualify_site.client_address import client_address
 
 logger = logging.getLogger(__name__)
@@ -99,6 +100,12 @@ def read_body(request: HttpRequest) -> bytes:
     if not decompressor.eof:
         raise IngestError(400, "bad_request", "The gzip body is truncated.")
     return body
+
+
+def check_uri_length(request: HttpRequest) -> None:
+    # The /api's limit: gunicorn answers its own 414 just above it, in HTML; this one is in our body.
+    if len(request.get_full_path().encode()) > MAX_URI_LENGTH:
+        raise IngestError(414, "uri_too_long", f"The URI is over the {MAX_URI_LENGTH} byte limit.")
 
 
 def check_content_type(request: HttpRequest) -> None:
@@ -238,6 +245,7 @@ def _ingest(request: HttpRequest, *, message_type: str | None) -> HttpResponse:
         response["Allow"] = "POST"
         return response
     try:
+        check_uri_length(request)
         check_content_type(request)
         data = parse_json_object(read_body(request))
         if message_type is None:

@@ -10,6 +10,7 @@ import pytest
 from django.core.cache import cache
 
 from leads.models import Event, RejectedMessage
+from qualify_site.api.middleware import MAX_URI_LENGTH
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 
@@ -580,6 +581,21 @@ def test_an_unsupported_content_encoding_gets_400(client, source_with_key):
     # then
     assert response.status_code == 400
     assert response.json()["code"] == "unsupported_encoding"
+
+
+@pytest.mark.parametrize("path", ["/v1/batch", "/v1/track"])
+def test_a_uri_over_the_limit_gets_414_in_the_error_body_and_nothing_is_stored(client, source_with_key, path):
+    # given: the limit the /api answers with too (and the schema states)
+    query = "?pad=" + "x" * MAX_URI_LENGTH
+
+    # when
+    response = post(client, path + query, {"batch": [track()]} | track(), source_with_key[1])
+
+    # then
+    assert response.status_code == 414
+    assert response.json()["code"] == "uri_too_long"
+    assert str(MAX_URI_LENGTH) in response.json()["message"]
+    assert not Event.objects.exists()
 
 
 def test_a_body_over_the_batch_limit_gets_413(client, source_with_key, settings):

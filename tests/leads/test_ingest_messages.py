@@ -269,6 +269,19 @@ def test_it_rejects_a_time_the_database_cannot_hold_naming_the_field(fields, env
     assert reason_part in result.reason
 
 
+@pytest.mark.parametrize("timestamp", [False, "nope", "2025-03-01T10:00:00+16:00"])
+def test_a_bad_timestamp_is_rejected_even_beside_an_original_timestamp(timestamp):
+    # given: originalTimestamp gives the time, but a timestamp that is not one is still bad input
+    raw = {"type": "track", "userId": "u", "event": "e", "originalTimestamp": "2025-03-01T10:00:00Z"}
+
+    # when
+    result = validate(raw | {"timestamp": timestamp})
+
+    # then
+    assert isinstance(result, Rejection)
+    assert result.field == "timestamp"
+
+
 @pytest.mark.parametrize(
     ("timestamp", "expected"),
     [
@@ -337,6 +350,26 @@ def test_an_envelope_value_that_cannot_be_stored_rejects_the_messages_it_applies
     assert isinstance(result, Rejection)
     assert result.field == field
     assert reason_part in result.reason
+
+
+@pytest.mark.parametrize("field", ["context", "integrations"])
+@pytest.mark.parametrize("value", [5, False, "web", ["a"]])
+def test_an_envelope_value_that_is_not_an_object_rejects_the_messages_it_applies_to(field, value):
+    # when: as a message's own context would be, rather than dropped without a word
+    result = validate({"type": "identify", "userId": "u"}, envelope={field: value})
+
+    # then
+    assert result == Rejection(field, f"the batch's {field} must be a JSON object")
+
+
+@pytest.mark.parametrize("value", [None, {}])
+def test_an_envelope_without_context_leaves_the_message_as_it_is(value):
+    # when
+    result = validate({"type": "identify", "userId": "u", "context": {"ip": "1.2.3.4"}}, envelope={"context": value})
+
+    # then
+    assert isinstance(result, Message)
+    assert result.context == {"ip": "1.2.3.4"}
 
 
 def test_pruning_json_text_cuts_only_what_is_nested_too_deep():
