@@ -16,17 +16,12 @@ from leads.models import Stage
 from routing.services.assignments import lead_route
 from scoring.models import LeadScore
 from scoring.services import rule_version_install_default
-from tests.qualify_site.test_content_security_policy import CHROMIUM, browser  # noqa: F401 - the fixture
+from tests.qualify_site import test_content_security_policy as csp_test
+from tests.qualify_site.test_content_security_policy import browser  # noqa: F401 - the fixture
 from tests.routing.world import make_account, make_lead, make_queue, make_rep, rule, sla
 
-pytestmark = [
-    pytest.mark.postgres,
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        not os.path.exists(CHROMIUM) and os.getenv("QUALIFY_REQUIRE_SERVICES") != "1",
-        reason=f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)",
-    ),
-]
+# The same marks: needs PostgreSQL, slow, skipped only where Chromium is absent and services are not required.
+pytestmark = csp_test.pytestmark
 
 SERIOUS = ("serious", "critical")
 
