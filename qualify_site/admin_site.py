@@ -20,6 +20,12 @@ ADMIN_ROLES = (Role.MANAGER, Role.MARKETING_OPS, Role.ADMIN)
 
 
 class QualifyAdminSite(admin.AdminSite):
+    site_header = "Qualify administration"
+    site_title = "Qualify administration"
+    index_title = "Administration"
+    # "View site" in the admin's header goes back to the app.
+    site_url = "/"
+
     def has_permission(self, request):
         user = request.user
         return user.is_active and user.is_staff and user_has_role(user, *ADMIN_ROLES)

@@ -52,6 +52,8 @@ INSTALLED_APPS = [
     "csp",
     "django_structlog",
     "import_export",
+    # Serves htmx itself (static/django_htmx/), so pages load it from our origin.
+    "django_htmx",
     "qualify_site",
     "leads",
     "scoring",
@@ -70,6 +72,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "qualify_site.request_logging.RequestLogMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # request.htmx: views answer a fragment to htmx and a whole page otherwise.
+    "django_htmx.middleware.HtmxMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "qualify_site.api.middleware.ApiRequestLimitsMiddleware",
     # The last with a process_exception, so it sees a view's database errors first: 503, not 500.
@@ -90,6 +94,8 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                # The top navigation: what the signed-in user's roles may use.
+                "qualify_site.navigation.navigation",
             ],
         },
     },

@@ -17,6 +17,8 @@ urlpatterns = [
     path("api/", include("leads.api.urls")),
     path("api/routing/", include("routing.api.urls")),
     path("scoring/", include("scoring.urls")),
+    # The lead workspace (/leads/<id>/), the page notification links open.
+    path("", include("routing.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", api_docs.swagger_ui, name="api-docs"),
     path("api/redoc/", api_docs.redoc, name="api-redoc"),

@@ -8,6 +8,7 @@ from django.views.decorators.http import require_GET
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.parsers import FormParser, MultiPartParser
 
+from qualify_site import navigation
 from qualify_site.api.parsers import BoundedJSONParser
 
 logger = logging.getLogger(__name__)
@@ -21,9 +22,7 @@ def home(request):
     """Send each person where their work is."""
     if not request.user.is_authenticated:
         return redirect("login")
-    if request.user.is_staff:
-        return redirect("admin:index")
-    return redirect("scoring:definitions")
+    return redirect(navigation.home_url_name(request.user))
 
 
 @require_GET

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from qualify_site.enqueue import enqueue_now, enqueue_on_commit
@@ -33,8 +34,9 @@ _SUBJECTS = {
 
 
 def _lead_url(assignment: Assignment) -> str:
+    """The lead workspace: every recipient (the rep, their manager) may open it, unlike the admin."""
     base = getattr(settings, "PUBLIC_BASE_URL", "").rstrip("/")
-    return f"{base}/admin/leads/lead/{assignment.lead_id}/change/"
+    return base + reverse("routing:lead_workspace", args=[assignment.lead_id])
 
 
 def notice_for(*, kind: str, assignment_id: int) -> Notice | None:
@@ -48,7 +50,8 @@ def notice_for(*, kind: str, assignment_id: int) -> Notice | None:
     lead, rep = assignment.lead, assignment.rep
     due = f"{assignment.due_at:%Y-%m-%d %H:%M} UTC" if assignment.due_at else "no SLA"
     subject = _SUBJECTS[kind].format(lead=lead, rep=rep)
-    text = f"{subject}. First touch due {due}. Queue: {assignment.queue}. {_lead_url(assignment)}"
+    lead_url = _lead_url(assignment)
+    text = f"{subject}. First touch due {due}. Queue: {assignment.queue}. {lead_url}"
     recipients = [rep.user.email]
     if kind == "escalated":
         manager = rep.escalation_user
@@ -62,6 +65,7 @@ def notice_for(*, kind: str, assignment_id: int) -> Notice | None:
             "assignment_id": assignment.id,
             "lead_id": lead.id,
             "lead": str(lead),
+            "lead_url": lead_url,
             "rep": str(rep),
             "queue": str(assignment.queue),
             "due_at": assignment.due_at.isoformat() if assignment.due_at else None,

@@ -2,6 +2,8 @@
 
 import pytest
 
+from scoring.services import rule_version_clone, rule_version_install_default
+
 pytestmark = pytest.mark.django_db
 
 
@@ -24,9 +26,13 @@ def test_pages_carry_a_policy_with_no_inline_script_and_no_outside_host(client, 
     assert policy["frame-ancestors"] == "frame-ancestors 'none'"
 
 
-def test_inline_styles_need_the_nonce_of_the_response(client):
+def test_inline_styles_need_the_nonce_of_the_response(client, olivia):
+    # given: the app's own pages use stylesheet files; the rule version's admin page still has an inline <style>
+    draft = rule_version_clone(version=rule_version_install_default(), user=olivia, name="Draft")
+    client.force_login(olivia)
+
     # when
-    response = client.get("/accounts/login/")
+    response = client.get(f"/admin/scoring/ruleversion/{draft.pk}/change/")
 
     # then
     nonce = directives(response)["style-src"].split("'nonce-")[1].rstrip("'")

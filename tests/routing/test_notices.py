@@ -13,9 +13,11 @@ from django.core.mail.backends.locmem import EmailBackend
 from django.utils import timezone
 
 from leads.models import Stage
+from qualify_site.roles import Role
 from routing.models import ActivityKind, AssignmentNotice, NoticeKind
 from routing.services.actions import activity_log
 from routing.services.assignments import assignment_reassign_to_next, lead_route
+from routing.services.notices import notice_for
 from routing.services.sla import sla_sweep
 from routing.tasks import notice_send_task
 from tests.broker_utils import redis_unreachable
@@ -208,3 +210,31 @@ def test_a_notice_sent_late_goes_out_only_if_it_is_still_true(desk, mailoutbox, 
     told_ann = [message.subject for message in mailoutbox if message.to == ["ann@qualify.test"]]
     assert told_ann == (["SLA breached: ada@acme.io"] if late_kind == "breached" else [])
     assert AssignmentNotice.objects.get(assignment=assignment, kind=late_kind).sent_at is not None
+
+
+@pytest.mark.parametrize(
+    ("kind", "recipient"),
+    [(NoticeKind.ASSIGNED, "ann"), (NoticeKind.AT_RISK, "ann"), (NoticeKind.ESCALATED, "maya")],
+    ids=["rep-assigned", "rep-at-risk", "manager-escalated"],
+)
+def test_a_notice_links_to_the_lead_workspace_its_recipient_can_open(
+    client, settings, django_user_model, desk, kind, recipient
+):
+    # given: Maya manages Ann
+    settings.PUBLIC_BASE_URL = "https://qualify.example.com/"
+    maya = rep_user(django_user_model, "maya", Role.MANAGER)
+    desk.manager = maya
+    desk.save()
+    assignment = _route("ada@acme.io")
+
+    # when
+    notice = notice_for(kind=kind, assignment_id=assignment.id)
+
+    # then: email and webhook carry the same link, and the recipient opens it
+    link = f"https://qualify.example.com/leads/{assignment.lead_id}/"
+    assert notice.recipients == (f"{recipient}@qualify.test",)
+    assert notice.text.endswith(link)
+    assert notice.data["lead_url"] == link
+    assert "/admin/" not in notice.text
+    client.force_login(django_user_model.objects.get(username=recipient))
+    assert client.get(link.removeprefix("https://qualify.example.com")).status_code == 200
