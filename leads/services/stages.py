@@ -18,6 +18,8 @@ from qualify_site.bulk_sql import bulk_insert
 # anything a human has already taken further (accepted, SQL, ...) is theirs.
 QUALIFIABLE_STAGES = frozenset({Stage.NEW, Stage.NURTURE, Stage.MQL})
 QUALIFIED_STAGES = frozenset({Stage.MQL, Stage.PQL})
+# The end of the road: nobody works these leads any more, so no assignment stays open.
+TERMINAL_STAGES = frozenset({Stage.WON, Stage.LOST, Stage.DISQUALIFIED})
 # Manual moves that must say why: the reason is what a manager reviews later.
 STAGES_NEEDING_REASON = frozenset({Stage.NURTURE, Stage.DISQUALIFIED, Stage.LOST})
 

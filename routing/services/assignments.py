@@ -46,6 +46,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from leads.models import Lead, Stage
+from leads.services.stages import TERMINAL_STAGES
 from routing.engine import (
     CompiledPolicy,
     Decision,
@@ -382,6 +383,10 @@ def assignment_reassign_to_next(
         lead, current = _locked_assignment(assignment_id)
         if current.status not in (AssignmentStatus.OPEN, AssignmentStatus.ACCEPTED, AssignmentStatus.WAITING):
             raise ValidationError({"status": f"The assignment is {current.get_status_display().lower()}."})
+        if lead.stage in TERMINAL_STAGES:
+            raise ValidationError(
+                {"status": f"The lead is {lead.get_stage_display()}: a closed lead is not handed to another rep."}
+            )
         if actor is not None:
             check_can_manage(actor, current.rep, queue=current.queue)
         current.status = AssignmentStatus.REASSIGNED
