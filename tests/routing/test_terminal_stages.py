@@ -10,7 +10,7 @@ from rest_framework.test import APIClient
 from leads.models import Lead, Stage
 from leads.services.roles import roles_sync
 from qualify_site.roles import Role
-from routing.models import Activity, ActivityKind, Assignment, AssignmentStatus, Team
+from routing.models import ACTIVE_ASSIGNMENT_STATUSES, Activity, ActivityKind, Assignment, AssignmentStatus, Team
 from routing.services.assignments import assignment_reassign_to_next, lead_route
 from routing.services.ownership import lead_stage_set
 from tests.routing.world import make_lead, make_queue, make_rep, rep_user, rule
@@ -59,7 +59,7 @@ def test_moving_a_lead_to_a_terminal_stage_closes_its_open_assignment(org, stage
     assert assignment.status == AssignmentStatus.CLOSED
     assert assignment.closed_at is not None
     assert Stage(stage).label in assignment.close_reason
-    assert not Assignment.objects.filter(lead_id=assignment.lead_id, status__in=["open", "accepted", "waiting"]).exists()
+    assert not Assignment.objects.filter(lead_id=assignment.lead_id, status__in=ACTIVE_ASSIGNMENT_STATUSES).exists()
 
 
 def test_moving_a_lead_to_a_stage_that_is_not_terminal_leaves_its_assignment_open(org):
