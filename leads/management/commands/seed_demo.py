@@ -90,7 +90,7 @@ class Command(BaseCommand):
                 process_inline=options["process"] == "inline",
                 progress=progress,
             )
-        owned = demo_accounts_assign_owners() if options["users"] else 0
+        owned = report.owned + (demo_accounts_assign_owners() if options["users"] else 0)
         rate = report.messages / report.seconds if report.seconds else 0
         self.stdout.write(
             self.style.SUCCESS(
