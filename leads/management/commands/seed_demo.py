@@ -1,4 +1,5 @@
 import argparse
+import os
 from datetime import datetime
 
 from django.core.management import call_command, get_commands
@@ -38,6 +39,12 @@ class Command(BaseCommand):
         parser.add_argument("--days", type=int, default=90, help="History length in days, ending at --now.")
         parser.add_argument("--now", type=_aware_datetime, help="End of the history (ISO 8601; default: now).")
         parser.add_argument("--batch-size", type=int, default=500, help="Messages per ingestion batch.")
+        parser.add_argument(
+            "--port",
+            type=int,
+            default=int(os.getenv("PORT") or 8000),
+            help="The port the demo is served on, for the address printed (default: $PORT, else 8000).",
+        )
         parser.add_argument("--if-empty", action="store_true", help="Do nothing when events or leads exist.")
         parser.add_argument("--users", action=argparse.BooleanOptionalAction, default=True, help="Create demo logins.")
         parser.add_argument(
@@ -105,7 +112,7 @@ class Command(BaseCommand):
         for name, key in report.write_keys.items():
             self.stdout.write(f"Write key of source {name!r}: {key}  (shown once)")
         if logins:
-            self.stdout.write("Demo logins (sign in at http://127.0.0.1:8000/):")
+            self.stdout.write(f"Demo logins (sign in at http://127.0.0.1:{options['port']}/):")
             for login in logins:
                 password = login.password or "(existing user: password unchanged)"
                 self.stdout.write(f"  {login.role:<14} {login.username:<8} {password:<16} {login.full_name}")
