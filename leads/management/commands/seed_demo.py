@@ -7,14 +7,16 @@ from django.core.management.base import BaseCommand, CommandError
 from django.test.utils import override_settings
 
 from leads.demo.loader import (
+    SOURCE_NAMES,
     default_now,
     demo_accounts_assign_owners,
     demo_is_loaded,
     demo_users_create,
     demo_world_load,
 )
-from leads.demo.world import WorldSpec
-from routing.demo import routing_demo_setup
+from leads.demo.world import MARKETING, WorldSpec
+from leads.models import Source
+from routing.demo import routing_demo_recent_inbound, routing_demo_setup
 
 
 def _aware_datetime(value: str) -> datetime:
@@ -97,12 +99,17 @@ class Command(BaseCommand):
                 process_inline=options["process"] == "inline",
                 progress=progress,
             )
+            # The last two days' demo requests, routed when they came in: assignments of every age.
+            inbound = (
+                routing_demo_recent_inbound(source=Source.objects.get(name=SOURCE_NAMES[MARKETING])) if logins else 0
+            )
         owned = report.owned + (demo_accounts_assign_owners() if options["users"] else 0)
         rate = report.messages / report.seconds if report.seconds else 0
         self.stdout.write(
             self.style.SUCCESS(
                 f"Loaded {report.messages} messages ({report.stored} stored, {report.rejected} rejected) in "
                 f"{report.batches} batches, {report.outcomes} outcomes, {owned} accounts given an owner, "
+                f"{inbound} recent demo requests routed, "
                 f"in {report.seconds:.1f}s ({rate:.0f} messages/s)."
             )
         )
