@@ -1,10 +1,13 @@
 """A lead in a terminal stage (won, lost, disqualified) is nobody's work any more: moving it there
 closes its open assignment, and its assignment is not handed to another rep."""
 
+from datetime import timedelta
+
 import pytest
 from django.contrib.messages import get_messages
 from django.core.exceptions import ValidationError
 from django.urls import reverse
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from leads.models import Lead, Stage
@@ -13,7 +16,8 @@ from qualify_site.roles import Role
 from routing.models import ACTIVE_ASSIGNMENT_STATUSES, Activity, ActivityKind, Assignment, AssignmentStatus, Team
 from routing.services.assignments import assignment_reassign_to_next, lead_route
 from routing.services.ownership import lead_stage_set
-from tests.routing.world import make_lead, make_queue, make_rep, rep_user, rule
+from routing.services.sla import sla_sweep
+from tests.routing.world import make_lead, make_queue, make_rep, rep_user, rule, sla
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
@@ -133,3 +137,19 @@ def test_the_admin_action_shows_why_a_won_leads_assignment_was_not_reassigned(cl
     shown = [str(message) for message in get_messages(response.wsgi_request)]
     assert any("Not reassigned" in message and "is Won" in message for message in shown), shown
     assert Assignment.objects.filter(lead_id=assignment.lead_id).count() == 1
+
+
+def test_the_sla_sweep_leaves_a_terminal_leads_open_assignment_alone_and_sweeps_the_rest(org):
+    # given two overdue assignments under a reassigning SLA, one of a lead that was won meanwhile
+    sla(Stage.MQL, minutes=60, warning=30, on_breach="reassign")
+    won = _terminal_with_open_assignment(Stage.WON)
+    other = lead_route(lead_id=make_lead("otto@acme.com").id, trigger="qualified")
+    later = timezone.now() + timedelta(hours=2)
+
+    # when
+    result = sla_sweep(now=later)
+
+    # then
+    assert won.id not in result.breached + result.at_risk
+    assert Assignment.objects.get(id=won.id).breached_at is None
+    assert result.breached == (other.id,)
