@@ -3,6 +3,8 @@ PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
+# How often `make demo` runs the beat schedule's jobs: short, so SLA flags change while you watch.
+DEMO_PERIODIC_SECONDS ?= 30
 
 .PHONY: demo test lint format check serve worker beat bench prod clean
 
@@ -15,10 +17,14 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 
 venv: $(VENV)/.installed
 
-## demo: install, migrate, load the demo world, create a login per role, serve on :8000 (SQLite, Celery eager)
+## demo: install, migrate, load the demo world, create a login per role, serve on :$(PORT) (default 8000;
+## SQLite, Celery eager) with the periodic jobs (SLA sweep, rescoring, sweepers) running beside the server
 demo: venv
 	$(PY) manage.py migrate --noinput
-	$(PY) manage.py seed_demo --if-empty
+	$(PY) manage.py seed_demo --if-empty --port $(PORT)
+	@echo "Qualify demo: http://127.0.0.1:$(PORT)/ (periodic jobs every $(DEMO_PERIODIC_SECONDS)s beside it; Ctrl-C stops both)"
+	@$(PY) manage.py run_periodic --interval $(DEMO_PERIODIC_SECONDS) & periodic=$$!; \
+	trap 'kill $$periodic 2>/dev/null' EXIT INT TERM; \
 	$(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 ## test: the suite, on PostgreSQL + Redis when reachable (QUALIFY_REQUIRE_SERVICES=1 makes them mandatory)

@@ -20,8 +20,16 @@ from django.db import transaction
 from django.utils import timezone
 
 from leads.demo import data
-from leads.demo.world import MARKETING, PRODUCT, DemoOutcome, WorldSpec, message_batches, world_units
-from leads.models import Account, Campaign, Event, Lead, Outcome, Segment, Source
+from leads.demo.world import (
+    MARKETING,
+    PRODUCT,
+    DemoAccount,
+    DemoOutcome,
+    WorldSpec,
+    message_batches,
+    world_units,
+)
+from leads.models import Account, Campaign, Event, Lead, Outcome, Segment, Source, segment_for_employees
 from leads.services.ingest import batch_ingest
 from leads.services.roles import roles_sync
 from leads.services.sources import source_create
@@ -45,6 +53,7 @@ class LoadReport:
     rejected: int = 0
     batches: int = 0
     outcomes: int = 0
+    owned: int = 0  # named accounts given an owner before their traffic arrived
     unprocessed: int = 0  # events stored but not processed when the load ended
     seconds: float = 0.0
     write_keys: dict[str, str] = field(default_factory=dict)  # source name -> key, for sources created now
@@ -108,14 +117,21 @@ def demo_world_load(
     sources = _sources_get_or_create(report)
     _campaigns_create()
     outcomes: list[DemoOutcome] = []
+    owners = _demo_reps()
+    named: list[DemoAccount] = []
 
     def units():
         for unit in world_units(spec):
             outcomes.extend(unit.outcomes)
+            if owners and unit.account and segment_for_employees(unit.account.employees) == Segment.ENTERPRISE:
+                named.append(unit.account)
             yield unit
 
     with _celery_eager(process_inline):
         for kind, messages in message_batches(units(), size=batch_size):
+            # A batch holds messages of units already generated: their named accounts exist first.
+            report.owned += _named_accounts_create(named, owners=owners, first_position=report.owned)
+            named.clear()
             result = batch_ingest(source=sources[kind], messages=messages, envelope={}, received_at=timezone.now())
             report.messages += len(messages)
             report.stored += result.stored
@@ -131,11 +147,40 @@ def demo_world_load(
     return report
 
 
+def _demo_reps() -> list:
+    return list(get_user_model().objects.filter(groups__name=Role.REP.value).order_by("username"))
+
+
+def _named_accounts_create(accounts: list[DemoAccount], *, owners: list, first_position: int) -> int:
+    """The CRM's named accounts (the enterprise ones), each with its owner among the demo reps, created
+    before any of their traffic is ingested: routing reads the owner when a lead qualifies, so an owner
+    given afterwards would route nothing, and the routing preview would name someone the leads never saw.
+    Identity resolution finds them by group id and domain as it would any account."""
+    if not accounts:
+        return 0
+    rows = [
+        Account(
+            group_id=account.group_id,
+            name=account.name,
+            domain=account.domain,
+            industry=account.industry,
+            employee_count=account.employees,
+            segment=segment_for_employees(account.employees),
+            country=account.country,
+            region=account.region,
+            owner=owners[(first_position + position) % len(owners)],
+        )
+        for position, account in enumerate(accounts)
+    ]
+    Account.objects.bulk_create(rows, ignore_conflicts=True)
+    return len(rows)
+
+
 def demo_accounts_assign_owners() -> int:
-    """Give the larger accounts a named owner among the demo reps (named
-    accounts are how real teams split enterprise territory); smaller ones
-    stay unowned and go through routing."""
-    reps = list(get_user_model().objects.filter(groups__name=Role.REP.value).order_by("username"))
+    """Give the larger accounts not named before the load a named owner among the demo reps (named
+    accounts are how real teams split enterprise territory); smaller ones stay unowned and go through
+    routing."""
+    reps = _demo_reps()
     if not reps:
         return 0
     accounts = Account.objects.filter(owner__isnull=True, segment=Segment.ENTERPRISE).order_by("id")

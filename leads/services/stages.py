@@ -18,6 +18,8 @@ from qualify_site.bulk_sql import bulk_insert
 # anything a human has already taken further (accepted, SQL, ...) is theirs.
 QUALIFIABLE_STAGES = frozenset({Stage.NEW, Stage.NURTURE, Stage.MQL})
 QUALIFIED_STAGES = frozenset({Stage.MQL, Stage.PQL})
+# The end of the road: nobody works these leads any more, so no assignment stays open.
+TERMINAL_STAGES = frozenset({Stage.WON, Stage.LOST, Stage.DISQUALIFIED})
 # Manual moves that must say why: the reason is what a manager reviews later.
 STAGES_NEEDING_REASON = frozenset({Stage.NURTURE, Stage.DISQUALIFIED, Stage.LOST})
 
@@ -33,13 +35,18 @@ class StageTransition:
     evidence: dict = field(default_factory=dict)
 
 
-def scoring_target_stage(*, current: str, supported: str | None) -> str | None:
+def scoring_target_stage(*, current: str, supported: str | None, has_new_evidence: bool = True) -> str | None:
     """The stage scoring moves a lead to, or None to leave it.
 
     `supported` is what the score supports now ("pql", "mql" or None). PQL
-    outranks MQL; a score drop never moves a lead backwards.
+    outranks MQL; a score drop never moves a lead backwards. A nurtured lead
+    qualifies again only with `has_new_evidence` (an event newer than its move
+    to nurture): a rep rejected it on what was known then, and a new rule
+    version reading the same events is no reason to hand it back.
     """
     if supported is None or current not in QUALIFIABLE_STAGES or current == supported:
+        return None
+    if current == Stage.NURTURE and not has_new_evidence:
         return None
     if current == Stage.MQL and supported != Stage.PQL:
         return None

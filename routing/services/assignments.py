@@ -46,6 +46,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from leads.models import Lead, Stage
+from leads.services.stages import TERMINAL_STAGES
 from routing.engine import (
     CompiledPolicy,
     Decision,
@@ -131,6 +132,22 @@ def _locked_assignment(assignment_id: int) -> tuple[Lead, Assignment]:
     return lead, assignment
 
 
+def _rejected_by(lead_ids) -> dict[int, set[int]]:
+    """Lead id -> the reps who rejected it. Routing keeps a rejected lead out of their queues
+    when it qualifies again (unless they own its account: the owner keeps the account)."""
+    rejected: dict[int, set[int]] = {}
+    rows = Assignment.objects.filter(lead_id__in=lead_ids, status=AssignmentStatus.REJECTED, rep__isnull=False)
+    for lead_id, rep_id in rows.values_list("lead_id", "rep_id"):
+        rejected.setdefault(lead_id, set()).add(rep_id)
+    return rejected
+
+
+def _without_rejecters(states: dict, rejecters: set[int], facts: RoutingFacts) -> dict:
+    """The rep states a lead may be given to: a rep missing from them is skipped by the policy."""
+    excluded = rejecters - {facts.account_owner_id}
+    return {rep_id: state for rep_id, state in states.items() if rep_id not in excluded} if excluded else states
+
+
 def _decide(
     lead: Lead, *, now: datetime, queue_id: int, exclude_rep_ids=(), also_lock_rep_ids=()
 ) -> tuple[Decision, dict]:
@@ -172,13 +189,16 @@ class _Group:
     # account id -> its latest open assignments as (assigned_at, rep id), newest first
     recent: dict[int, list[tuple[datetime, int]]]
     sla_policies: dict[tuple[str, str], SlaPolicy]
+    # lead id -> the reps who rejected it
+    rejected_by: dict[int, set[int]] = field(default_factory=dict)
     # (queue id, rep id) -> the member's latest (assigned_count, last_assigned_at)
     turns: dict[tuple[int, int], tuple[int, datetime]] = field(default_factory=dict)
 
     def decide(self, lead: Lead, *, now: datetime) -> Decision:
         recent = self.recent.get(lead.account_id, ()) if lead.account_id else ()
         facts = replace(self.facts[lead.id], account_rep_ids=tuple(rep_id for _, rep_id in recent))
-        return decide(self.compiled, facts, queues=self.queues, reps=self.states, now=now, match=self.matches[lead.id])
+        reps = _without_rejecters(self.states, self.rejected_by.get(lead.id, set()), facts)
+        return decide(self.compiled, facts, queues=self.queues, reps=reps, now=now, match=self.matches[lead.id])
 
     def record(self, lead: Lead, decision: Decision, *, now: datetime) -> None:
         turn = decision.turn
@@ -236,6 +256,7 @@ def _group_load(leads: list[Lead], *, compiled: CompiledPolicy, now: datetime) -
         states=rep_states(reps, now=now),
         recent=recent,
         sla_policies=sla_policies_load(),
+        rejected_by=_rejected_by([lead.id for lead in leads]),
     )
 
 
@@ -310,9 +331,8 @@ def lead_route_preview(*, lead_id: int, now: datetime | None = None) -> RoutePre
     rep_ids.update(rep_id for rep_id in (facts.account_owner_id, *facts.account_rep_ids) if rep_id)
     reps = reps_for_routing(rep_ids, lock=False)
     queues = list(Queue.objects.filter(id__in=queue_ids))
-    decision = decide(
-        compiled, facts, queues=engine_queues(queues), reps=rep_states(reps, now=now), now=now, match=match
-    )
+    states = _without_rejecters(rep_states(reps, now=now), _rejected_by([lead.id]).get(lead.id, set()), facts)
+    decision = decide(compiled, facts, queues=engine_queues(queues), reps=states, now=now, match=match)
     rep = next((r for r in reps if r.id == decision.rep_id), None)
     return RoutePreview(decision=decision, summary=decision_summary(lead, decision, rep))
 
@@ -382,6 +402,10 @@ def assignment_reassign_to_next(
         lead, current = _locked_assignment(assignment_id)
         if current.status not in (AssignmentStatus.OPEN, AssignmentStatus.ACCEPTED, AssignmentStatus.WAITING):
             raise ValidationError({"status": f"The assignment is {current.get_status_display().lower()}."})
+        if lead.stage in TERMINAL_STAGES:
+            raise ValidationError(
+                {"status": f"The lead is {lead.get_stage_display()}: a closed lead is not handed to another rep."}
+            )
         if actor is not None:
             check_can_manage(actor, current.rep, queue=current.queue)
         current.status = AssignmentStatus.REASSIGNED

@@ -14,9 +14,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
 from leads.models import Account, Lead
-from leads.services.stages import lead_stage_change
+from leads.services.stages import TERMINAL_STAGES, lead_stage_change
 from qualify_site.roles import Role, user_has_role
-from routing.models import Rep
+from routing.models import ACTIVE_ASSIGNMENT_STATUSES, Assignment, AssignmentStatus, Rep
 from routing.permissions import check_can_manage
 from routing.selectors import active_assignment_for_lead
 
@@ -102,4 +102,13 @@ def lead_stage_set(*, lead_id: int, to_stage: str, reason: str = "", user) -> Le
     """A manager (their team's leads) or an admin moves a lead's stage by hand, on the record."""
     lead = Lead.objects.select_for_update().get(id=lead_id)
     _check_holds(user, owner_id=lead.owner_id, lead_id=lead.id)
-    return lead_stage_change(lead_id=lead.id, to_stage=to_stage, actor=user, reason=reason)
+    lead = lead_stage_change(lead_id=lead.id, to_stage=to_stage, actor=user, reason=reason)
+    if to_stage in TERMINAL_STAGES:
+        # Closed with the stage move, in its transaction: an open assignment would keep the
+        # lead in a rep's queue, under the SLA sweep and open to reassignment.
+        Assignment.objects.filter(lead_id=lead.id, status__in=ACTIVE_ASSIGNMENT_STATUSES).update(
+            status=AssignmentStatus.CLOSED,
+            closed_at=lead.stage_changed_at,
+            close_reason=f"Lead moved to {lead.get_stage_display()}",
+        )
+    return lead

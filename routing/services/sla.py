@@ -12,6 +12,7 @@ from datetime import datetime
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from leads.services.stages import TERMINAL_STAGES
 from routing.models import (
     Activity,
     ActivityKind,
@@ -41,7 +42,11 @@ class SweepResult:
 
 
 def _untouched():
-    return Assignment.objects.filter(status__in=UNTOUCHED_STATUSES, first_touch_at__isnull=True)
+    # A won, lost or disqualified lead's assignment left open (moved before stage moves closed it)
+    # has no SLA: its reassignment is refused, and nobody should be told to touch it.
+    return Assignment.objects.filter(status__in=UNTOUCHED_STATUSES, first_touch_at__isnull=True).exclude(
+        lead__stage__in=TERMINAL_STAGES
+    )
 
 
 def _record_once(*, assignment_id: int, kind: str, at: datetime, detail: dict | None = None) -> bool:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Max, Q
 from django.utils import timezone
 
 from leads.models import Event, Lead, Stage
@@ -91,6 +91,15 @@ def _evidence(version: RuleVersion, result: ScoreResult) -> dict:
     }
 
 
+def _nurtured_with_new_evidence(leads: list[Lead]) -> set[int]:
+    """The nurtured leads with an event newer than their move to nurture: the only ones that may qualify again."""
+    moved_at = {lead.id: lead.stage_changed_at for lead in leads if lead.stage == Stage.NURTURE}
+    if not moved_at:
+        return set()
+    latest = Event.objects.filter(lead_id__in=moved_at).values("lead_id").annotate(latest=Max("timestamp"))
+    return {row["lead_id"] for row in latest if row["latest"] > moved_at[row["lead_id"]]}
+
+
 def _rescore_chunk(*, lead_ids: list[int], version: RuleVersion, now: datetime) -> RescoreResult:
     compiled = rule_version_compiled(version)
     since = now - timedelta(days=compiled.max_window_days)
@@ -118,9 +127,12 @@ def _rescore_chunk(*, lead_ids: list[int], version: RuleVersion, now: datetime) 
             )
         }
         scores, changes, transitions, unchanged, hot = [], [], [], [], []
+        with_new_evidence = _nurtured_with_new_evidence(leads)
         for lead in leads:
             result = evaluate(compiled, facts[lead.id])
-            target = scoring_target_stage(current=lead.stage, supported=result.stage)
+            target = scoring_target_stage(
+                current=lead.stage, supported=result.stage, has_new_evidence=lead.id in with_new_evidence
+            )
             stage_after = target or lead.stage
             if target:
                 transitions.append(

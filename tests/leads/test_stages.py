@@ -110,3 +110,8 @@ def test_a_rep_cannot_change_stages_in_the_admin(client, alice):
 
     assert response.status_code in (302, 403)
     assert not StageChange.objects.exists()
+
+
+@pytest.mark.parametrize(("current", "expected"), [(Stage.NURTURE, None), (Stage.NEW, Stage.MQL)])
+def test_a_nurtured_lead_qualifies_again_only_on_new_evidence(current, expected):
+    assert scoring_target_stage(current=current, supported="mql", has_new_evidence=False) == expected

@@ -1,4 +1,5 @@
 import argparse
+import os
 from datetime import datetime
 
 from django.core.management import call_command, get_commands
@@ -6,14 +7,16 @@ from django.core.management.base import BaseCommand, CommandError
 from django.test.utils import override_settings
 
 from leads.demo.loader import (
+    SOURCE_NAMES,
     default_now,
     demo_accounts_assign_owners,
     demo_is_loaded,
     demo_users_create,
     demo_world_load,
 )
-from leads.demo.world import WorldSpec
-from routing.demo import routing_demo_setup
+from leads.demo.world import MARKETING, WorldSpec
+from leads.models import Source
+from routing.demo import routing_demo_recent_inbound, routing_demo_setup
 
 
 def _aware_datetime(value: str) -> datetime:
@@ -38,6 +41,12 @@ class Command(BaseCommand):
         parser.add_argument("--days", type=int, default=90, help="History length in days, ending at --now.")
         parser.add_argument("--now", type=_aware_datetime, help="End of the history (ISO 8601; default: now).")
         parser.add_argument("--batch-size", type=int, default=500, help="Messages per ingestion batch.")
+        parser.add_argument(
+            "--port",
+            type=int,
+            default=int(os.getenv("PORT") or 8000),
+            help="The port the demo is served on, for the address printed (default: $PORT, else 8000).",
+        )
         parser.add_argument("--if-empty", action="store_true", help="Do nothing when events or leads exist.")
         parser.add_argument("--users", action=argparse.BooleanOptionalAction, default=True, help="Create demo logins.")
         parser.add_argument(
@@ -90,12 +99,17 @@ class Command(BaseCommand):
                 process_inline=options["process"] == "inline",
                 progress=progress,
             )
-        owned = demo_accounts_assign_owners() if options["users"] else 0
+            # The last two days' demo requests, routed when they came in: assignments of every age.
+            inbound = (
+                routing_demo_recent_inbound(source=Source.objects.get(name=SOURCE_NAMES[MARKETING])) if logins else 0
+            )
+        owned = report.owned + (demo_accounts_assign_owners() if options["users"] else 0)
         rate = report.messages / report.seconds if report.seconds else 0
         self.stdout.write(
             self.style.SUCCESS(
                 f"Loaded {report.messages} messages ({report.stored} stored, {report.rejected} rejected) in "
                 f"{report.batches} batches, {report.outcomes} outcomes, {owned} accounts given an owner, "
+                f"{inbound} recent demo requests routed, "
                 f"in {report.seconds:.1f}s ({rate:.0f} messages/s)."
             )
         )
@@ -105,7 +119,7 @@ class Command(BaseCommand):
         for name, key in report.write_keys.items():
             self.stdout.write(f"Write key of source {name!r}: {key}  (shown once)")
         if logins:
-            self.stdout.write("Demo logins (sign in at http://127.0.0.1:8000/):")
+            self.stdout.write(f"Demo logins (sign in at http://127.0.0.1:{options['port']}/):")
             for login in logins:
                 password = login.password or "(existing user: password unchanged)"
                 self.stdout.write(f"  {login.role:<14} {login.username:<8} {password:<16} {login.full_name}")
