@@ -70,7 +70,7 @@ def _nav_labels(page) -> set[str]:
 @pytest.mark.parametrize(
     ("username", "landing", "labels"),
     [
-        ("alice", "/scoring/definitions/", {"My work", "Stage definitions"}),
+        ("alice", "/queue/", {"My work", "Stage definitions"}),
         ("charlie", "/admin/routing/assignment/", set()),
         ("olivia", "/admin/scoring/ruleversion/", set()),
         ("root", "/admin/", set()),
