@@ -18,8 +18,7 @@ HOME_BY_ROLE: dict[Role, str] = {
     Role.ADMIN: "admin:index",
     Role.MANAGER: "admin:routing_assignment_changelist",
     Role.MARKETING_OPS: "admin:scoring_ruleversion_changelist",
-    # Until the queue page: the stage definitions page lists the rep's open assignments.
-    Role.REP: "scoring:definitions",
+    Role.REP: "routing:queue",
 }
 HOME_WITHOUT_ROLE = "scoring:definitions"
 
@@ -35,7 +34,7 @@ class NavItem:
         return reverse(self.url_name) + (f"#{self.fragment}" if self.fragment else "")
 
 
-MY_WORK = NavItem("My work", "scoring:definitions", "my-work")
+MY_WORK = NavItem("My work", "routing:queue")
 STAGE_DEFINITIONS = NavItem("Stage definitions", "scoring:definitions")
 ASSIGNMENTS = NavItem("Assignments", "admin:routing_assignment_changelist")
 ROUTING = NavItem("Routing", "admin:routing_routingrule_changelist")

@@ -4,6 +4,7 @@ from routing.api import views
 
 app_name = "routing-api"
 urlpatterns = [
+    path("queue/", views.AssignmentQueueApi.as_view(), name="queue"),
     path("assignments/", views.AssignmentListApi.as_view(), name="assignment-list"),
     path("assignments/<int:assignment_id>/", views.AssignmentDetailApi.as_view(), name="assignment-detail"),
     path("assignments/<int:assignment_id>/accept/", views.AssignmentAcceptApi.as_view(), name="assignment-accept"),

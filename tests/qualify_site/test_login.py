@@ -8,7 +8,7 @@ def test_a_rep_signs_in_on_the_login_page_and_lands_on_the_definitions(client, a
     response = client.post("/accounts/login/", {"username": "alice", "password": "pw-alice"}, follow=True)
 
     assert page.status_code == 200
-    assert response.redirect_chain[-1][0] == "/scoring/definitions/"
+    assert response.redirect_chain[-1][0] == "/queue/"
 
 
 def test_the_sign_in_page_is_branded_qualify_with_labelled_fields(client):

@@ -21,7 +21,7 @@ def _nav_labels(html: str) -> set[str]:
 @pytest.mark.parametrize(
     ("persona", "landing"),
     [
-        ("alice", "/scoring/definitions/"),
+        ("alice", "/queue/"),
         ("charlie", "/admin/routing/assignment/"),
         ("olivia", "/admin/scoring/ruleversion/"),
         ("admin_user_qualify", "/admin/"),

@@ -7,12 +7,14 @@ With QUALIFY_SCREENSHOTS=DIR the pages are saved there as PNG files (ui-*.png).
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.utils import timezone
 
 from leads.models import Stage
+from routing.models import Assignment
 from routing.services.assignments import lead_route
 from scoring.models import LeadScore
 from scoring.services import rule_version_install_default
@@ -70,7 +72,7 @@ def _nav_labels(page) -> set[str]:
 @pytest.mark.parametrize(
     ("username", "landing", "labels"),
     [
-        ("alice", "/scoring/definitions/", {"My work", "Stage definitions"}),
+        ("alice", "/queue/", {"My work", "Stage definitions"}),
         ("charlie", "/admin/routing/assignment/", set()),
         ("olivia", "/admin/scoring/ruleversion/", set()),
         ("root", "/admin/", set()),
@@ -151,3 +153,29 @@ def test_a_wrong_password_is_said_in_words_on_the_sign_in_page(desk, browser):  
     # then
     assert "enter a correct username and password" in browser.page.get_by_role("alert").inner_text()
     assert _serious_violations(browser.page) == []
+
+
+@pytest.fixture
+def breached_after_ada(desk):
+    """A PQL routed to Alice after Ada, already past its first-touch due time (set before the
+    browser starts: the database is not touched from Playwright's event loop)."""
+    grace = make_lead("grace@navy.mil", stage=Stage.PQL, first_name="Grace", last_name="Hopper", title="Admiral")
+    breached = lead_route(lead_id=grace.id, trigger="qualified")
+    Assignment.objects.filter(id=breached.id).update(due_at=timezone.now() - timedelta(minutes=5))
+
+
+def test_a_rep_lands_on_their_queue_in_order_with_the_legend_and_no_serious_violation(
+    breached_after_ada,
+    browser,  # noqa: F811
+):
+    # when: the breached PQL, routed after Ada's on-track MQL, comes first
+    browser.sign_in("alice", "pw-alice")
+    landing = browser.page.url
+    problems = browser.visit("/queue/").problems() + _serious_violations(browser.page)
+    _screenshot(browser.page, "ui-queue.png")
+
+    # then: no CSP violation, outside request or serious accessibility violation either
+    assert landing == browser.base_url + "/queue/"
+    assert browser.page.locator("table.queue tbody td.lead a").all_inner_texts() == ["Grace Hopper", "Ada Lovelace"]
+    assert "breached first, then at risk" in browser.page.locator(".queue-legend").inner_text()
+    assert problems == []

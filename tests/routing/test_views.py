@@ -1,4 +1,4 @@
-"""The lead workspace (/leads/<id>/, routing/views.py) and the rep's open assignments on their
+"""The lead workspace (/leads/<id>/, routing/views.py) and the rep's queue as their
 landing page: what a rep may see, and nothing they may not."""
 
 import pytest
@@ -85,7 +85,7 @@ def test_a_manager_opens_any_leads_workspace(client, desk, charlie):
     assert client.get(f"/leads/{lead_id}/").status_code == 200
 
 
-def test_a_reps_landing_lists_their_open_assignments_and_no_one_elses(client, desk):
+def test_a_reps_landing_is_their_queue_with_their_assignments_and_no_one_elses(client, desk):
     # given
     anns = _routed("ada@acme.io", "DE", first_name="Ada", last_name="Lovelace")
     _routed("bruno@example.fr", "FR", first_name="Bruno", last_name="Latour")
@@ -96,8 +96,7 @@ def test_a_reps_landing_lists_their_open_assignments_and_no_one_elses(client, de
 
     # then
     html = response.content.decode()
-    assert response.redirect_chain[-1][0] == "/scoring/definitions/"
-    assert "My open assignments" in html
+    assert response.redirect_chain[-1][0] == "/queue/"
     assert f'href="/leads/{anns.lead_id}/"' in html
     assert "Bruno" not in html
 
@@ -105,15 +104,15 @@ def test_a_reps_landing_lists_their_open_assignments_and_no_one_elses(client, de
 def test_a_rep_with_nothing_open_is_told_so_in_words(client, desk):
     client.force_login(desk["ann"].user)
 
+    html = client.get("/queue/").content.decode()
+
+    assert "Nothing in the queue right now." in html
+
+
+def test_the_definitions_page_no_longer_lists_a_reps_assignments(client, desk):
+    _routed("ada@acme.io", "DE", first_name="Ada", last_name="Lovelace")
+    client.force_login(desk["ann"].user)
+
     html = client.get("/scoring/definitions/").content.decode()
 
-    assert "You have no open assignments right now." in html
-
-
-def test_a_manager_sees_no_rep_list_on_the_definitions_page(client, desk, charlie):
-    _routed("ada@acme.io", "DE")
-    client.force_login(charlie)
-
-    html = client.get("/scoring/definitions/").content.decode()
-
-    assert "My open assignments" not in html
+    assert "Ada Lovelace" not in html
