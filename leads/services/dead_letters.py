@@ -30,7 +30,7 @@ from django.utils import timezone
 from leads.models import BatchAttempt, BatchSweep, DeadLetter, Event
 from leads.selectors_identity import unprocessed_batch_id_list
 from leads.services.identity import events_process_batch
-from leads.services.ingest import _enqueue_processing
+from leads.services.ingest import batch_processing_enqueue
 from qualify_site.roles import Role, user_has_role
 
 logger = logging.getLogger(__name__)
@@ -195,7 +195,7 @@ def dead_letters_replay(*, dead_letter_ids: list[int], actor) -> int:
             BatchSweep.objects.filter(batch_id=letter.batch_id).delete()
             BatchAttempt.objects.filter(batch_id=letter.batch_id).delete()
             batch_id = str(letter.batch_id)
-            transaction.on_commit(lambda batch_id=batch_id: _enqueue_processing(batch_id))
+            transaction.on_commit(lambda batch_id=batch_id: batch_processing_enqueue(batch_id))
             replayed += 1
     return replayed
 
@@ -218,7 +218,7 @@ def unprocessed_batches_sweep(*, older_than_seconds: int, now: datetime | None =
         count = sweep_counts.get(batch_id, 0)
         if count >= MAX_SWEEPS:
             worn_out.append((batch_id, count))
-        elif _enqueue_processing(str(batch_id)):
+        elif batch_processing_enqueue(str(batch_id)):
             enqueued.append((batch_id, count))
         else:
             # The broker is unreachable: every other publish would wait out its

@@ -8,7 +8,6 @@ committed, unprocessed, and the beat sweeper re-enqueues them.
 """
 
 import json
-import logging
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -19,8 +18,6 @@ from django.db import connection, transaction
 from leads.ingest.messages import MAX_NESTING_DEPTH, Message, Rejection, json_value_pruned, validate_message
 from leads.models import Event, RejectedMessage, Source
 from qualify_site.enqueue import enqueue_now
-
-logger = logging.getLogger(__name__)
 
 # A request must not wait forever behind a lock: past this, the write fails,
 # the view answers 503 and the client retries later.
@@ -60,7 +57,7 @@ def batch_ingest(
     (/v1/track) and overrides the message's own `type`.
 
     Database errors propagate (the caller answers 503 so the client retries);
-    broker errors do not (see `_enqueue_processing`).
+    broker errors do not (see `batch_processing_enqueue`).
     """
     batch_id = uuid.uuid4()
     max_bytes = settings.INGEST_MAX_MESSAGE_BYTES
@@ -97,11 +94,11 @@ def batch_ingest(
         # Only new events need processing: duplicates were handled with the
         # batch that first stored them.
         if stored:
-            transaction.on_commit(lambda: _enqueue_processing(str(batch_id)))
+            transaction.on_commit(lambda: batch_processing_enqueue(str(batch_id)))
     return IngestResult(batch_id=str(batch_id), accepted=len(valid), stored=stored, rejected=rejected)
 
 
-def _enqueue_processing(batch_id: str) -> bool:
+def batch_processing_enqueue(batch_id: str) -> bool:
     """Publish the batch's processing task, swallowing broker failures; False when it could not.
 
     The events are already committed with processed_at NULL, so a lost publish
