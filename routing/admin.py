@@ -50,7 +50,8 @@ from routing.models import (
     Territory,
 )
 from routing.permissions import can_manage, manages_team
-from routing.selectors import assignments_visible_to, leads_without_active_assignment, route_preview_details
+from routing.selectors.policy import leads_without_active_assignment
+from routing.selectors.visibility import assignments_visible_to, route_preview_details
 from routing.services.assignments import assignment_reassign_to_next, lead_route_preview, leads_route
 from routing.services.reps import (
     queue_member_add,

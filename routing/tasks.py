@@ -8,7 +8,7 @@ from django.db.models import Exists, OuterRef
 from leads.models import Stage
 from routing.models import Assignment, AssignmentStatus, RoutingTrigger
 from routing.notifications import WebhookError, webhook_send
-from routing.selectors import leads_without_active_assignment
+from routing.selectors.policy import leads_without_active_assignment
 from routing.services import assignments, sla
 from routing.services.notices import notice_email_once, notice_for
 from scoring.models import LeadScore

@@ -1,10 +1,10 @@
 from django.urls import path
 
-from routing import views
+from routing.views import lead, queue
 
 app_name = "routing"
 
 urlpatterns = [
-    path("queue/", views.assignment_queue, name="queue"),
-    path("leads/<int:lead_id>/", views.lead_workspace, name="lead_workspace"),
+    path("queue/", queue.assignment_queue, name="queue"),
+    path("leads/<int:lead_id>/", lead.lead_workspace, name="lead_workspace"),
 ]

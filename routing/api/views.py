@@ -1,6 +1,6 @@
 """REST API for routing: one view per operation, thin.
 
-Visibility comes from routing.selectors (an assignment the user may not see
+Visibility comes from routing.selectors.visibility (an assignment the user may not see
 answers 404, so its existence does not leak); what the user may *do* is
 checked again by the services (routing.permissions), whose PermissionDenied
 answers 403 and whose ValidationError answers 400 naming the field.
@@ -27,7 +27,6 @@ from leads.api.serializers import UserSummarySerializer
 from leads.models import Lead, Stage
 from qualify_site.api.pagination import StrictCursorPagination
 from qualify_site.roles import Role, user_has_role
-from routing import selectors
 from routing.api.filters import AssignmentFilter
 from routing.api.serializers import (
     ActivitySerializer,
@@ -40,7 +39,10 @@ from routing.api.serializers import (
     TimelineEntrySerializer,
 )
 from routing.models import Assignment, RoutingTrigger
-from routing.selectors import SlaState, active_assignment_for_lead
+from routing.selectors import queue as queue_selectors
+from routing.selectors import visibility
+from routing.selectors.policy import active_assignment_for_lead
+from routing.selectors.queue import SlaState
 from routing.services import actions, assignments, ownership, reps
 from routing.services.actions import LOGGABLE_KINDS
 
@@ -101,7 +103,7 @@ class AssignmentListApi(_RoutingApi, generics.ListAPIView):
     pagination_class = DueFirstPagination
 
     def get_queryset(self):
-        return selectors.assignment_list(user=self.request.user).annotate(
+        return visibility.assignment_list(user=self.request.user).annotate(
             due_sort=Coalesce("due_at", Value(NO_DUE_TIME))
         )
 
@@ -116,7 +118,7 @@ class AssignmentDetailApi(_RoutingApi, generics.RetrieveAPIView):
 
 
 def _visible_assignment(request, assignment_id: int) -> Assignment:
-    assignment = selectors.assignment_get(user=request.user, assignment_id=assignment_id)
+    assignment = visibility.assignment_get(user=request.user, assignment_id=assignment_id)
     if assignment is None:
         raise Http404
     return assignment
@@ -342,7 +344,7 @@ class LeadRoutePreviewApi(_RoutingApi):
         lead = _lead_or_404(lead_id)
         with _service_errors():
             preview = assignments.lead_route_preview(lead_id=lead.id)
-        return Response(self.OutputSerializer(selectors.route_preview_details(preview, lead_id=lead.id)).data)
+        return Response(self.OutputSerializer(visibility.route_preview_details(preview, lead_id=lead.id)).data)
 
 
 @extend_schema(tags=["routing"])
@@ -351,10 +353,10 @@ class LeadTimelineApi(_RoutingApi):
 
     @extend_schema(responses=TimelineEntrySerializer(many=True))
     def get(self, request, lead_id: int):
-        lead = selectors.lead_for_timeline(user=request.user, lead_id=lead_id)
+        lead = visibility.lead_for_timeline(user=request.user, lead_id=lead_id)
         if lead is None:
             raise Http404
-        return Response(TimelineEntrySerializer(selectors.lead_timeline(lead=lead), many=True).data)
+        return Response(TimelineEntrySerializer(visibility.lead_timeline(lead=lead), many=True).data)
 
 
 class _RepApi(_RoutingApi):
@@ -499,15 +501,15 @@ class AssignmentQueueApi(_RoutingApi):
         params = query.validated_data
         if "rep" not in params and not user_has_role(request.user, Role.REP):
             raise serializers.ValidationError({"rep": ["Say whose queue: a rep id."]})
-        owner = selectors.queue_owner_for(request.user, params.get("rep"))
+        owner = queue_selectors.queue_owner_for(request.user, params.get("rep"))
         if owner is None:
             raise PermissionDenied("You may see only your own queue (managers: their reps').")
-        filters = selectors.QueueFilters(
+        filters = queue_selectors.QueueFilters(
             stage=params.get("stage"), source_id=params.get("source"), sla_state=params.get("sla_state")
         )
         data = {
             "user": owner,
-            "counts": selectors.assignment_queue_counts(owner),
-            "results": selectors.assignment_queue_for_rep(owner, filters),
+            "counts": queue_selectors.assignment_queue_counts(owner),
+            "results": queue_selectors.assignment_queue_for_rep(owner, filters),
         }
         return Response(self.OutputSerializer(data).data)

@@ -22,7 +22,7 @@ from routing.models import (
     RoutingDecision,
     SlaPolicy,
 )
-from routing.selectors import rep_holidays, rep_working_hours
+from routing.selectors.policy import rep_holidays, rep_working_hours
 from routing.services.notices import notices_record
 
 logger = logging.getLogger(__name__)

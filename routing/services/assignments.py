@@ -70,7 +70,7 @@ from routing.models import (
     SlaPolicy,
 )
 from routing.permissions import check_can_manage
-from routing.selectors import (
+from routing.selectors.policy import (
     ACCOUNT_RECENT_ASSIGNMENTS,
     account_owner_rep_ids,
     account_recent_assignments,

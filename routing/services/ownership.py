@@ -18,7 +18,7 @@ from leads.services.stages import TERMINAL_STAGES, lead_stage_change
 from qualify_site.roles import Role, user_has_role
 from routing.models import ACTIVE_ASSIGNMENT_STATUSES, Assignment, AssignmentStatus, Rep
 from routing.permissions import check_can_manage
-from routing.selectors import active_assignment_for_lead
+from routing.selectors.policy import active_assignment_for_lead
 
 NOT_SALES_MANAGEMENT = "Only sales managers and admins decide this: ownership decides who sees and works a lead."
 

@@ -9,7 +9,7 @@ from routing.engine import QueueMember as EngineMember
 from routing.engine import starting_assigned_count
 from routing.models import OutOfOffice, Queue, QueueMember, Rep
 from routing.permissions import check_can_manage, check_can_manage_as_saved
-from routing.selectors import STRATEGY_FOR_ENGINE
+from routing.selectors.policy import STRATEGY_FOR_ENGINE
 
 
 def _check_capacity(capacity) -> None:

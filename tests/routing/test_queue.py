@@ -1,4 +1,4 @@
-"""The rep's queue: one order (routing.selectors.assignment_queue_for_rep), the same on
+"""The rep's queue: one order (routing.selectors.queue.assignment_queue_for_rep), the same on
 /queue/ and GET /api/routing/queue/, only the rep's own open and accepted work."""
 
 import re
@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from leads.models import Source, SourceKind, Stage
 from routing.models import Activity, ActivityKind, Assignment, AssignmentStatus
-from routing.selectors import QueueFilters, assignment_queue_counts, assignment_queue_for_rep
+from routing.selectors.queue import QueueFilters, assignment_queue_counts, assignment_queue_for_rep
 from routing.services.assignments import lead_route
 from scoring.models import LeadScore, RuleVersion
 from tests.routing.world import make_lead, make_queue, make_rep, rep_user, rule

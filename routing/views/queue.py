@@ -1,49 +1,20 @@
-"""The lead workspace: who the lead is, why they are here, and their open assignment.
-
-Minimal for now (the full workspace, with the timeline and the actions, comes
-with the queue); it is the page notification links open, so every recipient
-who may see the lead can open it: a rep their own leads, managers, marketing
-ops and admins any lead.
-"""
+"""The rep's queue page (the same rows and order as GET /api/routing/queue/)."""
 
 from django import forms
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
-from django.http import Http404, HttpResponseBadRequest
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseBadRequest
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from leads import selectors as lead_selectors
 from leads.models import Source, Stage
-from routing.models import ACTIVE_ASSIGNMENT_STATUSES
-from routing.selectors import (
+from routing.selectors.queue import (
     QueueFilters,
     SlaState,
-    assignment_list,
     assignment_queue_counts,
     assignment_queue_for_rep,
     queue_owner_for,
 )
-
-
-@require_GET
-@login_required
-def lead_workspace(request, lead_id: int):
-    # The same role-scoped selector as /api/leads/<id>/: a lead the user may not see does not exist.
-    lead = lead_selectors.lead_get(user=request.user, lead_id=lead_id)
-    if lead is None:
-        raise Http404("No such lead.")
-    try:
-        score = lead.score
-    except ObjectDoesNotExist:
-        score = None
-    assignment = (
-        assignment_list(user=request.user)
-        .filter(lead_id=lead.id, status__in=ACTIVE_ASSIGNMENT_STATUSES)
-        .order_by("-id")
-        .first()
-    )
-    return render(request, "routing/lead_workspace.html", {"lead": lead, "score": score, "assignment": assignment})
 
 
 class QueueFilterForm(forms.Form):

@@ -1,0 +1,153 @@
+"""The rep's queue: one order, the same on the page and in the API."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import (
+    Case,
+    Count,
+    DateTimeField,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    TextChoices,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from leads.models import Stage
+from qualify_site.roles import Role, user_has_role
+from routing.models import (
+    TOUCH_KINDS,
+    Activity,
+    Assignment,
+    AssignmentStatus,
+    Priority,
+    Rep,
+)
+from routing.permissions import reps_managed_by
+
+# --- The rep's queue ---------------------------------------------------------------------
+#
+# One order, explained on the page (templates/routing/queue.html) and identical in
+# /api/routing/queue/: breached first, then at risk, then the rest by first-touch due
+# time; inside each tier PQL before MQL, hot before normal, higher score first; the
+# assignment id last, so two refreshes never swap rows. The SLA state is computed
+# here from the clock, not only from the sweep's flags, so a row is breached the
+# minute it is due even if the sweep has not run yet.
+
+QUEUE_STATUSES = (AssignmentStatus.OPEN, AssignmentStatus.ACCEPTED)
+# A queue is bounded by the rep's capacity; this only keeps a misconfigured one from flooding a page.
+QUEUE_LIMIT = 200
+
+
+class SlaState(TextChoices):
+    BREACHED = "breached", "Breached"
+    AT_RISK = "at_risk", "At risk"
+    ON_TRACK = "on_track", "On track"
+
+
+@dataclass(frozen=True)
+class QueueFilters:
+    stage: str | None = None
+    source_id: int | None = None
+    sla_state: str | None = None
+
+
+@dataclass(frozen=True)
+class QueueCounts:
+    open: int
+    at_risk: int
+    breached: int
+
+
+def _queue_for_rep(rep_user, now: datetime) -> QuerySet[Assignment]:
+    # The first touch stops the SLA clock: a touched assignment is never at risk again.
+    untouched = Q(first_touch_at__isnull=True, due_at__isnull=False)
+    breached = untouched & (Q(breached_at__isnull=False) | Q(due_at__lte=now))
+    at_risk = untouched & (Q(at_risk_at__isnull=False) | Q(warn_at__lte=now))
+    return Assignment.objects.filter(rep__user=rep_user, status__in=QUEUE_STATUSES).annotate(
+        sla_state=Case(
+            When(breached, then=Value(SlaState.BREACHED.value)),
+            When(at_risk, then=Value(SlaState.AT_RISK.value)),
+            default=Value(SlaState.ON_TRACK.value),
+        )
+    )
+
+
+def assignment_queue_for_rep(rep_user, filters: QueueFilters | None = None, *, now: datetime | None = None):
+    """The rep's open and accepted assignments in the queue's order, with what each row shows,
+    in one query: the lead, its account, source and score, and the last touch."""
+    filters = filters or QueueFilters()
+    now = now or timezone.now()
+    rows = _queue_for_rep(rep_user, now)
+    if filters.stage:
+        rows = rows.filter(lead__stage=filters.stage)
+    if filters.source_id is not None:
+        rows = rows.filter(lead__source_id=filters.source_id)
+    if filters.sla_state:
+        rows = rows.filter(sla_state=filters.sla_state)
+    last_touch = Activity.objects.filter(lead_id=OuterRef("lead_id"), kind__in=TOUCH_KINDS).order_by("-at")
+    rows = rows.annotate(
+        sla_tier=Case(
+            When(sla_state=SlaState.BREACHED, then=Value(0)),
+            When(sla_state=SlaState.AT_RISK, then=Value(1)),
+            default=Value(2),
+        ),
+        # Only the untouched on-track rows race a clock; the breached and at-risk tiers rank by quality alone.
+        due_sort=Case(
+            When(sla_state=SlaState.ON_TRACK, first_touch_at__isnull=True, then=F("due_at")),
+            default=Value(None, output_field=DateTimeField()),
+        ),
+        is_pql=Case(
+            When(Q(lead__stage=Stage.PQL) | Q(lead__score__pql_path__gt=""), then=Value(True)),
+            default=Value(False),
+        ),
+        # Crossing the hot threshold raises an assignment to high priority (leads_mark_hot).
+        is_hot=Case(
+            When(Q(priority=Priority.HIGH) | Q(lead__score__is_hot=True), then=Value(True)),
+            default=Value(False),
+        ),
+        score_sort=Coalesce(F("lead__score__total"), Value(0.0)),
+        last_touch_at=Subquery(last_touch.values("at")[:1]),
+    )
+    return rows.select_related("lead", "lead__account", "lead__source", "lead__score").order_by(
+        "sla_tier",
+        F("due_sort").asc(nulls_last=True),
+        F("is_pql").desc(),
+        F("is_hot").desc(),
+        F("score_sort").desc(),
+        "id",
+    )[:QUEUE_LIMIT]
+
+
+def assignment_queue_counts(rep_user, *, now: datetime | None = None) -> QueueCounts:
+    """Open, at-risk and breached counts of the whole queue (filters narrow the rows, not these)."""
+    rows = _queue_for_rep(rep_user, now or timezone.now())
+    counts = rows.aggregate(
+        open=Count("id"),
+        at_risk=Count("id", filter=Q(sla_state=SlaState.AT_RISK)),
+        breached=Count("id", filter=Q(sla_state=SlaState.BREACHED)),
+    )
+    return QueueCounts(**counts)
+
+
+def queue_owner_for(user, rep_id: int | None):
+    """Whose queue `user` may open: their own (a rep, with or without a routing profile yet), or
+    the user of rep `rep_id` if that is them, a rep they manage, or any rep for an admin."""
+    if rep_id is None:
+        return user if user_has_role(user, Role.REP) else None
+    reps = Rep.objects.select_related("user")
+    if not user_has_role(user, Role.ADMIN):
+        visible = Q(pk__in=[])
+        if user_has_role(user, Role.MANAGER):
+            visible |= Q(id__in=reps_managed_by(user).values("id"))
+        if user_has_role(user, Role.REP):
+            visible |= Q(user=user)
+        reps = reps.filter(visible)
+    rep = reps.filter(id=rep_id).first()
+    return rep.user if rep is not None else None

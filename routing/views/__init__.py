@@ -1,0 +1,1 @@
+"""The app's pages, one module a page: queue (the rep's queue), lead (the lead workspace)."""
