@@ -215,8 +215,6 @@ def _stage_entry(change: StageChange) -> TimelineEntry:
     if "total" in evidence:
         fit, engagement = evidence.get("fit", 0), evidence.get("engagement", 0)
         score = f"Score {evidence['total']:g} (fit {fit:g}, engagement {engagement:g})"
-        if evidence.get("rule_version"):
-            score += f", rule version v{evidence['rule_version']}"
         detail = f"{detail} · {score}" if detail else score
     return TimelineEntry(
         kind="stage",
@@ -329,9 +327,10 @@ def lead_timeline_page(*, lead: Lead, page: int = 1, page_size: int = TIMELINE_P
         ),
         map(
             _activity_entry,
-            # A breach is on the timeline as its SLA event; the activity the sweep also writes would repeat it.
+            # Written beside a routing decision (assigned) or an SLA event (sla), which the timeline
+            # already shows in words: the activity would say the same thing twice.
             Activity.objects.filter(lead_id=lead.id)
-            .exclude(kind=ActivityKind.SLA)
+            .exclude(kind__in=(ActivityKind.ASSIGNED, ActivityKind.SLA))
             .select_related("actor")
             .order_by("-at", "-id")[:wanted],
         ),

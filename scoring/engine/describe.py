@@ -259,7 +259,8 @@ def describe_hit(hit: dict, rule: dict | None = None) -> str:
     """
     evidence = hit.get("evidence") or {}
     if "values" in evidence:
-        values = evidence["values"] or {}
+        # An empty text is what a missing trait looks like: it did not make the rule fire.
+        values = {field: value for field, value in (evidence["values"] or {}).items() if value not in ("", None)}
         if not values:
             return "Its condition holds."
         sentence = "; ".join(
