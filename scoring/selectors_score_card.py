@@ -93,7 +93,8 @@ def lead_score_card(*, score: LeadScore) -> ScoreCard:
         rules = sorted((rule for rule in fired[section] if not rule.is_negative), key=lambda rule: -rule.points)
         if rules:
             positive_sections.append((title, rules))
-    path_definitions = {path["name"]: path["definition"] for path in definitions["pql_paths"]}
+    # What a rep reads of a path: its one-line description, else the generated sentence.
+    path_definitions = {path["name"]: path["description"] or path["definition"] for path in definitions["pql_paths"]}
     matches = [
         MatchedPath(
             name=str(match.get("name")),

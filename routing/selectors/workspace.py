@@ -192,8 +192,10 @@ def _event_entry(event: Event) -> TimelineEntry:
     is_product = event.source is not None and event.source.kind == SourceKind.PRODUCT
     properties = event.properties if isinstance(event.properties, dict) else {}
     if event.type == EventType.PAGE:
-        title = f"Viewed {properties.get('title') or event.name or properties.get('path') or 'a page'}"
-        shown = [key for key in _KEY_PROPERTIES if key == "path" and properties.get(key)]
+        named = properties.get("title") or event.name
+        title = f"Viewed {named or properties.get('path') or 'a page'}"
+        # The path is the detail of a named page; an unnamed one is already called by its path.
+        shown = ["path"] if named and properties.get("path") else []
     else:
         title = event.event or event.name or event.get_type_display()
         shown = [key for key in _KEY_PROPERTIES if key != "title" and properties.get(key) not in (None, "", [], {})]
@@ -229,12 +231,16 @@ def _stage_entry(change: StageChange) -> TimelineEntry:
 
 
 def _decision_entry(decision: RoutingDecision) -> TimelineEntry:
+    queue = f" ({decision.queue})" if decision.queue is not None else ""
+    title = f"Assigned to {decision.rep}{queue}" if decision.rep is not None else f"Waiting for a rep{queue}"
+    # The summary reads "<lead> → <rep>: <why>"; the title already says who, the detail says why.
+    reason = decision.summary.split(": ", 1)[1] if " → " in decision.summary else decision.summary
     return TimelineEntry(
         kind="routing",
         label="Routing",
         at=decision.decided_at,
-        title=decision.summary,
-        detail=decision.get_trigger_display(),
+        title=title,
+        detail=f"{decision.get_trigger_display()}: {reason}",
         actor=decision.actor.get_username() if decision.actor else "",
         # One transaction writes a decision and its "assigned" activity: the decision came first.
         order=0,
@@ -315,7 +321,7 @@ def lead_timeline_page(*, lead: Lead, page: int = 1, page_size: int = TIMELINE_P
         map(
             _decision_entry,
             RoutingDecision.objects.filter(lead_id=lead.id)
-            .select_related("actor")
+            .select_related("actor", "queue", "rep", "rep__user")
             .defer("audit")
             .order_by("-decided_at", "-id")[:wanted],
         ),

@@ -183,7 +183,7 @@ def test_the_timeline_lists_every_kind_newest_first(client, org, ada, alice):
     assert "SLA breached for alice" in text
     assert "Job Run · App rows: 1200" in text
     assert "Viewed /pricing" in text
-    assert "ada@acme.io → alice: rule 'Everyone else' matched" in text
+    assert "Assigned to alice (US) Became MQL or PQL: rule 'Everyone else' matched" in text
 
 
 def test_a_rejection_is_on_the_timeline_with_its_reason(client, org, ada, alice, charlie):
@@ -236,9 +236,9 @@ def test_the_timeline_is_paginated_newest_first_with_older_and_newer_links(clien
     assert 'href="?page=2"' in first and 'href="?page=1"' not in first
     assert 'href="?page=1"' in second and 'href="?page=3"' in second
     assert 'href="?page=4"' not in third
-    page_one = re.findall(r'datetime="([^"]+)"', first.split('id="timeline"')[1])
+    page_one = re.findall(r'<time class="at" datetime="([^"]+)"', first)
     page_two = re.findall(r'<time class="at" datetime="([^"]+)"', second)
-    assert min(page_one[1:]) >= max(page_two)
+    assert min(page_one) >= max(page_two)
 
 
 def test_htmx_asks_for_the_timeline_alone(client, org, alice):
@@ -252,7 +252,7 @@ def test_htmx_asks_for_the_timeline_alone(client, org, alice):
     ).content.decode()
 
     assert html.lstrip().startswith("{#") is False
-    assert '<section class="card timeline" id="timeline"' in html
+    assert '<section class="card timeline"' in html
     assert "<html" not in html and 'id="score"' not in html
 
 
