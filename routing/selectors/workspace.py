@@ -12,7 +12,7 @@ import heapq
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from leads import selectors as lead_selectors
@@ -141,7 +141,8 @@ def account_people(*, user, lead: Lead, limit: int = ACCOUNT_PEOPLE_LIMIT) -> Ac
     total = others.count()
     if not total:
         return AccountPeople(people=[], total=0)
-    shown = list(others.select_related("owner").order_by("-last_seen_at", "-id")[:limit])
+    recent_first = (F("last_seen_at").desc(nulls_last=True), "-id")
+    shown = list(others.select_related("owner").order_by(*recent_first)[:limit])
     openable = set(
         leads_workspace_visible_to(user).filter(id__in=[other.id for other in shown]).values_list("id", flat=True)
     )
