@@ -81,7 +81,7 @@ def lead_workspace_get(*, user, lead_id: int) -> Lead | None:
     lead = lead_selectors.lead_get(user=user, lead_id=lead_id)
     if lead is None:
         return None
-    if user_has_role(user, Role.ADMIN, Role.MARKETING_OPS):
+    if user_has_role(user, Role.ADMIN, Role.MARKETING_OPS) or not user_has_role(user, Role.MANAGER):
         return lead
     return lead if leads_workspace_visible_to(user).filter(id=lead.id).exists() else None
 
@@ -200,6 +200,9 @@ def _event_entry(event: Event) -> TimelineEntry:
     else:
         title = event.event or event.name or event.get_type_display()
         shown = [key for key in _KEY_PROPERTIES if key != "title" and properties.get(key) not in (None, "", [], {})]
+        if not shown:
+            # No property we know: the first few plain ones, as sent, rather than nothing.
+            shown = [key for key, value in properties.items() if isinstance(value, str | int | float) and value != ""]
     detail = " · ".join(f"{key.replace('_', ' ')}: {_words(properties[key])}" for key in shown[:_MAX_PROPERTIES])
     return TimelineEntry(
         kind="product" if is_product else "marketing",
