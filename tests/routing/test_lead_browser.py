@@ -52,7 +52,14 @@ def desk(transactional_db, alice, bob, charlie):
     web = source_create(name="Website", kind="marketing")[0]
     app = source_create(name="Product", kind="product")[0]
     traits = {"firstName": "Ada", "lastName": "Lovelace", "country": "US", "department": "Data"}
-    firm = {"name": "Acme Analytics", "domain": "acme.io", "industry": "Software", "employees": 420}
+    firm = {
+        "name": "Acme Analytics",
+        "domain": "acme.io",
+        "industry": "Software",
+        "employees": 420,
+        "plan": "Team",
+        "seats": 8,
+    }
     send(web, [*person("u1", "ada@acme.io", title="VP Data", group_id="acme", **traits), company("u1", "acme", **firm)])
     send(web, [page("u1", path, at=days_ago(28 - 1.1 * index)) for index, path in enumerate(_PAGES * 4)])
     send(web, [track("u1", "Webinar Attended", at=days_ago(20), webinar="Data contracts 101")])
@@ -105,6 +112,8 @@ def test_a_rep_opens_their_lead_workspace_and_pages_back_through_its_timeline(de
     browser.page.get_by_role("link", name="Older →").click()
     browser.page.wait_for_url(f"**/leads/{desk['rich']}/?page=2")
     older = browser.page.locator("#timeline").inner_text()
+    # htmx settles the swap a moment after the address changes; the heading then takes focus.
+    browser.page.wait_for_function("document.activeElement && document.activeElement.id === 'timeline-title'")
     _screenshot(browser.page, "lead-workspace-older.png")
     plain = browser.visit(f"/leads/{desk['plain']}/").problems() + _serious_violations(browser.page)
     _screenshot(browser.page, "lead-workspace-mql.png")
