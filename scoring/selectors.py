@@ -13,7 +13,15 @@ from django.db.models import Case, F, JSONField, Q, Value, When
 from leads.emails import email_domain, email_type
 from leads.models import Account, Event, EventType, Lead
 from qualify_site.bulk_sql import values_rows
-from scoring.engine import AccountFacts, CompiledVersion, EventFacts, LeadFacts, ScoringFacts, compile_version
+from scoring.engine import (
+    AccountFacts,
+    CompiledVersion,
+    EventFacts,
+    LeadFacts,
+    ScoringFacts,
+    compile_version,
+    describe,
+)
 from scoring.engine.conditions import condition_fields
 from scoring.engine.horizons import EventHorizons, event_horizons
 from scoring.models import Rule, RuleKind, RuleVersion, VersionStatus
@@ -60,6 +68,29 @@ def rule_version_document(version: RuleVersion, rules: Iterable[Rule] | None = N
     for rule in rules:
         document[SECTION_FOR_KIND[rule.kind]].append(rule_as_engine_dict(rule))
     return document
+
+
+# The rule sections in the order and words every page shows them.
+SECTION_TITLES = {
+    "fit_rules": "Fit: who the lead is",
+    "engagement_rules": "Engagement: what the lead did",
+    "negative_rules": "Negative signals",
+}
+
+
+def rule_version_definitions(version: RuleVersion, document: dict | None = None) -> dict:
+    """A version in words (`describe`), with its rules grouped in titled sections.
+
+    The one describing read behind the stage definitions page and the lead workspace's
+    score card, so a rule reads the same wherever a rep meets it.
+    """
+    definitions = describe(document if document is not None else rule_version_document(version))
+    sections = []
+    for section, title in SECTION_TITLES.items():
+        rules = [rule for rule in definitions["rules"] if rule["section"] == section]
+        if rules:
+            sections.append({"title": title, "rules": rules})
+    return {**definitions, "sections": sections}
 
 
 def rule_version_compiled(version: RuleVersion) -> CompiledVersion:

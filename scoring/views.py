@@ -6,14 +6,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from qualify_site.roles import user_roles
-from scoring.engine import describe
-from scoring.selectors import rule_version_document, rule_version_live
-
-_SECTION_TITLES = {
-    "fit_rules": "Fit: who the lead is",
-    "engagement_rules": "Engagement: what the lead did",
-    "negative_rules": "Negative signals",
-}
+from scoring.selectors import rule_version_definitions, rule_version_live
 
 
 @require_GET
@@ -24,13 +17,8 @@ def stage_definitions(request):
     if not (request.user.is_staff or user_roles(request.user)):
         raise PermissionDenied
     live = rule_version_live()
-    definitions = describe(rule_version_document(live)) if live else None
-    sections = []
-    if definitions:
-        for section, title in _SECTION_TITLES.items():
-            rules = [rule for rule in definitions["rules"] if rule["section"] == section]
-            if rules:
-                sections.append({"title": title, "rules": rules})
+    definitions = rule_version_definitions(live) if live else None
+    sections = definitions["sections"] if definitions else []
     return render(
         request,
         "scoring/definitions.html",

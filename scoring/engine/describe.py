@@ -234,3 +234,47 @@ def describe(version: dict) -> dict[str, Any]:
             for rule in version.get(section, [])
         ],
     }
+
+
+# --- why a rule fired: a score explanation's hits in words ----------------------------------
+
+
+def _times_word(count: int) -> str:
+    return {1: "Once", 2: "Twice"}.get(count, f"{count} times")
+
+
+def _days_before_scoring(days: Any) -> str:
+    if not isinstance(days, int | float) or days < 1:
+        return "on the day it was scored"
+    whole = round(days)
+    return f"{'1 day' if whole == 1 else f'{whole} days'} before it was scored"
+
+
+def describe_hit(hit: dict, rule: dict | None = None) -> str:
+    """The evidence of one rule that fired (a `RuleHit.to_dict()`), in words.
+
+    `rule` is the rule's document from the version that scored (for its window);
+    attribute rules say the values that made them fire ("the lead's title is 'VP Data'"),
+    event rules how often, how recently and what decay left of their points.
+    """
+    evidence = hit.get("evidence") or {}
+    if "values" in evidence:
+        # An empty text is what a missing trait looks like: it did not make the rule fire.
+        values = {field: value for field, value in (evidence["values"] or {}).items() if value not in ("", None)}
+        if not values:
+            return "Its condition holds."
+        sentence = "; ".join(
+            describe_condition({"field": field, "op": "eq", "value": value}) for field, value in values.items()
+        )
+        return sentence[0].upper() + sentence[1:] + "."
+    count = hit.get("count") or 0
+    window = (rule or {}).get("window_days", DEFAULT_WINDOW_DAYS)
+    text = f"{_times_word(count)} in the last {_days(window)}"
+    if "last_days_ago" in evidence:
+        text += f", the latest {_days_before_scoring(evidence['last_days_ago'])}"
+    matched = evidence.get("matched")
+    if isinstance(matched, int) and matched > count:
+        text += f" ({matched} matched; the {count} most recent count)"
+    if "decayed_from" in evidence and evidence["decayed_from"] != hit.get("points"):
+        text += f"; worth {evidence['decayed_from']:g} before older events faded"
+    return text + "."

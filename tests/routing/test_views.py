@@ -78,7 +78,9 @@ def test_a_signed_out_visitor_is_sent_to_sign_in_from_a_lead(client, desk):
     assert response.url.startswith("/accounts/login/")
 
 
-def test_a_manager_opens_any_leads_workspace(client, desk, charlie):
+def test_a_manager_opens_the_workspace_of_a_lead_their_rep_holds(client, desk, charlie):
+    desk["ann"].manager = charlie
+    desk["ann"].save()
     lead_id = _routed("ada@acme.io", "DE").lead_id
     client.force_login(charlie)
 

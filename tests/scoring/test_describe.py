@@ -1,7 +1,7 @@
 import pytest
 
 from scoring.engine import DEFAULT_RULES, default_rules, describe, describe_condition, diff
-from scoring.engine.describe import describe_path, describe_rule
+from scoring.engine.describe import describe_hit, describe_path, describe_rule
 
 
 @pytest.mark.parametrize(
@@ -181,3 +181,43 @@ def test_the_diff_lists_threshold_and_rule_changes_in_plain_words():
         "Changed PQL path order: Activation, Plan limit reached, Team usage, Seat growth → "
         "Seat growth, Team usage, Plan limit reached, Activation",
     ]
+
+
+@pytest.mark.parametrize(
+    ("hit", "rule", "text"),
+    [
+        (
+            {
+                "kind": "fit",
+                "points": 25,
+                "count": 1,
+                "evidence": {"values": {"lead.title": "VP Data", "lead.seniority": ""}},
+            },
+            None,
+            "The lead's title is 'VP Data'.",
+        ),
+        (
+            {"kind": "negative", "points": -20, "count": 1, "evidence": {"values": {"lead.is_unsubscribed": True}}},
+            None,
+            "The lead is unsubscribed.",
+        ),
+        (
+            {
+                "kind": "engagement",
+                "points": 26.5,
+                "count": 2,
+                "evidence": {"event_ids": [1, 2], "matched": 2, "last_days_ago": 2.0, "decayed_from": 30},
+            },
+            {"window_days": 30},
+            "Twice in the last 30 days, the latest 2 days before it was scored; worth 30 before older events faded.",
+        ),
+        (
+            {"kind": "engagement", "points": 9, "count": 3, "evidence": {"matched": 5, "last_days_ago": 0.2}},
+            None,
+            "3 times in the last 90 days, the latest on the day it was scored (5 matched; the 3 most recent count).",
+        ),
+    ],
+    ids=["attribute", "boolean-attribute", "decayed-events", "capped-events"],
+)
+def test_it_describes_why_a_rule_fired_in_words(hit, rule, text):
+    assert describe_hit(hit, rule) == text
