@@ -7,6 +7,7 @@ clock is counted here from the assignment's rep, a query or two for the one assi
 """
 
 from django import template
+from django.utils import timezone
 
 from routing.selectors.queue import SlaClock, assignment_sla_clock, rep_calendar
 from routing.services.actions import REJECTION_REASONS
@@ -28,3 +29,29 @@ def assignment_sla_clock_for(assignment) -> SlaClock | None:
 def rejection_reasons() -> tuple[str, ...]:
     """The reasons a rep picks from when rejecting a lead (one list, validated on the server)."""
     return REJECTION_REASONS
+
+
+@register.filter
+def ago(moment) -> str:
+    """A compact "how long ago" for dense rows: just now, 5 min ago, 3 h ago, 2 d ago."""
+    if not moment:
+        return ""
+    minutes = int((timezone.now() - moment).total_seconds() // 60)
+    if minutes < 1:
+        return "just now"
+    if minutes < 60:
+        return f"{minutes} min ago"
+    if minutes < 48 * 60:
+        return f"{minutes // 60} h ago"
+    return f"{minutes // (24 * 60)} d ago"
+
+
+@register.filter
+def short_time(moment) -> str:
+    """11:42 today, else 27 Nov: the full date stays in the element's title."""
+    if not moment:
+        return ""
+    local = timezone.localtime(moment)
+    if local.date() == timezone.localdate():
+        return local.strftime("%H:%M")
+    return f"{local.day} {local.strftime('%b')}"

@@ -33,7 +33,7 @@ def test_a_rep_accepts_their_row_and_htmx_gets_the_rows_and_counts_back(client, 
     html = response.content.decode()
     assert response.status_code == 200
     assert Assignment.objects.get(id=ada.id).status == AssignmentStatus.ACCEPTED
-    assert f'id="assignment-{ada.id}"' in html and "✓ Accepted" in html
+    assert f'id="assignment-{ada.id}"' in html and "Accepted (SAL)" in html
     assert 'id="queue-counts" aria-label="Queue counts" hx-swap-oob="true"' in html
     assert "<strong>1</strong> at risk" in html
     assert "Accepted ada" in html and 'id="queue-status" hx-swap-oob="innerHTML"' in html
