@@ -134,15 +134,37 @@ def test_a_rep_accepts_and_logs_a_call_from_the_keyboard_and_the_sla_clock_stops
     assert problems + browser.report.problems() == []
 
 
+# What the minute's poll does (hx-trigger="every 60s"), without waiting a minute.
+POLL = (
+    "htmx.ajax('GET', document.getElementById('queue-rows').getAttribute('hx-get'),"
+    " {source: '#queue-rows', target: '#queue-rows', swap: 'innerHTML'})"
+)
+
+
 def test_a_rep_rejects_a_lead_for_a_reason_from_the_picker_and_it_leaves_the_queue(worked_queue, browser):  # noqa: F811
     page = browser.page
     browser.sign_in("alice", "pw-alice")
     page.evaluate("window.__sameDocument = true")
+    polls = []
+    page.on("request", lambda request: "/queue/" in request.url and request.method == "GET" and polls.append(1))
 
-    # when: the at-risk row's picker, a reason, confirm
+    # given: the minute's refresh keeps the focused row focused
     page.keyboard.press("j")
     page.keyboard.press("j")
+    with page.expect_response(lambda response: "/queue/" in response.url):
+        page.evaluate(POLL)
+    page.wait_for_timeout(100)
+    assert page.evaluate("document.activeElement.id") == f"assignment-{worked_queue['Linus']}"
+
+    # when: the at-risk row's picker is open, the refresh waits
     page.keyboard.press("r")
+    polls.clear()
+    page.evaluate(POLL)
+    page.wait_for_timeout(300)
+    assert polls == []
+    assert page.locator(f"#assignment-{worked_queue['Linus']} details.reject-picker").get_attribute("open") is not None
+
+    # when: a reason, confirm
     page.select_option(f"#reject-reason-{worked_queue['Linus']}", "No budget")
     page.click(f"#assignment-{worked_queue['Linus']} .action-reject-confirm")
 
@@ -150,5 +172,7 @@ def test_a_rep_rejects_a_lead_for_a_reason_from_the_picker_and_it_leaves_the_que
     page.locator("#queue-status").filter(has_text="Rejected Linus Torvalds").wait_for()
     assert _names(page) == ["Grace Hopper", "Ada Lovelace"]
     assert _counts(page) == "2 open 0 at risk 1 breached"
+    # the rep's place: the row now where the rejected one was has focus
+    assert page.evaluate("document.activeElement.id") == f"assignment-{worked_queue['Ada']}"
     assert page.evaluate("window.__sameDocument") is True
     assert browser.report.problems() == []
