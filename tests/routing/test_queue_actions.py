@@ -4,6 +4,7 @@ re-read), a plain POST is redirected to a safe `next`; refusals are said in word
 
 import pytest
 from django.db import connection
+from django.template import RequestContext, Template
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -261,3 +262,20 @@ def test_the_queue_page_takes_the_same_number_of_queries_however_many_rows(clien
 
 # session, user, groups (role), source choices, counts, rows, the rep's calendar
 EXPECTED_PAGE_QUERIES = 7
+
+
+def test_the_actions_partial_works_on_any_page_as_plain_forms_that_come_back(rf, desk):  # noqa: F811
+    # given: a page that is not the queue (the lead workspace includes the partial like this)
+    ada = _assigned(desk, "ada")
+    request = rf.get(f"/leads/{ada.lead_id}/")
+    request.user = desk["ann"].user
+    template = Template('{% include "routing/assignment_actions.html" with assignment=assignment %}')
+
+    # when
+    html = template.render(RequestContext(request, {"assignment": ada}))
+
+    # then: plain POSTs back to the page, no htmx swap of a queue that is not there
+    assert f'action="/assignments/{ada.id}/accept/"' in html and f'action="/assignments/{ada.id}/log/"' in html
+    assert f'action="/assignments/{ada.id}/reject/"' in html
+    assert f'name="next" value="/leads/{ada.lead_id}/"' in html
+    assert "hx-post" not in html and "csrfmiddlewaretoken" in html

@@ -6,6 +6,7 @@ are reachable from the keyboard; axe-core finds no serious or critical violation
 Content-Security-Policy none either. With QUALIFY_SCREENSHOTS=DIR: queue-*.png.
 """
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -141,7 +142,7 @@ POLL = (
 )
 
 
-def test_a_rep_rejects_a_lead_for_a_reason_from_the_picker_and_it_leaves_the_queue(worked_queue, browser):  # noqa: F811
+def test_a_rep_rejects_a_lead_for_a_reason_from_the_picker_and_enter_opens_the_next(worked_queue, browser):  # noqa: F811
     page = browser.page
     browser.sign_in("alice", "pw-alice")
     page.evaluate("window.__sameDocument = true")
@@ -176,3 +177,10 @@ def test_a_rep_rejects_a_lead_for_a_reason_from_the_picker_and_it_leaves_the_que
     assert page.evaluate("document.activeElement.id") == f"assignment-{worked_queue['Ada']}"
     assert page.evaluate("window.__sameDocument") is True
     assert browser.report.problems() == []
+
+    # when: Enter opens the focused lead
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+
+    # then
+    assert re.search(r"/leads/\d+/$", page.url) and "Ada Lovelace" in page.locator("h1").inner_text()
