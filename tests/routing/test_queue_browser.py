@@ -13,7 +13,7 @@ import pytest
 from django.utils import timezone
 
 from leads.models import Stage
-from routing.models import Assignment
+from routing.models import Assignment, Rep
 from routing.services.assignments import lead_route
 from scoring.models import LeadScore
 from scoring.services import rule_version_install_default
@@ -63,6 +63,10 @@ def _names(page) -> list[str]:
     return page.locator("#queue-rows tr.queue-row td.lead a").all_inner_texts()
 
 
+def _wait_for_focus(page, element_id: str) -> None:
+    page.wait_for_function("id => document.activeElement && document.activeElement.id === id", arg=element_id)
+
+
 def _counts(page) -> str:
     return " ".join(page.locator("#queue-counts").inner_text().split())
 
@@ -93,14 +97,14 @@ def test_a_rep_accepts_and_logs_a_call_from_the_keyboard_and_the_sla_clock_stops
     assert "Accepted" in page.locator(f"{grace_row} .badge").inner_text()
 
     # when: c logs a call on the same (still focused) row
-    assert page.evaluate("document.activeElement.id") == grace_row[1:]
+    _wait_for_focus(page, grace_row[1:])
     page.keyboard.press("c")
 
     # then: the clock stopped, the counts dropped, the row kept focus, no full reload
     status.filter(has_text="Call logged").wait_for()
     assert "✓ Touched" in page.locator(f"{grace_row} td.sla").inner_text()
     assert _counts(page) == "3 open 1 at risk 0 breached"
-    assert page.evaluate("document.activeElement.id") == grace_row[1:]
+    _wait_for_focus(page, grace_row[1:])
     assert page.evaluate("window.__sameDocument") is True
     assert _names(page) == ["Linus Torvalds", "Ada Lovelace", "Grace Hopper"]  # touched: no clock to race
     assert status.get_attribute("aria-live") == "polite"
@@ -154,8 +158,7 @@ def test_a_rep_rejects_a_lead_for_a_reason_from_the_picker_and_enter_opens_the_n
     page.keyboard.press("j")
     with page.expect_response(lambda response: "/queue/" in response.url):
         page.evaluate(POLL)
-    page.wait_for_timeout(100)
-    assert page.evaluate("document.activeElement.id") == f"assignment-{worked_queue['Linus']}"
+    _wait_for_focus(page, f"assignment-{worked_queue['Linus']}")
 
     # when: the at-risk row's picker is open, the refresh waits
     page.keyboard.press("r")
@@ -174,7 +177,7 @@ def test_a_rep_rejects_a_lead_for_a_reason_from_the_picker_and_enter_opens_the_n
     assert _names(page) == ["Grace Hopper", "Ada Lovelace"]
     assert _counts(page) == "2 open 0 at risk 1 breached"
     # the rep's place: the row now where the rejected one was has focus
-    assert page.evaluate("document.activeElement.id") == f"assignment-{worked_queue['Ada']}"
+    _wait_for_focus(page, f"assignment-{worked_queue['Ada']}")
     assert page.evaluate("window.__sameDocument") is True
     assert browser.report.problems() == []
 
@@ -184,3 +187,25 @@ def test_a_rep_rejects_a_lead_for_a_reason_from_the_picker_and_enter_opens_the_n
 
     # then
     assert re.search(r"/leads/\d+/$", page.url) and "Ada Lovelace" in page.locator("h1").inner_text()
+
+
+@pytest.fixture
+def managed_queue(worked_queue, charlie):
+    Rep.objects.filter(user__username="alice").update(manager=charlie)
+    return worked_queue
+
+
+def test_a_manager_opening_the_queue_picks_a_reps_queue_and_sees_it_as_they_do(managed_queue, browser):  # noqa: F811
+    page = browser.page
+    browser.sign_in("charlie", "pw-charlie")
+
+    # when
+    problems = browser.visit("/queue/").problems() + _serious_violations(page)
+    _screenshot(page, "queue-manager-picker.png")
+    page.click("text=Alice")
+    page.wait_for_load_state("networkidle")
+
+    # then: Alice's queue, in her order
+    assert "rep=" in page.url
+    assert _names(page) == ["Grace Hopper", "Linus Torvalds", "Ada Lovelace"]
+    assert problems == []
