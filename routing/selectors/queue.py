@@ -68,11 +68,15 @@ class QueueCounts:
 
 
 def _queue_for_rep(rep_user, now: datetime) -> QuerySet[Assignment]:
+    return _queues(now).filter(rep__user=rep_user)
+
+
+def _queues(now: datetime) -> QuerySet[Assignment]:
     # The first touch stops the SLA clock: a touched assignment is never at risk again.
     untouched = Q(first_touch_at__isnull=True, due_at__isnull=False)
     breached = untouched & (Q(breached_at__isnull=False) | Q(due_at__lte=now))
     at_risk = untouched & (Q(at_risk_at__isnull=False) | Q(warn_at__lte=now))
-    return Assignment.objects.filter(rep__user=rep_user, status__in=QUEUE_STATUSES).annotate(
+    return Assignment.objects.filter(status__in=QUEUE_STATUSES).annotate(
         sla_state=Case(
             When(breached, then=Value(SlaState.BREACHED.value)),
             When(at_risk, then=Value(SlaState.AT_RISK.value)),
@@ -136,6 +140,22 @@ def assignment_queue_counts(rep_user, *, now: datetime | None = None) -> QueueCo
         breached=Count("id", filter=Q(sla_state=SlaState.BREACHED)),
     )
     return QueueCounts(**counts)
+
+
+def assignment_queue_counts_by_rep(reps, *, now: datetime | None = None) -> dict[int, QueueCounts]:
+    """The counts of several reps' queues in one query, by rep id (a rep with none: all zero)."""
+    rows = (
+        _queues(now or timezone.now())
+        .filter(rep__in=reps)
+        .values("rep_id")
+        .annotate(
+            open=Count("id"),
+            at_risk=Count("id", filter=Q(sla_state=SlaState.AT_RISK)),
+            breached=Count("id", filter=Q(sla_state=SlaState.BREACHED)),
+        )
+    )
+    counts = {row.pop("rep_id"): QueueCounts(**row) for row in rows}
+    return {rep.id: counts.get(rep.id, QueueCounts(open=0, at_risk=0, breached=0)) for rep in reps}
 
 
 def queue_owner_for(user, rep_id: int | None):

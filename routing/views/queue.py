@@ -24,6 +24,7 @@ from routing.selectors.queue import (
     QueueFilters,
     SlaState,
     assignment_queue_counts,
+    assignment_queue_counts_by_rep,
     assignment_queue_for_rep,
     assignment_queue_with_clocks,
     queue_owner_for,
@@ -120,5 +121,7 @@ def _rep_picker(request):
     reps = Rep.objects.select_related("user", "team").order_by("user__first_name", "user__username")
     if not user_has_role(request.user, Role.ADMIN):
         reps = reps.filter(id__in=reps_managed_by(request.user).values("id"))
-    rows = [(rep, assignment_queue_counts(rep.user)) for rep in reps[:100]]
+    reps = list(reps[:200])
+    counts = assignment_queue_counts_by_rep(reps)
+    rows = [(rep, counts[rep.id]) for rep in reps]
     return render(request, "routing/queue_reps.html", {"rows": rows})
