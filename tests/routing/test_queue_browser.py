@@ -168,7 +168,15 @@ def test_a_rep_rejects_a_lead_for_a_reason_from_the_picker_and_enter_opens_the_n
     assert polls == []
     assert page.locator(f"#assignment-{worked_queue['Linus']} details.reject-picker").get_attribute("open") is not None
 
-    # when: a reason, confirm
+    # when: confirmed without a reason (the browser's own check switched off), the server says why
+    page.evaluate(f"document.getElementById('reject-reason-{worked_queue['Linus']}').required = false")
+    page.click(f"#assignment-{worked_queue['Linus']} .action-reject-confirm")
+    page.locator("#queue-status .is-error").filter(has_text="Pick why the lead is rejected.").wait_for()
+    assert _names(page) == ["Grace Hopper", "Linus Torvalds", "Ada Lovelace"]
+    _wait_for_focus(page, f"assignment-{worked_queue['Linus']}")
+
+    # when: the picker again, a reason, confirm
+    page.keyboard.press("r")
     page.select_option(f"#reject-reason-{worked_queue['Linus']}", "No budget")
     page.click(f"#assignment-{worked_queue['Linus']} .action-reject-confirm")
 
