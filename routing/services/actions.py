@@ -20,6 +20,9 @@ from routing.models import (
 from routing.permissions import check_can_work
 
 LOGGABLE_KINDS = (ActivityKind.CALL, ActivityKind.EMAIL, ActivityKind.MEETING, ActivityKind.NOTE)
+# What a rep picks from when a lead is not for sales now (the pages offer only these; the
+# API still takes free text). Sales teams report on them, so the list stays short and fixed.
+REJECTION_REASONS = ("Not a fit", "No budget", "Wrong contact", "Already a customer", "Duplicate", "Other")
 
 
 def _locked_assignment(assignment_id: int) -> Assignment:

@@ -95,7 +95,7 @@ def worked_queue(desk):
 
 
 def _names_in(html: str) -> list[str]:
-    return re.findall(r'<a href="/leads/\d+/">(\w+)</a>', html)
+    return re.findall(r'<a href="/leads/\d+/"[^>]*>(\w+)</a>', html)
 
 
 def test_the_queue_puts_urgency_first_then_pql_hot_and_score_then_id(desk, worked_queue):
