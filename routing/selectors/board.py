@@ -157,6 +157,20 @@ class SlaBoard:
         return self.breached + self.at_risk
 
 
+def _sla_counts(assignments: QuerySet[Assignment]) -> dict[str, int]:
+    return assignments.aggregate(
+        breached=Count("id", filter=Q(sla_state=SlaState.BREACHED)),
+        at_risk=Count("id", filter=Q(sla_state=SlaState.AT_RISK)),
+    )
+
+
+def board_sla_counts(reps: QuerySet[Rep], *, now: datetime) -> SlaBoard:
+    """The counts of `board_sla` without its rows (one query): what the board's header shows."""
+    breached, at_risk = sla_state_conditions(now)
+    base = Assignment.objects.filter(rep__in=reps, status__in=QUEUE_STATUSES).filter(breached | at_risk)
+    return SlaBoard(rows=[], **_sla_counts(base.annotate(sla_state=sla_state_annotation(now))))
+
+
 def board_sla(reps: QuerySet[Rep], *, now: datetime, assignment_id: int | None = None) -> SlaBoard:
     """The team's breached and at-risk assignments (the queue's SLA states): breached first,
     most overdue first, then at risk, soonest due first. Two queries (plus the calendars).
@@ -166,10 +180,7 @@ def board_sla(reps: QuerySet[Rep], *, now: datetime, assignment_id: int | None =
     if assignment_id is not None:
         base = base.filter(id=assignment_id)
     base = base.annotate(sla_state=sla_state_annotation(now))
-    counts = base.aggregate(
-        breached=Count("id", filter=Q(sla_state=SlaState.BREACHED)),
-        at_risk=Count("id", filter=Q(sla_state=SlaState.AT_RISK)),
-    )
+    counts = _sla_counts(base)
     assignments = (
         base.annotate(
             tier=Case(When(sla_state=SlaState.BREACHED, then=Value(0)), default=Value(1), output_field=IntegerField())
@@ -281,7 +292,7 @@ def _first_touch_minutes(reps: dict[int, Rep], period: Period) -> dict[int, list
 
 def board_rep_stats(reps: QuerySet[Rep], *, period: Period, now: datetime) -> list[RepStats]:
     """Each active rep's load now and record over the period, by name. A fixed number of queries:
-    the reps (with calendars and coming absences), one aggregate, one fetch of touch times."""
+    the reps (with calendars and coming absences), two aggregates, one fetch of touch times."""
     absences = OutOfOffice.objects.filter(ends_at__gt=now).order_by("starts_at", "id")
     rep_rows = list(
         _reps_with_calendars(reps.filter(is_active=True))
@@ -289,20 +300,25 @@ def board_rep_stats(reps: QuerySet[Rep], *, period: Period, now: datetime) -> li
         .order_by("user__first_name", "user__last_name", "user__username", "id")
     )
     by_id = {rep.id: rep for rep in rep_rows}
-    in_period = _in_period(period)
-    totals = (
-        Assignment.objects.filter(rep_id__in=list(by_id))
-        .filter(Q(status__in=QUEUE_STATUSES) | in_period)
+    # Two aggregates, each on its index: the load now on (rep, status), the period on (rep, assigned_at).
+    totals_by_rep: dict[int, dict] = defaultdict(dict)
+    load = (
+        Assignment.objects.filter(rep_id__in=list(by_id), status__in=QUEUE_STATUSES)
+        .values("rep_id")
+        .annotate(open=Count("id"))
+    )
+    record = (
+        Assignment.objects.filter(_in_period(period), rep_id__in=list(by_id))
         .values("rep_id")
         .annotate(
-            open=Count("id", filter=Q(status__in=QUEUE_STATUSES)),
-            assigned=Count("id", filter=in_period),
-            met=Count("id", filter=in_period & _met_sla()),
-            breaches=Count("id", filter=in_period & _missed_sla(now)),
-            rejections=Count("id", filter=in_period & Q(status=AssignmentStatus.REJECTED)),
+            assigned=Count("id"),
+            met=Count("id", filter=_met_sla()),
+            breaches=Count("id", filter=_missed_sla(now)),
+            rejections=Count("id", filter=Q(status=AssignmentStatus.REJECTED)),
         )
     )
-    totals_by_rep = {row.pop("rep_id"): row for row in totals}
+    for row in [*load, *record]:
+        totals_by_rep[row.pop("rep_id")].update(row)
     touch_minutes = _first_touch_minutes(by_id, period)
     stats = []
     for rep in rep_rows:

@@ -24,12 +24,14 @@ from routing.selectors.board import (
     PERIOD_CHOICES,
     RepStats,
     board_assignment_get,
+    board_fallback,
     board_get,
     board_period,
     board_rep_get,
     board_rep_stats,
     board_reps,
     board_sla,
+    board_sla_counts,
 )
 from routing.services.assignments import assignment_reassign_to_next
 from routing.services.reps import rep_capacity_set, rep_out_of_office_add
@@ -48,7 +50,7 @@ class ReassignForm(forms.Form):
     def __init__(self, *args, reps, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["to_rep"].choices = [
-            ("", "Next rep in the queue's rotation"),
+            ("", "Next in rotation"),
             *((rep.id, str(rep)) for rep in reps),
         ]
 
@@ -189,8 +191,13 @@ def board_reassign(request, assignment_id: int):
     if not request.htmx:
         (messages.success if done else messages.error)(request, done or error)
         return redirect(_board_url(request.POST.get("period")))
-    rows = [] if done else board_sla(reps, now=timezone.now(), assignment_id=assignment.id).rows
+    now = timezone.now()
+    rows = [] if done else board_sla(reps, now=now, assignment_id=assignment.id).rows
     context = {"row": rows[0] if rows else None, "assignment": assignment, "error": error, "done": done}
+    if done:
+        # The header's counts change with the row: sent along, swapped out of band.
+        context["counts"] = board_sla_counts(reps, now=now)
+        context["fallback_count"] = board_fallback(user=request.user).count
     context["reassign_form"] = ReassignForm(reps=team)
     context["period_key"] = request.POST.get("period", "")
     return render(request, "routing/board_sla_row.html", context, status=status)
