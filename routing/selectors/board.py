@@ -15,7 +15,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.db.models import Case, Count, Exists, F, IntegerField, OuterRef, Prefetch, Q, QuerySet, Value, When
+from django.db.models import Case, Count, F, IntegerField, Prefetch, Q, QuerySet, Value, When
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
@@ -447,8 +447,9 @@ def board_below_threshold(*, user, reps: QuerySet[Rep]) -> BoundedList:
     stage; scoring flags them): the team's (held or owned by its reps), highest score first."""
     scores = LeadScore.objects.filter(is_below_threshold_since_qualification=True, lead__merged_into__isnull=True)
     if not user_has_role(user, Role.ADMIN):
-        held = Assignment.objects.filter(lead_id=OuterRef("lead_id"), rep__in=reps, status__in=QUEUE_STATUSES)
-        scores = scores.filter(Exists(held) | Q(lead__owner__rep__in=reps))
+        # Two small sets (the team's open work, bounded by capacity; its users), hashed once.
+        held = Assignment.objects.filter(rep__in=reps, status__in=QUEUE_STATUSES).values("lead_id")
+        scores = scores.filter(Q(lead_id__in=held) | Q(lead__owner_id__in=reps.values("user_id")))
     rows = scores.select_related("lead", "lead__account").order_by("-total", "lead_id")
     return BoundedList(rows=list(rows[:BELOW_THRESHOLD_LIMIT]), count=scores.count())
 

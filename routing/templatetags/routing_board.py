@@ -16,3 +16,9 @@ def business_time(minutes) -> str:
         return f"{minutes} min"
     hours, rest = divmod(minutes, 60)
     return f"{hours} h {rest:02d} min" if rest else f"{hours} h"
+
+
+@register.filter
+def get_options(options_by_rep: dict, rep_id) -> str:
+    """The reassign options for a row held by `rep_id` (routing.views.board.reassign_options)."""
+    return options_by_rep[rep_id]

@@ -8,6 +8,7 @@ with a 4xx status that static/routing/board.js lets htmx swap in) and a plain PO
 redirect back to the board, so the page works without JavaScript too.
 """
 
+from collections import defaultdict
 from dataclasses import dataclass
 
 from django import forms
@@ -18,6 +19,8 @@ from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_POST
 
 from routing.selectors.board import (
@@ -53,6 +56,20 @@ class ReassignForm(forms.Form):
             ("", "Next in rotation"),
             *((rep.id, str(rep)) for rep in reps),
         ]
+
+
+def reassign_options(reps) -> dict[int | None, str]:
+    """The reassign select's options for a row, by the rep who holds it (never offered their own
+    lead): built once as HTML, since a big team's board has dozens of rows of dozens of reps."""
+    options = [(rep.id, format_html('<option value="{}">{}</option>', rep.id, str(rep))) for rep in reps]
+    first = format_html('<option value="">{}</option>', "Next in rotation")
+    return defaultdict(
+        lambda: mark_safe(first + "".join(html for _, html in options)),  # noqa: S308 - escaped above
+        {
+            rep.id: mark_safe(first + "".join(html for rep_id, html in options if rep_id != rep.id))  # noqa: S308
+            for rep in reps
+        },
+    )
 
 
 class CapacityForm(forms.Form):
@@ -136,7 +153,7 @@ def _render_board(request, period_key, *, rep_overrides=None, status=200):
         "board": board,
         "period_key": period.key,
         "period_form": PeriodForm(initial={"period": period.key}),
-        "reassign_form": ReassignForm(reps=board.team_reps),
+        "reassign_options": reassign_options(board.team_reps),
         "rep_rows": [_rep_row(stats, period.key, **rep_overrides.get(stats.rep.id, {})) for stats in board.reps],
         "charts": [
             ("first-touch", "bar", board.charts["first_touch"]),
@@ -170,6 +187,8 @@ def board_reassign(request, assignment_id: int):
     error, done, status = "", "", 200
     if not form.is_valid():
         error, status = "Pick one of your reps, or the next rep in the rotation.", 400
+    elif form.cleaned_data["to_rep"] is not None and form.cleaned_data["to_rep"] == assignment.rep_id:
+        error, status = f"{assignment.lead} is already {assignment.rep}'s.", 400
     else:
         try:
             new = assignment_reassign_to_next(
@@ -198,7 +217,7 @@ def board_reassign(request, assignment_id: int):
         # The header's counts change with the row: sent along, swapped out of band.
         context["counts"] = board_sla_counts(reps, now=now)
         context["fallback_count"] = board_fallback(user=request.user).count
-    context["reassign_form"] = ReassignForm(reps=team)
+    context["reassign_options"] = reassign_options(team)
     context["period_key"] = request.POST.get("period", "")
     return render(request, "routing/board_sla_row.html", context, status=status)
 

@@ -225,6 +225,20 @@ def test_a_manager_cannot_hand_a_lead_to_another_teams_rep(client, org, charlie)
     assert Assignment.objects.get(id=breach.id).status == AssignmentStatus.OPEN
 
 
+def test_reassigning_to_the_rep_who_holds_it_is_refused(client, org, charlie):
+    # given
+    breach = _breached("Ada")
+    client.force_login(charlie)
+
+    # when
+    response = client.post(reverse("routing:board_reassign", args=[breach.id]), {"to_rep": breach.rep_id}, **HTMX)
+
+    # then
+    assert response.status_code == 400
+    assert "is already" in response.content.decode()
+    assert Assignment.objects.filter(lead_id=breach.lead_id).count() == 1
+
+
 # --- Capacity and out of office from the row ----------------------------------------------
 
 
