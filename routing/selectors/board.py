@@ -402,7 +402,8 @@ def sla_met_per_day(reps: QuerySet[Rep], *, period: Period, now: datetime) -> Se
         day += timedelta(days=1)
     return Series(
         title="First-touch SLA met per day",
-        labels=[day.strftime("%a %-d %b") for day in days],
+        # A week reads by weekday; a month by date.
+        labels=[day.strftime("%a %-d %b" if len(days) <= 8 else "%-d %b") for day in days],
         datasets={
             "Met": [by_day.get(day, {}).get("met", 0) for day in days],
             "Missed": [by_day.get(day, {}).get("missed", 0) for day in days],

@@ -123,6 +123,9 @@ def test_the_boards_charts_draw_under_the_csp_with_their_numbers_in_tables(team,
         "Leads routed per rep",
     ]
     assert report.problems() == []
+    page.locator(".board-chart summary").first.click()
+    page.locator(".board-chart summary").nth(1).click()
+    _screenshot(page, "board-chart-numbers.png")
 
 
 def test_a_manager_changes_capacity_and_sees_a_refused_absence_next_to_its_field(team, browser):  # noqa: F811

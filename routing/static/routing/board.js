@@ -43,7 +43,8 @@
     var stacked = kind === "stacked";
     var horizontal = kind === "horizontal";
     var grid = { color: colours.line };
-    var ticks = { color: colours.ink, precision: 0 };
+    // Upright labels, thinned out when there are many (a month of days).
+    var ticks = { color: colours.ink, precision: 0, maxRotation: 0, autoSkip: true, autoSkipPadding: 12 };
     new window.Chart(canvas, {
       type: "bar",
       data: { labels: data.labels, datasets: datasets },
