@@ -225,6 +225,24 @@ def test_a_manager_cannot_hand_a_lead_to_another_teams_rep(client, org, charlie)
     assert Assignment.objects.get(id=breach.id).status == AssignmentStatus.OPEN
 
 
+def test_reassigning_when_nobody_else_is_free_leaves_the_lead_waiting_and_says_so(client, org, charlie):
+    # given: Ben is away, so Ann's lead has nobody to go to
+    breach = _breached("Ada")
+    other = org["ben"] if breach.rep == org["ann"] else org["ann"]
+    Rep.objects.filter(id=other.id).update(is_active=False)
+    client.force_login(charlie)
+
+    # when
+    response = client.post(reverse("routing:board_reassign", args=[breach.id]), {"to_rep": ""}, **HTMX)
+
+    # then: the header's counts come along, out of band
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Nobody else is available: Ada waits in Germany." in html
+    assert 'id="board-counts"' in html and 'hx-swap-oob="true"' in html
+    assert Assignment.objects.get(lead_id=breach.lead_id, status=AssignmentStatus.WAITING).rep is None
+
+
 def test_reassigning_to_the_rep_who_holds_it_is_refused(client, org, charlie):
     # given
     breach = _breached("Ada")
