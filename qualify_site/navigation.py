@@ -16,7 +16,7 @@ from qualify_site.roles import Role, user_roles
 # is both a manager and a rep starts from the manager's view of everyone.
 HOME_BY_ROLE: dict[Role, str] = {
     Role.ADMIN: "admin:index",
-    Role.MANAGER: "admin:routing_assignment_changelist",
+    Role.MANAGER: "routing:board",
     Role.MARKETING_OPS: "admin:scoring_ruleversion_changelist",
     Role.REP: "routing:queue",
 }
@@ -35,6 +35,7 @@ class NavItem:
 
 
 MY_WORK = NavItem("My work", "routing:queue")
+BOARD = NavItem("Board", "routing:board")
 STAGE_DEFINITIONS = NavItem("Stage definitions", "scoring:definitions")
 ASSIGNMENTS = NavItem("Assignments", "admin:routing_assignment_changelist")
 ROUTING = NavItem("Routing", "admin:routing_routingrule_changelist")
@@ -43,9 +44,9 @@ ADMIN = NavItem("Admin", "admin:index")
 
 NAV_BY_ROLE: dict[Role, tuple[NavItem, ...]] = {
     Role.REP: (MY_WORK, STAGE_DEFINITIONS),
-    Role.MANAGER: (ASSIGNMENTS, ROUTING, STAGE_DEFINITIONS),
+    Role.MANAGER: (BOARD, ASSIGNMENTS, ROUTING, STAGE_DEFINITIONS),
     Role.MARKETING_OPS: (RULE_VERSIONS, STAGE_DEFINITIONS),
-    Role.ADMIN: (ADMIN, ASSIGNMENTS, ROUTING, RULE_VERSIONS, STAGE_DEFINITIONS),
+    Role.ADMIN: (ADMIN, BOARD, ASSIGNMENTS, ROUTING, RULE_VERSIONS, STAGE_DEFINITIONS),
 }
 
 

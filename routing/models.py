@@ -270,6 +270,8 @@ class Assignment(models.Model):
         ]
         indexes = [
             models.Index(fields=["rep", "status"]),
+            # The manager's board reads a period's assignments per rep (routing.selectors.board).
+            models.Index(fields=["rep", "assigned_at"], name="assignment_rep_assigned_idx"),
             # The SLA sweep looks only at untouched open assignments.
             models.Index(
                 fields=["due_at"], condition=Q(first_touch_at__isnull=True, status="open"), name="sla_open_idx"

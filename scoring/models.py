@@ -162,6 +162,16 @@ class LeadScore(models.Model):
     is_below_threshold_since_qualification = models.BooleanField(default=False)
     computed_at = models.DateTimeField()
 
+    class Meta:
+        indexes = [
+            # The manager's board lists the few flagged leads, highest score first, out of all scores.
+            models.Index(
+                fields=["-total"],
+                condition=models.Q(is_below_threshold_since_qualification=True),
+                name="leadscore_below_threshold_idx",
+            )
+        ]
+
     def __str__(self) -> str:
         return f"{self.lead_id}: {self.total:g} ({self.grade})"
 

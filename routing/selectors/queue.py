@@ -67,22 +67,32 @@ class QueueCounts:
     breached: int
 
 
+def sla_state_conditions(now: datetime) -> tuple[Q, Q]:
+    """(breached, at risk) as conditions on an open or accepted assignment at `now`: the one
+    definition of the SLA state, shared by the queue and the manager's board."""
+    # The first touch stops the SLA clock: a touched assignment is never at risk again.
+    untouched = Q(first_touch_at__isnull=True, due_at__isnull=False)
+    breached = untouched & (Q(breached_at__isnull=False) | Q(due_at__lte=now))
+    at_risk = untouched & (Q(at_risk_at__isnull=False) | Q(warn_at__lte=now))
+    return breached, at_risk
+
+
+def sla_state_annotation(now: datetime) -> Case:
+    """The SLA state (SlaState's values) of an open or accepted assignment at `now`."""
+    breached, at_risk = sla_state_conditions(now)
+    return Case(
+        When(breached, then=Value(SlaState.BREACHED.value)),
+        When(at_risk, then=Value(SlaState.AT_RISK.value)),
+        default=Value(SlaState.ON_TRACK.value),
+    )
+
+
 def _queue_for_rep(rep_user, now: datetime) -> QuerySet[Assignment]:
     return _queues(now).filter(rep__user=rep_user)
 
 
 def _queues(now: datetime) -> QuerySet[Assignment]:
-    # The first touch stops the SLA clock: a touched assignment is never at risk again.
-    untouched = Q(first_touch_at__isnull=True, due_at__isnull=False)
-    breached = untouched & (Q(breached_at__isnull=False) | Q(due_at__lte=now))
-    at_risk = untouched & (Q(at_risk_at__isnull=False) | Q(warn_at__lte=now))
-    return Assignment.objects.filter(status__in=QUEUE_STATUSES).annotate(
-        sla_state=Case(
-            When(breached, then=Value(SlaState.BREACHED.value)),
-            When(at_risk, then=Value(SlaState.AT_RISK.value)),
-            default=Value(SlaState.ON_TRACK.value),
-        )
-    )
+    return Assignment.objects.filter(status__in=QUEUE_STATUSES).annotate(sla_state=sla_state_annotation(now))
 
 
 def assignment_queue_for_rep(rep_user, filters: QueueFilters | None = None, *, now: datetime | None = None):

@@ -10,7 +10,7 @@ from qualify_site.roles import Role
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
 PERSONAS = {Role.REP: "alice", Role.MANAGER: "charlie", Role.MARKETING_OPS: "olivia", Role.ADMIN: "admin_user_qualify"}
-EVERY_LABEL = {"My work", "Stage definitions", "Assignments", "Routing", "Rule versions", "Admin"}
+EVERY_LABEL = {"My work", "Board", "Stage definitions", "Assignments", "Routing", "Rule versions", "Admin"}
 
 
 def _nav_labels(html: str) -> set[str]:
@@ -22,7 +22,7 @@ def _nav_labels(html: str) -> set[str]:
     ("persona", "landing"),
     [
         ("alice", "/queue/"),
-        ("charlie", "/admin/routing/assignment/"),
+        ("charlie", "/manager/"),
         ("olivia", "/admin/scoring/ruleversion/"),
         ("admin_user_qualify", "/admin/"),
     ],
@@ -48,7 +48,7 @@ def test_every_role_has_a_home_and_a_navigation():
     ("persona", "labels"),
     [
         ("alice", {"My work", "Stage definitions"}),
-        ("charlie", {"Assignments", "Routing", "Stage definitions"}),
+        ("charlie", {"Board", "Assignments", "Routing", "Stage definitions"}),
         ("olivia", {"Rule versions", "Stage definitions"}),
         ("admin_user_qualify", EVERY_LABEL - {"My work"}),
     ],
