@@ -24,7 +24,11 @@ it measures:
    measures rescoring, not ingestion), then a clone of the live version is
    published with TWO worker processes running, timed until the version's
    rescore is finished.
-5. Routing figures (issue 4): a marked place, not measured yet.
+5. Page figures (issue 9): queue_page_p95_ms, lead_page_p95_ms and
+   manager_board_p95_ms, server time of each page on the scored world with
+   50 reps and their queues (bench/pages_bench.py). `--only pages` runs
+   phase 4's world and this phase alone.
+6. Routing figures (issue 4): bench/routing_bench.py.
 
 Every figure is printed on its own line as `name: value` and written to
 bench/results/latest.txt. Every process it starts is stopped, even on error.
@@ -96,8 +100,21 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--no-rescore", action="store_true", help="Skip the full rescore phase.")
     parser.add_argument("--processing-timeout", type=float, default=600, help="Give up processing after (s).")
     parser.add_argument("--results", type=Path, default=ROOT / "bench" / "results" / "latest.txt")
-    from routing_bench import add_routing_arguments  # bench/ is on sys.path when run as a script
+    parser.add_argument("--no-pages", action="store_true", help="Skip the page benchmarks (phase 5).")
+    parser.add_argument(
+        "--only",
+        choices=["pages"],
+        help="pages: build and score the world (--rescore-leads, --rescore-events), then time the pages only.",
+    )
+    parser.add_argument(
+        "--reuse-world",
+        action="store_true",
+        help="With --only pages: keep the database and the scored world an earlier --only pages run left.",
+    )
+    from pages_bench import add_pages_arguments  # bench/ is on sys.path when run as a script
+    from routing_bench import add_routing_arguments
 
+    add_pages_arguments(parser)
     add_routing_arguments(parser)
     return parser.parse_args(argv)
 
@@ -308,9 +325,9 @@ def copy_rate(database_url: str, *, with_indexes: bool = True) -> tuple[int, flo
     return rows, seconds
 
 
-def bench_environment(options: argparse.Namespace) -> tuple[str, dict]:
-    """Recreate the bench's database, and return its URL and the environment every process of the
-    bench runs with (this one included, from here on)."""
+def bench_environment(options: argparse.Namespace, *, recreate: bool = True) -> tuple[str, dict]:
+    """Recreate the bench's database (unless told not to), and return its URL and the environment every
+    process of the bench runs with (this one included, from here on)."""
     bench_url = database_url_for(options.database_url, options.database)
     env = dict(
         os.environ,
@@ -327,13 +344,17 @@ def bench_environment(options: argparse.Namespace) -> tuple[str, dict]:
         SECURE_SSL_REDIRECT="False",
         DJANGO_SETTINGS_MODULE="qualify_site.settings",
     )
-    log(f"database {options.database} (recreated), Redis {options.redis_url} (flushed)")
-    database_recreate(options.database_url, options.database)
+    log(f"database {options.database} ({'recreated' if recreate else 'kept'}), Redis {options.redis_url} (flushed)")
+    if recreate:
+        database_recreate(options.database_url, options.database)
     os.environ.update(env)
     return bench_url, env
 
 
 def run(options: argparse.Namespace, figures: Figures, processes: Processes, work: Path) -> None:
+    if options.only == "pages":
+        pages_only(options, figures, processes, work)
+        return
     bench_url, env = bench_environment(options)
     import django
     import redis
@@ -400,9 +421,47 @@ def run(options: argparse.Namespace, figures: Figures, processes: Processes, wor
     # 4. Full rescore after publishing, two worker processes.
     if not options.no_rescore:
         full_rescore(options, figures, processes, work, env, bench_url, sources)
+        # 5. Issue 9: the pages, on the scored world (before routing's phases empty the lead tables).
+        if not options.no_pages:
+            page_figures(options, figures, work, env)
 
-    # 5. Issue 4.
+    # 6. Issue 4.
     routing_figures(options, figures, processes, work, env)
+
+
+def pages_only(options, figures, processes, work) -> None:
+    """Phase 4's world (built and scored, or kept with --reuse-world), then phase 5 alone."""
+    bench_url, env = bench_environment(options, recreate=not options.reuse_world)
+    import django
+    import redis
+
+    django.setup()
+    from django.core.management import call_command
+
+    from leads.models import Source
+    from leads.services.sources import source_create
+
+    call_command("migrate", verbosity=0)
+    redis.Redis.from_url(options.redis_url).flushdb()
+    if not options.reuse_world:
+        sources = {kind: source_create(name=f"bench {kind}", kind=kind) for kind in ("marketing", "product")}
+        call_command("install_default_rules", stdout=io.StringIO())
+        full_rescore(options, figures, processes, work, env, bench_url, sources)
+    else:
+        figures["pages_world_leads"] = count("SELECT count(*) FROM leads_lead")
+        figures["pages_world_events"] = count("SELECT count(*) FROM leads_event")
+        if not Source.objects.exists() or not count("SELECT count(*) FROM scoring_leadscore"):
+            raise RuntimeError("--reuse-world needs a scored world: run --only pages without it first")
+    page_figures(options, figures, work, env)
+
+
+def page_figures(options, figures, work, env) -> None:
+    """Issue 9: `queue_page_p95_ms`, `lead_page_p95_ms`, `manager_board_p95_ms` (target: under 150 ms
+    server time with 100k leads, 2M events, 50 reps). See bench/pages_bench.py."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    from pages_bench import pages_figures
+
+    pages_figures(options, figures, work, env)
 
 
 def target_met(value: float, target: float) -> str:

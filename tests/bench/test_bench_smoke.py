@@ -29,6 +29,7 @@ def test_it_measures_ingest_processing_scoring_and_a_full_rescore_and_prints_eac
     database = os.environ.get("TEST_DATABASE_NAME", "test_qualify") + "_bench"
     command = [sys.executable, "bench/run.py", "--events", "2000", "--clients", "2", "--web-workers", "1"]
     command += ["--rescore-leads", "300", "--rescore-events", "3000", "--routing-leads", "100", "--load-seconds", "4"]
+    command += ["--page-reps", "3", "--page-open", "6", "--page-history", "2", "--page-requests", "3"]
     command += ["--database", database, "--redis-url", "redis://127.0.0.1:6379/13"]
 
     # when
@@ -54,4 +55,6 @@ def test_it_measures_ingest_processing_scoring_and_a_full_rescore_and_prints_eac
     assert figures["full_rescore_finished"] == "yes"
     assert figures["full_rescore_leads_scored"] == figures["full_rescore_leads"]
     assert int(figures["full_rescore_leads"]) >= 300 and int(figures["full_rescore_events"]) >= 3000
+    assert float(figures["queue_page_p95_ms"]) > 0 and float(figures["lead_page_p95_ms"]) > 0
+    assert "manager_board_p95_ms" in figures
     assert results.read_text().count("\n") > len(FIGURES)

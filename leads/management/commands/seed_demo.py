@@ -16,7 +16,7 @@ from leads.demo.loader import (
 )
 from leads.demo.world import MARKETING, WorldSpec
 from leads.models import Source
-from routing.demo import routing_demo_recent_inbound, routing_demo_setup
+from routing.demo import routing_demo_assignments, routing_demo_setup
 
 
 def _aware_datetime(value: str) -> datetime:
@@ -99,9 +99,12 @@ class Command(BaseCommand):
                 process_inline=options["process"] == "inline",
                 progress=progress,
             )
-            # The last two days' demo requests, routed when they came in: assignments of every age.
+            # Demo requests routed to each rep at business-time ages up to --now: breached, at risk and on
+            # track, and weeks of first touches (within the SLA and late), so the pages open on real work.
             inbound = (
-                routing_demo_recent_inbound(source=Source.objects.get(name=SOURCE_NAMES[MARKETING])) if logins else 0
+                routing_demo_assignments(source=Source.objects.get(name=SOURCE_NAMES[MARKETING]), now=spec.now)
+                if logins
+                else 0
             )
         owned = report.owned + (demo_accounts_assign_owners() if options["users"] else 0)
         rate = report.messages / report.seconds if report.seconds else 0
@@ -109,7 +112,7 @@ class Command(BaseCommand):
             self.style.SUCCESS(
                 f"Loaded {report.messages} messages ({report.stored} stored, {report.rejected} rejected) in "
                 f"{report.batches} batches, {report.outcomes} outcomes, {owned} accounts given an owner, "
-                f"{inbound} recent demo requests routed, "
+                f"{inbound} demo requests routed at their business-time ages, "
                 f"in {report.seconds:.1f}s ({rate:.0f} messages/s)."
             )
         )
