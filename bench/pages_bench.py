@@ -216,6 +216,10 @@ def pages_world_prepare(*, reps: int, open_per_rep: int, history_per_rep: int) -
         history_per_rep=history_per_rep,
         now=now,
     )
+    # Fresh statistics for the planner, as autovacuum's analyze gives a live database after
+    # writes like these (without them it guesses, e.g. that half the scores fell below threshold).
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
     return {
         "reps": [user.username for user in users],
         "manager": manager.username,
@@ -384,9 +388,13 @@ def percentile(values: list[float], fraction: float) -> float:
 
 def measure(plan: dict) -> dict:
     """Time every page; {prefix: {p50_ms, p95_ms, max_ms, requests, queries} or None when not built}."""
+    import gc
+
     import django
 
     django.setup()
+    # As a gunicorn worker does after loading the app (qualify_site/gunicorn_config.py post_worker_init).
+    gc.freeze()
     from django.contrib.auth import get_user_model
     from django.db import connection
     from django.test import Client

@@ -59,16 +59,23 @@ class ReassignForm(forms.Form):
 
 
 def reassign_options(reps) -> dict[int | None, str]:
-    """The reassign select's options for a row, by the rep who holds it (never offered their own
-    lead): built once as HTML, since a big team's board has dozens of rows of dozens of reps."""
-    options = [(rep.id, format_html('<option value="{}">{}</option>', rep.id, str(rep))) for rep in reps]
+    """The reassign select's options for a row, by the rep who holds it: the other reps of the
+    holder's team (a lead moves within its team; a rep without a team is offered every rep),
+    never the holder. Built once as HTML, since a big board has dozens of rows."""
+    options = [(rep, format_html('<option value="{}">{}</option>', rep.id, str(rep))) for rep in reps]
     first = format_html('<option value="">{}</option>', "Next in rotation")
+
+    def for_holder(holder) -> str:
+        same_team = [
+            html
+            for rep, html in options
+            if rep.id != holder.id and (holder.team_id is None or rep.team_id == holder.team_id)
+        ]
+        return mark_safe(first + "".join(same_team))  # noqa: S308 - escaped above
+
     return defaultdict(
         lambda: mark_safe(first + "".join(html for _, html in options)),  # noqa: S308 - escaped above
-        {
-            rep.id: mark_safe(first + "".join(html for rep_id, html in options if rep_id != rep.id))  # noqa: S308
-            for rep in reps
-        },
+        {rep.id: for_holder(rep) for rep, _ in options},
     )
 
 

@@ -113,6 +113,23 @@ def test_an_admin_sees_every_rep_and_breach(client, org, admin_user_qualify):
     assert {str(row.assignment.lead) for row in board.sla.rows} == {"Ada", "Zoe"}
 
 
+def test_the_reassign_choice_offers_the_other_reps_of_the_holders_team(client, org, admin_user_qualify):
+    # given: the admin sees both teams; Ada's lead is with a rep of North
+    ada = _breached("Ada")
+    client.force_login(admin_user_qualify)
+
+    # when
+    page = client.get(BOARD).content.decode()
+
+    # then: North's other rep is offered, not the holder, not South's Erin
+    select = page[page.index(f'id="reassign-{ada.id}"') :]
+    select = select[: select.index("</select>")]
+    others = {org["ann"], org["ben"]} - {ada.rep}
+    assert [f'value="{rep.id}"' in select for rep in others] == [True]
+    assert f'value="{ada.rep_id}"' not in select
+    assert f'value="{org["erin"].id}"' not in select
+
+
 def test_breaches_come_before_at_risk_rows_most_overdue_first(client, org, charlie):
     # given
     at_risk = _routed("Risky", due_in=10, warn_in=-5)
