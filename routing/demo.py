@@ -184,7 +184,28 @@ REJECT_REASONS = ("No budget this year", "Student project, not a buyer", "Alread
 BUSINESS_DAY_MINUTES = 450  # WEEKDAYS: 09:00-12:30 and 13:30-17:30
 FIRST_NAMES = ("Maya", "Tomas", "Priya", "Lena", "Marcus", "Sofia", "Yusuf", "Hana", "Felix")
 LAST_NAMES = ("Lindqvist", "Okoro", "Brandt", "Castillo", "Nakamura", "Dubois", "Hughes", "Kowalski", "Reyes")
-COMPANIES = ("Northwind", "Bluefin", "Larkspur", "Quanta", "Redwood", "Helix", "Tidewater", "Orbital", "Copperleaf")
+# One company a request (UNTOUCHED + TOUCHED of them), named as customers are, never after the scenario.
+COMPANIES = (
+    "Northwind",
+    "Bluefin",
+    "Larkspur",
+    "Quanta",
+    "Redwood",
+    "Helix",
+    "Tidewater",
+    "Orbital",
+    "Copperleaf",
+    "Brightline",
+    "Cobalt",
+    "Evergreen",
+    "Foxglove",
+    "Granite",
+    "Juniper",
+    "Meridian",
+    "Sable",
+)
+COMPANY_KINDS = {"alice": "Analytik", "bob": "Analytics", "carmen": "Datos", "dev": "Systems"}
+TITLES = (("VP Data", "VP"), ("Head of Analytics", "Head"), ("Director of Data Engineering", "Director"))
 # Where each rep's demo requests come from: their own patch.
 REP_COUNTRIES = {"alice": "DE", "bob": "US", "carmen": "ES", "dev": "US"}
 
@@ -196,6 +217,8 @@ class _Planned:
     first_name: str
     last_name: str
     company: str
+    title: str
+    seniority: str
     routed_at: datetime
     touched_at: datetime | None
     then: str  # open, accept, reject or convert
@@ -255,12 +278,18 @@ def _rep_plan(rep: Rep, *, policy: SlaPolicy, now: datetime) -> list[_Planned]:
     plans = []
 
     def planned(number: int, name: str, routed_at: datetime, touched_at: datetime | None, then: str) -> _Planned:
+        # `name` (the scenario) stays out of what people see: one company and one person a request.
+        first_name = FIRST_NAMES[number % 9]
+        last_name = LAST_NAMES[(number + number // 9 * 4 + len(username)) % 9]
+        company = f"{COMPANIES[number % len(COMPANIES)]} {COMPANY_KINDS.get(username, 'Labs')}"
         return _Planned(
             rep=rep,
-            email=f"{FIRST_NAMES[number % 9].lower()}.{name}@{username}-{COMPANIES[number % 9].lower()}.example",
-            first_name=FIRST_NAMES[number % 9],
-            last_name=LAST_NAMES[(number * 4 + len(username)) % 9],
-            company=f"{COMPANIES[number % 9]} {name.replace('-', ' ').title()}",
+            email=f"{first_name.lower()}.{last_name.lower()}@{company.lower().replace(' ', '-')}.example",
+            first_name=first_name,
+            last_name=last_name,
+            company=company,
+            title=TITLES[number % len(TITLES)][0],
+            seniority=TITLES[number % len(TITLES)][1],
             routed_at=routed_at,
             touched_at=touched_at,
             then=then,
@@ -324,9 +353,9 @@ def _demo_requests_ingest(plans: list[_Planned], *, source, now: datetime) -> di
             "email": plan.email,
             "first_name": plan.first_name,
             "last_name": plan.last_name,
-            "title": "VP Data",
+            "title": plan.title,
             "department": "Data",
-            "seniority": "VP",
+            "seniority": plan.seniority,
             "country": country,
         }
         company = {"name": plan.company, "industry": "Software", "employees": 400, "country": country}

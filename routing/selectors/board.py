@@ -277,8 +277,21 @@ class RepStats:
         return next((absence for absence in self.absences if absence.starts_at > self.now), None)
 
 
+class _EpochSeconds(Func):
+    """A timestamp as seconds since 1970 (a double). PostgreSQL's statement, and its portable
+    twin for the embedded SQLite default (julianday: exact to well under a millisecond)."""
+
+    template = "EXTRACT(EPOCH FROM %(expressions)s)::float8"
+    output_field = FloatField()
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        return self.as_sql(
+            compiler, connection, template="((julianday(%(expressions)s) - 2440587.5) * 86400.0)", **extra_context
+        )
+
+
 def _epoch(field_name: str) -> Func:
-    return Func(F(field_name), template="EXTRACT(EPOCH FROM %(expressions)s)::float8", output_field=FloatField())
+    return _EpochSeconds(F(field_name))
 
 
 def _first_touch_minutes(reps: dict[int, Rep], period: Period) -> dict[int, list[int]]:

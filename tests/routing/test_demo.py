@@ -11,6 +11,7 @@ from django.core.management import call_command
 from django.db.models import F
 
 from leads.demo.loader import demo_users_create
+from leads.models import Lead
 from leads.services.sources import source_create
 from routing.demo import REP_COUNTRIES, routing_demo_assignments, routing_demo_setup
 from routing.models import Assignment, SlaEvent, SlaEventKind
@@ -118,3 +119,19 @@ def test_loading_the_demo_assignments_twice_adds_nothing(demo_org):
     # then
     assert first > 0 and again == 0
     assert Assignment.objects.count() == first
+
+
+@pytest.mark.django_db
+@pytest.mark.postgres
+def test_each_demo_request_comes_from_its_own_company_named_as_customers_are(demo_org):
+    # when
+    with time_machine.travel(MONDAY_MORNING, tick=False):
+        routing_demo_assignments(source=demo_org, now=MONDAY_MORNING)
+
+    # then: one person a company, and no scenario ("breached", "at risk") in a name or an address
+    leads = Lead.objects.filter(source=demo_org).select_related("account")
+    accounts = [lead.account_id for lead in leads]
+    assert len(accounts) == len(set(accounts)) > 0
+    shown = " ".join(f"{lead.email} {lead.account.name} {lead.first_name} {lead.last_name}" for lead in leads).lower()
+    for scenario in ("breached", "risk", "late", "fresh", "accepted", "reject", "convert", "student"):
+        assert scenario not in shown
