@@ -7,6 +7,7 @@ It reads the same CELERY_BEAT_SCHEDULE beat reads, so the two never disagree on 
 With a broker, run Celery beat and workers instead (`make beat`, `make worker`).
 """
 
+import logging
 import time
 from dataclasses import dataclass
 from datetime import timedelta
@@ -54,6 +55,8 @@ class Command(BaseCommand):
         if interval is not None and interval < 0:
             raise CommandError("--interval must be >= 0.")
         jobs = periodic_jobs(settings.CELERY_BEAT_SCHEDULE, interval=interval)
+        # Each run gets one line below; Celery's own "task succeeded" record would repeat it at length.
+        logging.getLogger("celery.app.trace").setLevel(logging.WARNING)
         self.stdout.write(f"Periodic jobs: {', '.join(f'{job.name} every {job.every:g}s' for job in jobs)}")
         last_run: dict[str, float] = {}
         rounds = 0
