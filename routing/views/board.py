@@ -175,8 +175,23 @@ def _render_board(request, period_key, *, rep_overrides=None, status=200):
 @require_GET
 @login_required
 def board(request):
-    _require_board(request.user)
+    reps = _require_board(request.user)
+    if request.htmx and request.htmx.target == "sla-board":
+        return _render_sla_board(request, reps)
     return _render_board(request, _period_key(request.GET))
+
+
+def _render_sla_board(request, reps):
+    """The minute's refresh of the live SLA board: its rows and the header counts, nothing else."""
+    now = timezone.now()
+    sla = board_sla(reps, now=now)
+    context = {
+        "board": {"sla": sla, "fallback": board_fallback(user=request.user)},
+        "period_key": request.GET.get("period", "") if _period_key(request.GET) != "invalid" else "",
+        "reassign_options": reassign_options(list(reps.select_related("user"))),
+        "oob": True,
+    }
+    return render(request, "routing/board_sla.html", context)
 
 
 # --- Reassign --------------------------------------------------------------------------

@@ -7,7 +7,7 @@ whatever the URL: another rep's lead, a merged id, any timeline page of either.
 """
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
@@ -40,6 +40,10 @@ def lead_workspace(request, lead_id: int):
     lead = lead_workspace_get(user=request.user, lead_id=lead_id)
     if lead is None:
         raise Http404("No such lead.")
+    if request.htmx and request.htmx.target == "sla-clock":
+        # The assignment card's clock, asked for again every minute: it counts on without a reload.
+        assignment = assignment_for_workspace(lead=lead)
+        return render(request, "routing/sla_chip.html", {"assignment": assignment}) if assignment else HttpResponse()
     page_number = _timeline_page_number(request)
     timeline = lead_timeline_page(lead=lead, page=page_number)
     if page_number > 1 and not timeline.entries:

@@ -550,3 +550,32 @@ def test_the_board_takes_the_same_number_of_queries_for_a_bigger_team(client, or
     assert len(response.context["board"].reps) == 12
     assert Assignment.objects.filter(rep__team=north).count() == 120
     assert len(big.captured_queries) == len(small.captured_queries), [q["sql"][:120] for q in big.captured_queries]
+
+
+def test_the_live_sla_board_refreshes_itself_with_the_header_counts_out_of_band(client, org, charlie):
+    # given: the page's SLA section polls the board for itself
+    ada = _breached("Ada")
+    client.force_login(charlie)
+    page = client.get(BOARD).content.decode()
+    assert 'id="sla-board"' in page and 'hx-trigger="every 60s"' in page
+
+    # when: a minute later Ada was touched, and Ben's lead has just breached
+    Assignment.objects.filter(id=ada.id).update(first_touch_at=timezone.now())
+    _breached("Bea")
+    refresh = client.get(BOARD, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="sla-board")
+
+    # then: the section alone, with the new breach, and the counts swapped out of band
+    html = refresh.content.decode()
+    assert refresh.status_code == 200
+    assert "Bea" in html and "Ada" not in html
+    assert "Reps ·" not in html and "<html" not in html
+    assert 'id="board-counts"' in html and 'hx-swap-oob="true"' in html
+
+
+def test_the_sla_board_refresh_is_refused_to_a_rep(client, org, alice):
+    # when
+    client.force_login(alice)
+    refresh = client.get(BOARD, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="sla-board")
+
+    # then
+    assert refresh.status_code == 403

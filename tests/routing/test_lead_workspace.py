@@ -387,3 +387,30 @@ def test_the_page_costs_the_same_queries_for_5_or_500_events_and_2_or_20_people(
     # then
     assert after == before
     assert "and 2 more." in html  # 22 colleagues, 20 shown
+
+
+# --- the live SLA clock -------------------------------------------------------------------------
+
+
+def test_the_assignment_clock_asks_for_itself_every_minute_and_gets_the_chip_alone(client, org, ada):
+    # given: the page's clock polls the workspace for itself
+    response, html = _html(client, org["alice"].user, f"/leads/{ada.lead_id}/")
+    assert 'id="sla-clock"' in html and 'hx-trigger="every 60s"' in html
+
+    # when: the minute's request, after the first touch was logged elsewhere
+    Assignment.objects.filter(id=ada.id).update(first_touch_at=timezone.now())
+    refresh = client.get(f"/leads/{ada.lead_id}/", HTTP_HX_REQUEST="true", HTTP_HX_TARGET="sla-clock")
+
+    # then: the chip only, now stopped
+    chip = refresh.content.decode()
+    assert refresh.status_code == 200
+    assert "Touched" in chip and "<html" not in chip and "Timeline" not in chip
+
+
+def test_another_reps_clock_is_a_404_like_the_page(client, org, ada, bob):
+    # when
+    client.force_login(bob)
+    refresh = client.get(f"/leads/{ada.lead_id}/", HTTP_HX_REQUEST="true", HTTP_HX_TARGET="sla-clock")
+
+    # then
+    assert refresh.status_code == 404

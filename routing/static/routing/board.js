@@ -66,6 +66,16 @@
     document.querySelectorAll("canvas[data-chart]").forEach(draw);
   });
 
+  // The live SLA board refreshes itself every minute, but not under a manager's hand: while
+  // focus is in it (choosing a rep to reassign to), or while a reassignment is on its way.
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var section = event.detail.elt;
+    if (section.id !== "sla-board") return;
+    if (section.contains(document.activeElement) || section.querySelector(".htmx-request")) {
+      event.preventDefault();
+    }
+  });
+
   // 400 (a form's errors), 403 and 409 (a refused reassignment) come with the fragment to show.
   document.addEventListener("htmx:beforeSwap", function (event) {
     var status = event.detail.xhr.status;
