@@ -578,3 +578,7 @@ class ActivityAdmin(_ReadOnly, admin.ModelAdmin):
     search_fields = ["lead__email", "notes"]
     list_select_related = ["lead", "actor"]
     date_hierarchy = "at"
+
+
+# The lead and account pages: their actions (owner, stage by hand, route now) are routing's.
+from routing import lead_admin  # noqa: E402, F401 - registers the Lead and Account admins
