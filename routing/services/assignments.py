@@ -81,7 +81,6 @@ from routing.selectors.policy import (
     reps_for_routing,
     routing_facts,
     routing_facts_for_lead,
-    routing_policy_compiled,
 )
 from routing.services.assignment_rows import (
     assignment_rows_build,
@@ -354,10 +353,11 @@ def lead_route(
 
 
 def lead_route_preview(*, lead_id: int, now: datetime | None = None) -> RoutePreview:
-    """The decision the live rules would make for this lead now; nothing is written or locked."""
+    """The decision the live rules would make for this lead now; nothing is locked, and nothing
+    is written but a deleted fallback queue (the rules need it; the next routing would recreate it)."""
     now = now or timezone.now()
     lead = _leads_for_routing().get(id=lead_id)
-    compiled = routing_policy_compiled()  # a read: a deleted fallback queue is not recreated by a preview
+    compiled = routing_policy_for_routing()
     facts = routing_facts_for_lead(lead)
     match = match_rule(compiled, facts)
     queue_ids = {match.queue_id, compiled.policy.fallback_queue_id}

@@ -22,6 +22,6 @@ def fallback_queue_ensure() -> int:
 
 
 def routing_policy_for_routing() -> CompiledPolicy:
-    """The live policy to route with, its fallback queue guaranteed (recreated if deleted).
-    Previews read `routing_policy_compiled` instead: a read recreates nothing."""
+    """The live policy to route (or preview routing) with, its fallback queue guaranteed
+    (recreated if deleted). Reads that need no decision use the selectors instead."""
     return routing_policy_compiled(fallback_id=fallback_queue_ensure())

@@ -5,7 +5,7 @@ import pytest
 
 from routing.engine import RoutingPolicyError
 from routing.models import Assignment, AssignmentStatus, Queue
-from routing.selectors.policy import fallback_queue_id
+from routing.selectors.policy import fallback_queue_id, routing_policy_compiled
 from routing.services.assignments import lead_route, lead_route_preview
 from routing.services.queues import fallback_queue_ensure
 from tests.routing.world import make_lead
@@ -34,13 +34,20 @@ def test_the_fallback_selector_writes_nothing_when_the_queue_was_deleted(no_fall
     assert not Queue.objects.exists()
 
 
-def test_a_routing_preview_recreates_nothing(no_fallback_queue):
-    lead = make_lead("p@nowhere.io")
-
+def test_a_policy_read_without_the_fallback_queue_says_so_and_creates_nothing(no_fallback_queue):
     with pytest.raises(RoutingPolicyError, match="fallback queue"):
-        lead_route_preview(lead_id=lead.id)
+        routing_policy_compiled()
 
     assert not Queue.objects.exists()
+
+
+def test_a_routing_preview_still_answers_when_the_fallback_queue_was_deleted(no_fallback_queue):
+    # a preview goes through the service, which recreates the queue the rules need
+    lead = make_lead("p@nowhere.io")
+
+    preview = lead_route_preview(lead_id=lead.id)
+
+    assert preview.decision.queue_id == fallback_queue_id() is not None
 
 
 def test_the_service_recreates_a_deleted_fallback_queue_once(no_fallback_queue):
