@@ -34,7 +34,7 @@ from leads.services.sources import source_create
 from qualify_site.roles import Role, user_has_role
 
 
-def _pretty_json(value) -> str:
+def pretty_json(value) -> str:
     return format_html("<pre class='json'>{}</pre>", json.dumps(value, indent=2, sort_keys=True))
 
 
@@ -149,19 +149,19 @@ class EventAdmin(ReadOnlyAdmin):
 
     @admin.display(description="Properties")
     def properties_pretty(self, obj):
-        return _pretty_json(obj.properties)
+        return pretty_json(obj.properties)
 
     @admin.display(description="Traits")
     def traits_pretty(self, obj):
-        return _pretty_json(obj.traits)
+        return pretty_json(obj.traits)
 
     @admin.display(description="Context")
     def context_pretty(self, obj):
-        return _pretty_json(obj.context)
+        return pretty_json(obj.context)
 
     @admin.display(description="Other fields")
     def extra_pretty(self, obj):
-        return _pretty_json(obj.extra)
+        return pretty_json(obj.extra)
 
     def get_urls(self):
         custom = [
@@ -199,7 +199,7 @@ class RejectedMessageAdmin(ReadOnlyAdmin):
 
     @admin.display(description="Payload")
     def payload_pretty(self, obj):
-        return _pretty_json(obj.payload)
+        return pretty_json(obj.payload)
 
 
 @admin.register(DeadLetter)

@@ -15,7 +15,7 @@ from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils.html import format_html
 
-from leads.admin import ReadOnlyInline, _pretty_json
+from leads.admin import ReadOnlyInline, pretty_json
 from leads.csv_import.admin import CsvImportMixin
 from leads.models import Account, Identity, Lead, Stage, StageChange
 from qualify_site.admin_site import ServiceRefusalAdmin, service_refusals
@@ -75,7 +75,7 @@ class OwnerAssignableAdmin(ServiceRefusalAdmin, admin.ModelAdmin):
 
     @admin.display(description="Traits")
     def traits_pretty(self, obj):
-        return _pretty_json(obj.traits)
+        return pretty_json(obj.traits)
 
 
 @admin.register(Account)
