@@ -574,7 +574,7 @@ def processing_tasks_enqueue(redis_url: str, batch_ids: list) -> int:
     """
     import redis
 
-    from leads.tasks import events_process_task
+    from pipeline.tasks import events_process_task
 
     redis.Redis.from_url(redis_url).flushdb()
     for batch_id in batch_ids:

@@ -55,9 +55,11 @@ INSTALLED_APPS = [
     # Serves htmx itself (static/django_htmx/), so pages load it from our origin.
     "django_htmx",
     "qualify_site",
+    # Bottom to top: each calls only the ones above it in this list (pipeline/README.md).
     "leads",
     "scoring",
     "routing",
+    "pipeline",
 ]
 
 MIDDLEWARE = [
@@ -168,7 +170,7 @@ CELERY_BEAT_SCHEDULE = {
     "drain-pending-rescores": {
         # Safety net: drains are enqueued as batches are processed; this picks
         # up anything a lost task left behind.
-        "task": "scoring.tasks.pending_rescore_drain_task",
+        "task": "pipeline.tasks.pending_rescore_drain_task",
         "schedule": envint("RESCORE_DRAIN_INTERVAL_SECONDS", "60"),
     },
     "refresh-decayed-scores": {
@@ -266,7 +268,7 @@ SPECTACULAR_SETTINGS = {
     # The /v1 ingestion API (plain Django views) joins the schema after the enums are named.
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "qualify_site.api.schema.ingestion_api_added",
+        "leads.ingest.openapi.ingestion_api_added",
     ],
     # The same choices appear under several field names; name each enum once.
     "ENUM_NAME_OVERRIDES": {

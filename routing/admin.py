@@ -311,6 +311,12 @@ class QueueAdmin(ServiceRefusalAdmin, _TeamRows, admin.ModelAdmin):
     def member_count(self, obj) -> int:
         return obj.active_member_count
 
+    def has_delete_permission(self, request, obj=None):
+        # Unmatched leads go to the fallback queue: it is not deleted here (routing would recreate it).
+        if obj is not None and obj.is_fallback:
+            return False
+        return super().has_delete_permission(request, obj)
+
     def save_formset(self, request, form, formset, change):
         """New members join through `queue_member_add`, at the rotation's fair point (a
         plain insert would start them at 0 and hand them every lead until they caught up)."""
@@ -578,3 +584,7 @@ class ActivityAdmin(_ReadOnly, admin.ModelAdmin):
     search_fields = ["lead__email", "notes"]
     list_select_related = ["lead", "actor"]
     date_hierarchy = "at"
+
+
+# The lead and account pages: their actions (owner, stage by hand, route now) are routing's.
+from routing import lead_admin  # noqa: E402, F401 - registers the Lead and Account admins

@@ -9,6 +9,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from routing.engine import facts as engine_facts
+
 
 class Team(models.Model):
     name = models.CharField(max_length=100, unique=True)
@@ -124,9 +126,10 @@ class OutOfOffice(models.Model):
 
 
 class Strategy(models.TextChoices):
-    ROUND_ROBIN = "round_robin", "Round robin"
-    WEIGHTED = "weighted", "Weighted round robin"
-    LEAST_LOADED = "least_loaded", "Least loaded"
+    # The engine's own words (routing.engine.facts.STRATEGIES): stored as the engine reads them.
+    ROUND_ROBIN = engine_facts.ROUND_ROBIN, "Round robin"
+    WEIGHTED = engine_facts.WEIGHTED, "Weighted round robin"
+    LEAST_LOADED = engine_facts.LEAST_LOADED, "Least loaded"
 
 
 class Queue(models.Model):

@@ -17,6 +17,7 @@ from rest_framework.test import APIClient
 
 from leads.models import Lead, Stage
 from leads.services.roles import roles_sync
+from pipeline.tasks import pending_rescore_drain_task, rescore_range_task
 from qualify_site.roles import Role
 from routing.models import ActivityKind, Assignment, AssignmentNotice, AssignmentStatus, Team
 from routing.services.assignments import lead_route
@@ -24,7 +25,6 @@ from routing.tasks import leads_route_unrouted_task, notice_send_task, sla_sweep
 from scoring.models import LeadScore, VersionStatus
 from scoring.services import rescore_ranges, rule_version_clone, rule_version_install_default
 from scoring.services.rescoring import RESCORE_STALLED_AFTER
-from scoring.tasks import pending_rescore_drain_task, rescore_range_task
 from tests.broker_utils import redis_unreachable
 from tests.routing.world import make_queue, make_rep, rep_user, rule, sla
 

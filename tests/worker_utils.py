@@ -60,9 +60,10 @@ def database_url_of_test_run() -> str:
 
 @contextlib.contextmanager
 def tasks_routed_to_own_queue():
-    """Publish leads tasks for real (not eagerly) to a queue of this test's own; yields its name."""
+    """Publish ingestion tasks (leads.tasks and the pipeline's events_process_task) for real (not
+    eagerly) to a queue of this test's own; yields its name."""
     queue = f"test-{uuid.uuid4().hex[:12]}"
-    route = MapRoute({"leads.tasks.*": {"queue": queue}})
+    route = MapRoute({"leads.tasks.*": {"queue": queue}, "pipeline.tasks.events_process_task": {"queue": queue}})
     amqp = celery_app.amqp
     saved_routes, saved_router = amqp.routes, amqp.router
     amqp._rtable = (route, *saved_routes)

@@ -404,3 +404,15 @@ def _operation(path: str, message_type: str | None) -> dict:
         "responses": _responses(message_type),
         "x-limits": limits(),
     }
+
+
+def ingestion_api_added(result: dict, generator, request, public: bool) -> dict:
+    """SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"]: the /v1 ingestion API (plain Django views,
+    which drf-spectacular does not see) in the same schema: ingest_openapi() above."""
+    ingestion = ingest_openapi()
+    result["paths"].update(ingestion["paths"])
+    components = result.setdefault("components", {})
+    for section, entries in ingestion["components"].items():
+        components.setdefault(section, {}).update(entries)
+    result.setdefault("tags", []).extend(ingestion["tags"])
+    return result

@@ -23,6 +23,9 @@ from qualify_site.enqueue import enqueue_now
 # the view answers 503 and the client retries later.
 DEFAULT_STATEMENT_TIMEOUT_MS = 10_000
 
+# The pipeline's first step (pipeline/tasks.py), named, not imported: leads sits below it.
+EVENTS_PROCESS_TASK = "pipeline.tasks.events_process_task"
+
 
 @dataclass(frozen=True)
 class RejectedItem:
@@ -105,9 +108,7 @@ def batch_processing_enqueue(batch_id: str) -> bool:
     (Redis down, network blip) only delays them until the sweeper runs; failing
     the request instead would make the client resend what we already hold.
     """
-    from leads.tasks import events_process_task  # tasks import services, not the other way round at load time
-
-    return enqueue_now(events_process_task, batch_id, recovered_by="the unprocessed-events sweeper")
+    return enqueue_now(EVENTS_PROCESS_TASK, batch_id, recovered_by="the unprocessed-events sweeper")
 
 
 def _storable_payload(payload: object) -> object:

@@ -21,7 +21,6 @@ from rest_framework import serializers
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.permissions import SAFE_METHODS, AllowAny
 
-from leads.ingest.openapi import ingest_openapi
 from qualify_site.api.middleware import MAX_URI_LENGTH
 from qualify_site.api.parsers import MAX_JSON_DEPTH
 
@@ -97,15 +96,3 @@ class QualifyAutoSchema(AutoSchema):
                 }
             responses[key] = response
         return responses
-
-
-def ingestion_api_added(result: dict, generator, request, public: bool) -> dict:
-    """SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"]: the /v1 ingestion API (plain Django views,
-    which drf-spectacular does not see) in the same schema, from leads.ingest.openapi."""
-    ingestion = ingest_openapi()
-    result["paths"].update(ingestion["paths"])
-    components = result.setdefault("components", {})
-    for section, entries in ingestion["components"].items():
-        components.setdefault(section, {}).update(entries)
-    result.setdefault("tags", []).extend(ingestion["tags"])
-    return result

@@ -2,18 +2,20 @@
 
 Services load rules, queues, members and reps, build the frozen inputs in `facts.py`, call
 `decide(compile_policy(policy), facts, queues=..., reps=..., now=...)` and persist the
-`Decision` (its `turn` moves the queue's rotation; `to_dict()` is the audit record). SLA due
-times come from `sla_times` in the assigned rep's working hours, time zone and holidays.
+`Decision` (its `turn` moves the queue's rotation; `warn_at` and `due_at` start the
+assignment's SLA clock; `to_dict()` is the audit record). The SLA clock is part of the
+decision: `decide(..., sla_terms=...)` counts it with `sla_clock` in the chosen rep's working
+hours, time zone and holidays, which the RepState it already holds carries.
 
 | module | what |
 | --- | --- |
 | `facts.py` | the frozen inputs: Territory, RoutingRule, RoutingPolicy, RoutingFacts, RepState, Queue... |
-| `policy.py` | validate and compile a policy (cached by content hash); `match_rule`, `decide` |
+| `policy.py` | validate and compile a policy (cached by content hash); `match_rule`, `decide`, `decision_pick` |
 | `explain.py` | `explain_condition`: the decisive comparison of a condition, in words |
 | `territory.py` | `territory_match` |
 | `rotation.py` | round robin, weighted round robin, least loaded; `starting_assigned_count` |
 | `availability.py` | `rep_availability`: inactive, out of office, at capacity, outside hours |
-| `sla.py` | business minutes across time zones, holidays and DST |
+| `sla.py` | business minutes across time zones, holidays and DST; `SlaTerms`, `sla_clock` |
 """
 
 from routing.engine.availability import Availability, rep_availability
@@ -41,6 +43,7 @@ from routing.engine.policy import (
     Turn,
     compile_policy,
     decide,
+    decision_pick,
     match_rule,
     policy_hash,
     validate_policy,
@@ -49,11 +52,14 @@ from routing.engine.policy import (
 from routing.engine.rotation import Candidate, RotationChoice, choose_next, starting_assigned_count
 from routing.engine.sla import (
     NoWorkingTimeError,
+    SlaClock,
+    SlaTerms,
     WorkingHours,
     add_business_minutes,
     business_minutes_between,
     is_working,
     next_working_start,
+    sla_clock,
     sla_times,
 )
 from routing.engine.territory import territory_match
@@ -79,6 +85,8 @@ __all__ = [
     "RoutingRule",
     "RuleCheck",
     "RuleMatch",
+    "SlaClock",
+    "SlaTerms",
     "Territory",
     "Turn",
     "WorkingHours",
@@ -88,12 +96,14 @@ __all__ = [
     "compile_explainer",
     "compile_policy",
     "decide",
+    "decision_pick",
     "explain_condition",
     "is_working",
     "match_rule",
     "next_working_start",
     "policy_hash",
     "rep_availability",
+    "sla_clock",
     "sla_times",
     "starting_assigned_count",
     "territory_match",

@@ -16,7 +16,12 @@ from typing import Any
 
 from routing.engine.sla import WorkingHours
 
-STRATEGIES = ("round_robin", "weighted_round_robin", "least_loaded")
+# The rotation strategies, one vocabulary: these are the values routing.models.Strategy stores
+# (and the API shows), so a queue row's strategy reaches the engine as it is.
+ROUND_ROBIN = "round_robin"
+WEIGHTED = "weighted"  # weighted round robin
+LEAST_LOADED = "least_loaded"
+STRATEGIES = (ROUND_ROBIN, WEIGHTED, LEAST_LOADED)
 PRIORITIES = ("high", "normal", "low")
 ROOTS = ("lead", "account", "score")
 

@@ -23,6 +23,10 @@ Order of decisions (issue 4):
 
 The queue of an account-routed decision is still the queue the rules chose (for priority, SLA
 and reporting), but `turn` is None: the queue's rotation did not choose, so no count moves.
+
+The decision carries the assignment's SLA clock (`warn_at`, `due_at`): from the SLA terms of
+the lead's stage at the decision's priority, counted in the chosen rep's working hours, time
+zone and holidays (sla.sla_clock). A waiting decision has no clock: it starts with a rep.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ import hashlib
 import json
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -48,6 +52,7 @@ from routing.engine.facts import (
     RoutingRule,
 )
 from routing.engine.rotation import Candidate, RotationChoice, choose_next
+from routing.engine.sla import SlaTerms, rep_sla_clock
 from routing.engine.territory import territory_match
 from scoring.engine.conditions import compile_condition, validate_condition
 from scoring.engine.describe import describe_condition
@@ -252,6 +257,8 @@ class Decision:
       matched queue had nobody, the fallback queue's rotation chose).
     rep_id None with is_waiting True: park the lead in `queue_id`, unassigned.
     turn: set only when a queue's rotation chose the rep; the service stores its count.
+    warn_at, due_at: the SLA clock the assignment starts with (None when waiting, when no
+      SLA terms apply, or when the rep's calendar has no working time); sla says which.
     """
 
     method: str
@@ -268,6 +275,9 @@ class Decision:
     rotation: tuple[dict[str, Any], ...]
     policy_hash: str
     decided_at: datetime
+    warn_at: datetime | None = None
+    due_at: datetime | None = None
+    sla: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """The audit record, JSON-ready."""
@@ -286,6 +296,9 @@ class Decision:
             "rotation": list(self.rotation),
             "policy_hash": self.policy_hash,
             "decided_at": self.decided_at.isoformat(),
+            "warn_at": self.warn_at.isoformat() if self.warn_at else None,
+            "due_at": self.due_at.isoformat() if self.due_at else None,
+            "sla": self.sla,
         }
 
 
@@ -394,26 +407,33 @@ def decide(
     reps: Mapping[Any, RepState],
     now: datetime,
     match: RuleMatch | None = None,
+    sla_terms: Mapping[str, SlaTerms] | None = None,
+    priority: str | None = None,
 ) -> Decision:
     """Route one lead. Pure: reads its arguments, returns a Decision, changes nothing.
 
     `queues` must hold the matched queue (and the fallback queue when overflow is on); `reps`
     the account owner, the account's reps and the members of those queues. A rep missing from
     `reps` is skipped as unknown. `match` may be passed when `match_rule` already ran.
+    `sla_terms`: the SLA terms for the lead's stage, by priority (none: no SLA clock).
+    `priority`: the assignment's priority when it is already set (a waiting or reassigned
+    lead keeps its own); otherwise the matched rule's.
     """
     policy = compiled.policy
     context = facts.context()
     match = match or match_rule(compiled, context)
     checks: list[RepCheck] = []
+    priority = priority or match.priority
 
     def decision(method: str, rep_id: Any, queue_id: Any, reason: str, turn=None, rotation=()) -> Decision:
+        clock = rep_sla_clock((sla_terms or {}).get(priority), reps.get(rep_id) if rep_id is not None else None, now)
         return Decision(
             method=method,
             rep_id=rep_id,
             queue_id=queue_id,
             rule_id=match.rule_id,
             rule_name=match.rule.name if match.rule else None,
-            priority=match.priority,
+            priority=priority,
             is_waiting=rep_id is None,
             reason=reason,
             turn=turn,
@@ -422,6 +442,9 @@ def decide(
             rotation=tuple(rotation),
             policy_hash=compiled.content_hash,
             decided_at=now,
+            warn_at=clock.warn_at,
+            due_at=clock.due_at,
+            sla=clock.note,
         )
 
     if policy.account_routing:
@@ -460,3 +483,13 @@ def decide(
             )
             return decision(OVERFLOW, choice.rep_id, fallback.id, reason, turn, (r.to_dict() for r in choice.ranking))
     return decision(method, None, queue.id, waiting)
+
+
+def decision_pick(
+    decision: Decision, rep: RepState, *, reason: str, sla_terms: Mapping[str, SlaTerms] | None = None
+) -> Decision:
+    """A manager's explicit choice of `rep`: the same audit of the rules, no rotation turn, and
+    the SLA clock counted in the picked rep's calendar."""
+    clock = rep_sla_clock((sla_terms or {}).get(decision.priority), rep, decision.decided_at)
+    manual = {"rep_id": rep.id, "is_waiting": False, "turn": None, "method": "manual", "reason": reason}
+    return replace(decision, **manual, warn_at=clock.warn_at, due_at=clock.due_at, sla=clock.note)

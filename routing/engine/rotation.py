@@ -41,7 +41,7 @@ from fractions import Fraction
 from functools import lru_cache
 from typing import Any
 
-from routing.engine.facts import STRATEGIES, QueueMember
+from routing.engine.facts import LEAST_LOADED, ROUND_ROBIN, STRATEGIES, WEIGHTED, QueueMember
 
 
 @dataclass(frozen=True)
@@ -97,7 +97,7 @@ def _ratio(weight: Any) -> tuple[int, int]:
 
 
 def _weight(member: QueueMember, strategy: str) -> tuple[int, int]:
-    if strategy != "weighted_round_robin":
+    if strategy != WEIGHTED:
         return (1, 1)
     numerator, denominator = _ratio(member.weight)
     if numerator <= 0:
@@ -165,7 +165,7 @@ def choose_next(strategy: str, candidates: Sequence[Candidate]) -> RotationChoic
         return (deadlines[index], _oldest_first(member.last_assigned_at), member.rep_id)
 
     loads = _loads(candidates)
-    if strategy == "least_loaded":
+    if strategy == LEAST_LOADED:
         lowest = min(load for load, _ in loads)
         pool = [index for index in indexes if loads[index][0] == lowest]
         # among the equally loaded, the round-robin order (its eligibility rule too, when possible)
@@ -216,12 +216,12 @@ def _reason(strategy: str, chosen: Ranked, available: int, tie: bool, queue_time
         else ""
     )
     tie_words = ", longest since their last lead among equals" if tie else ""
-    if strategy == "least_loaded":
+    if strategy == LEAST_LOADED:
         return (
             f"least loaded: {chosen.load}, the lowest load of {available} available"
             f"; then turn order ({count} leads from this queue){tie_words}{catch_up}"
         )
-    if strategy == "round_robin":
+    if strategy == ROUND_ROBIN:
         return (
             f"round robin: next in turn with {count} leads from this queue "
             f"(queue average {_fmt(queue_time)}, {available - 1} other available){tie_words}{catch_up}"
@@ -234,7 +234,7 @@ def _reason(strategy: str, chosen: Ranked, available: int, tie: bool, queue_time
 
 
 def starting_assigned_count(
-    existing_members: Sequence[QueueMember], weight: float = 1, *, strategy: str = "weighted_round_robin"
+    existing_members: Sequence[QueueMember], weight: float = 1, *, strategy: str = WEIGHTED
 ) -> int:
     """The `assigned_count` to store for a member joining (or re-joining) a queue.
 
@@ -245,7 +245,7 @@ def starting_assigned_count(
     members = list(existing_members)
     if not members:
         return 0
-    new_weight = Fraction(*_ratio(weight)) if strategy == "weighted_round_robin" else Fraction(1)
+    new_weight = Fraction(*_ratio(weight)) if strategy == WEIGHTED else Fraction(1)
     if new_weight <= 0:
         raise ValueError(f"weight must be more than 0, not {weight}")
     weights = [Fraction(*_weight(member, strategy)) for member in members]

@@ -19,6 +19,10 @@ Minutes are whole business minutes; `add_business_minutes(start, 0, ...)` is `st
 (due at once, even outside working hours), and a span ending exactly at closing time is due
 at closing time, not at the next opening.
 
+The clock of one assignment (`sla_clock`) is part of the routing decision: the engine
+computes it from the SLA terms of the lead's stage and priority (`SlaTerms`) and the chosen
+rep's calendar, which the decision already holds.
+
 Guard against endless searches: a calendar with no working interval at all raises
 `NoWorkingTimeError` at once, and so does a search that meets more than `MAX_IDLE_DAYS`
 consecutive days without work (a year of holidays).
@@ -271,6 +275,59 @@ def sla_times(
     return add_business_minutes(assigned_at, warning_minutes, hours, tz, holidays), due_at
 
 
+@dataclass(frozen=True)
+class SlaTerms:
+    """An SLA policy as the engine reads it, for one lead stage and priority: the first touch
+    is due `first_touch_minutes` business minutes after the assignment, and the assignment is
+    at risk after `warning_minutes` (None: no warning point)."""
+
+    first_touch_minutes: int
+    warning_minutes: int | None = None
+
+
+@dataclass(frozen=True)
+class SlaClock:
+    """When an assignment becomes at risk and is due (UTC), and why, in words for the audit."""
+
+    warn_at: datetime | None
+    due_at: datetime | None
+    note: str
+
+
+def sla_clock(
+    terms: SlaTerms | None,
+    *,
+    assigned_at: datetime,
+    hours: WorkingHours | Mapping | None,
+    tz: ZoneInfo | str,
+    holidays: Iterable[date] = (),
+) -> SlaClock:
+    """The SLA clock of an assignment made at `assigned_at` to a rep with this calendar.
+
+    `hours` None means the rep keeps no schedule: every minute is a business minute. No
+    terms, or a calendar without any working time, give no due time rather than a wrong one.
+    """
+    if terms is None:
+        return SlaClock(None, None, "no SLA policy for this stage and priority")
+    try:
+        warn_at, due_at = sla_times(
+            assigned_at, terms.first_touch_minutes, terms.warning_minutes, hours or ALWAYS, tz, holidays
+        )
+    except NoWorkingTimeError:
+        return SlaClock(None, None, "the rep's calendar has no working time: no SLA clock")
+    return SlaClock(
+        warn_at, due_at, f"first touch due within {terms.first_touch_minutes} business minutes ({_zone(tz).key})"
+    )
+
+
+def rep_sla_clock(terms: SlaTerms | None, rep, now: datetime) -> SlaClock:
+    """`sla_clock` for an assignment made `now` to `rep` (a RepState: its working hours, time
+    zone and holidays); None for the rep is a waiting lead, whose clock has not started."""
+    if rep is None:
+        return SlaClock(None, None, "waiting: the clock starts when a rep is assigned")
+    return sla_clock(terms, assigned_at=now, hours=rep.working_hours, tz=rep.time_zone, holidays=rep.holidays)
+
+
 def is_working(
     now: datetime,
     hours: WorkingHours | Mapping,
@@ -373,3 +430,7 @@ class BusinessClock:
             return 0
         self._lay_out(begin.date(), end.date())
         return int((self._reading(end) - self._reading(begin)).total_seconds() // 60)
+
+
+# Every minute of every day: the calendar of a rep who keeps no schedule.
+ALWAYS = WorkingHours(days=tuple(((0, MINUTES_PER_DAY),) for _ in range(7)))

@@ -2,7 +2,6 @@
 
 from datetime import datetime
 
-from django.db import IntegrityError, transaction
 from django.db.models import (
     Count,
     Exists,
@@ -35,16 +34,10 @@ from routing.models import (
     Queue,
     Rep,
     RoutingRule,
-    Strategy,
 )
 from routing.models import QueueMember as QueueMemberRow
 from routing.models import Territory as TerritoryRow
 
-STRATEGY_FOR_ENGINE = {
-    Strategy.ROUND_ROBIN: "round_robin",
-    Strategy.WEIGHTED: "weighted_round_robin",
-    Strategy.LEAST_LOADED: "least_loaded",
-}
 # Assignments that count against a rep's capacity.
 OPEN_STATUSES = (AssignmentStatus.OPEN, AssignmentStatus.ACCEPTED)
 
@@ -56,22 +49,19 @@ def territory_for_engine(row: TerritoryRow) -> Territory:
     )
 
 
-def fallback_queue_id() -> int:
-    """The fallback queue, created if someone deleted it: nothing is ever unroutable."""
-    queue_id = Queue.objects.filter(is_fallback=True).values_list("id", flat=True).first()
-    if queue_id is not None:
-        return queue_id
-    try:
-        with transaction.atomic():
-            name = "Fallback" if not Queue.objects.filter(name="Fallback").exists() else "Fallback (recreated)"
-            return Queue.objects.create(name=name, is_fallback=True).id
-    except IntegrityError:  # another worker recreated it first
-        return Queue.objects.filter(is_fallback=True).values_list("id", flat=True).get()
+def fallback_queue_id() -> int | None:
+    """The fallback queue's id. A read, never a write: None only if someone deleted the queue
+    (migration 0002 creates it; routing.services.queues.fallback_queue_ensure recreates it
+    before routing)."""
+    return Queue.objects.filter(is_fallback=True).values_list("id", flat=True).first()
 
 
-def routing_policy(*, rules=None) -> RoutingPolicy:
-    """The live rules (or `rules`, for previews of unsaved ones) as the engine's policy."""
-    fallback = fallback_queue_id()
+def routing_policy(*, rules=None, fallback_id: int | None = None) -> RoutingPolicy:
+    """The live rules (or `rules`, for previews of unsaved ones) as the engine's policy.
+
+    `fallback_id`: the fallback queue's id when the caller has it (routing services ensure
+    the queue first); read here otherwise. Without one, compiling fails: the engine says why."""
+    fallback = fallback_id if fallback_id is not None else fallback_queue_id()
     if rules is None:
         rules = RoutingRule.objects.filter(is_active=True).select_related("territory").order_by("position", "id")
     return RoutingPolicy(
@@ -91,9 +81,9 @@ def routing_policy(*, rules=None) -> RoutingPolicy:
     )
 
 
-def routing_policy_compiled() -> CompiledPolicy:
+def routing_policy_compiled(*, fallback_id: int | None = None) -> CompiledPolicy:
     """Compiled once per rule-set content (the engine caches by hash)."""
-    return compile_policy(routing_policy())
+    return compile_policy(routing_policy(fallback_id=fallback_id))
 
 
 def routing_facts_for_lead(lead: Lead) -> RoutingFacts:
@@ -285,7 +275,7 @@ def engine_queues(queue_rows: list[Queue]) -> dict[int, EngineQueue]:
         queue.id: EngineQueue(
             id=queue.id,
             name=queue.name,
-            strategy=STRATEGY_FOR_ENGINE[queue.strategy],
+            strategy=queue.strategy,
             members=tuple(members_by_queue[queue.id]),
         )
         for queue in queue_rows

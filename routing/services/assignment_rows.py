@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from leads.models import Lead
-from routing.engine import Decision, NoWorkingTimeError, sla_times
+from routing.engine import Decision, SlaTerms
 from routing.models import (
     Activity,
     ActivityKind,
@@ -22,7 +22,6 @@ from routing.models import (
     RoutingDecision,
     SlaPolicy,
 )
-from routing.selectors.policy import rep_holidays, rep_working_hours
 from routing.services.notices import notices_record
 
 logger = logging.getLogger(__name__)
@@ -42,23 +41,14 @@ def sla_policy_for(policies: dict, *, stage: str, priority: str) -> SlaPolicy | 
     return policies.get((stage, priority)) or policies.get((stage, Priority.NORMAL))
 
 
-def sla_clock_start(assignment: Assignment, rep: Rep, policy: SlaPolicy | None, now: datetime) -> None:
-    assignment.sla_policy = policy
-    if policy is None:
-        return
-    try:
-        assignment.warn_at, assignment.due_at = sla_times(
-            now,
-            policy.first_touch_minutes,
-            policy.warning_minutes,
-            rep_working_hours(rep),
-            rep.time_zone,
-            rep_holidays(rep),
-        )
-    except NoWorkingTimeError:
-        # A rep with no working time at all cannot have a business-hours clock:
-        # no due time rather than a wrong one (the admin validates hours).
-        logger.error("rep %s has no working time; assignment without SLA clock", rep.id)
+def sla_terms_for(policies: dict, *, stage: str) -> dict[str, SlaTerms]:
+    """The SLA terms the engine counts a decision's clock with, for a lead in `stage`, by priority."""
+    terms = {}
+    for priority in Priority.values:
+        policy = sla_policy_for(policies, stage=stage, priority=priority)
+        if policy is not None:
+            terms[priority] = SlaTerms(policy.first_touch_minutes, policy.warning_minutes)
+    return terms
 
 
 def decision_summary(lead: Lead, decision: Decision, rep: Rep | None) -> str:
@@ -84,20 +74,26 @@ def assignment_rows_build(
     actor,
     now: datetime,
     sla_policies: dict,
-    priority: str | None = None,
 ) -> AssignmentRows:
-    priority = priority or decision.priority
+    """The rows of one decision. The SLA clock is the decision's (the engine counted it in
+    the rep's calendar); the policy row it came from is kept on the assignment."""
     assignment = Assignment(
         lead=lead,
         rep=rep,
         queue_id=decision.queue_id,
         rule_id=decision.rule_id,
-        priority=priority,
+        priority=decision.priority,
         status=AssignmentStatus.WAITING if rep is None else AssignmentStatus.OPEN,
         assigned_at=now if rep else None,
+        warn_at=decision.warn_at if rep else None,
+        due_at=decision.due_at if rep else None,
     )
     if rep is not None:
-        sla_clock_start(assignment, rep, sla_policy_for(sla_policies, stage=lead.stage, priority=priority), now)
+        assignment.sla_policy = sla_policy_for(sla_policies, stage=lead.stage, priority=decision.priority)
+        if assignment.sla_policy is not None and decision.due_at is None:
+            # A rep with no working time at all cannot have a business-hours clock:
+            # no due time rather than a wrong one (the admin validates hours).
+            logger.error("rep %s: %s; assignment without SLA clock", rep.id, decision.sla)
     audit = RoutingDecision(
         lead=lead,
         decided_at=now,
@@ -143,13 +139,10 @@ def assignment_write(
     trigger: str,
     actor,
     now: datetime,
-    priority: str | None = None,
+    sla_policies: dict,
 ) -> Assignment:
     rep = reps.get(decision.rep_id)
-    policies = sla_policies_load() if rep is not None else {}
-    rows = assignment_rows_build(
-        lead, decision, rep, trigger=trigger, actor=actor, now=now, sla_policies=policies, priority=priority
-    )
+    rows = assignment_rows_build(lead, decision, rep, trigger=trigger, actor=actor, now=now, sla_policies=sla_policies)
     turns = (
         {(decision.turn.queue_id, decision.turn.rep_id): (decision.turn.assigned_count, now)} if decision.turn else {}
     )

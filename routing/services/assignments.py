@@ -54,6 +54,7 @@ from routing.engine import (
     RoutingFacts,
     RuleMatch,
     decide,
+    decision_pick,
     match_rule,
 )
 from routing.engine import Queue as EngineQueue
@@ -80,7 +81,6 @@ from routing.selectors.policy import (
     reps_for_routing,
     routing_facts,
     routing_facts_for_lead,
-    routing_policy_compiled,
 )
 from routing.services.assignment_rows import (
     assignment_rows_build,
@@ -88,7 +88,9 @@ from routing.services.assignment_rows import (
     assignment_write,
     decision_summary,
     sla_policies_load,
+    sla_terms_for,
 )
+from routing.services.queues import routing_policy_for_routing
 
 logger = logging.getLogger(__name__)
 
@@ -148,17 +150,28 @@ def _without_rejecters(states: dict, rejecters: set[int], facts: RoutingFacts) -
     return {rep_id: state for rep_id, state in states.items() if rep_id not in excluded} if excluded else states
 
 
+@dataclass(frozen=True)
+class _Decided:
+    """One lead's decision and what was read for it (rep rows and states by id, SLA policies)."""
+
+    decision: Decision
+    reps: dict[int, Rep]
+    states: dict[int, RepState]
+    sla_policies: dict
+    sla_terms: dict
+
+
 def _decide(
-    lead: Lead, *, now: datetime, queue_id: int, exclude_rep_ids=(), also_lock_rep_ids=()
-) -> tuple[Decision, dict]:
+    lead: Lead, *, now: datetime, queue_id: int, priority: str, exclude_rep_ids=(), also_lock_rep_ids=()
+) -> _Decided:
     """One lead's decision within the queue of its assignment (waiting leads, reassignment),
-    under the queue and rep locks.
+    under the queue and rep locks, keeping the assignment's `priority`.
 
     The lead stays in `queue_id` (the rules chose it earlier), so the account's owner and
     reps are not offered: only that queue's members (and the fallback's, on overflow).
     `also_lock_rep_ids`: reps the caller needs locked too (a manager's pick), locked with
     the others in id order but not offered to the policy."""
-    compiled = routing_policy_compiled()
+    compiled = routing_policy_for_routing()
     facts = routing_facts(lead, account_owner_id=None, account_rep_ids=())
     match = match_rule(compiled, facts)
     if match.queue_id != queue_id:
@@ -169,9 +182,21 @@ def _decide(
     queues = list(Queue.objects.select_for_update().filter(id__in=queue_ids).order_by("id"))
     rep_ids = queue_member_rep_ids(queue_ids) - set(exclude_rep_ids)
     reps = reps_for_routing(rep_ids | set(also_lock_rep_ids), lock=True)
-    states = rep_states([rep for rep in reps if rep.id in rep_ids], now=now)
-    decision = decide(compiled, facts, queues=engine_queues(queues), reps=states, now=now, match=match)
-    return decision, {rep.id: rep for rep in reps}
+    states = rep_states(reps, now=now)
+    offered = {rep_id: state for rep_id, state in states.items() if rep_id in rep_ids}
+    policies = sla_policies_load()
+    terms = sla_terms_for(policies, stage=lead.stage)
+    decision = decide(
+        compiled,
+        facts,
+        queues=engine_queues(queues),
+        reps=offered,
+        now=now,
+        match=match,
+        sla_terms=terms,
+        priority=priority,
+    )
+    return _Decided(decision, {rep.id: rep for rep in reps}, states, policies, terms)
 
 
 @dataclass
@@ -198,7 +223,15 @@ class _Group:
         recent = self.recent.get(lead.account_id, ()) if lead.account_id else ()
         facts = replace(self.facts[lead.id], account_rep_ids=tuple(rep_id for _, rep_id in recent))
         reps = _without_rejecters(self.states, self.rejected_by.get(lead.id, set()), facts)
-        return decide(self.compiled, facts, queues=self.queues, reps=reps, now=now, match=self.matches[lead.id])
+        return decide(
+            self.compiled,
+            facts,
+            queues=self.queues,
+            reps=reps,
+            now=now,
+            match=self.matches[lead.id],
+            sla_terms=sla_terms_for(self.sla_policies, stage=lead.stage),
+        )
 
     def record(self, lead: Lead, decision: Decision, *, now: datetime) -> None:
         turn = decision.turn
@@ -310,7 +343,7 @@ def lead_route(
     Idempotent: the broker may deliver the same routing task twice. `compiled`
     lets a caller routing many leads read the rules once.
     """
-    compiled = compiled or routing_policy_compiled()
+    compiled = compiled or routing_policy_for_routing()
     routed, missing = _group_route(
         [lead_id], trigger=trigger, actor=actor, compiled=compiled, skip_locked=False, now=now
     )
@@ -320,10 +353,11 @@ def lead_route(
 
 
 def lead_route_preview(*, lead_id: int, now: datetime | None = None) -> RoutePreview:
-    """The decision the live rules would make for this lead now; nothing is written or locked."""
+    """The decision the live rules would make for this lead now; nothing is locked, and nothing
+    is written but a deleted fallback queue (the rules need it; the next routing would recreate it)."""
     now = now or timezone.now()
     lead = _leads_for_routing().get(id=lead_id)
-    compiled = routing_policy_compiled()
+    compiled = routing_policy_for_routing()
     facts = routing_facts_for_lead(lead)
     match = match_rule(compiled, facts)
     queue_ids = {match.queue_id, compiled.policy.fallback_queue_id}
@@ -332,7 +366,8 @@ def lead_route_preview(*, lead_id: int, now: datetime | None = None) -> RoutePre
     reps = reps_for_routing(rep_ids, lock=False)
     queues = list(Queue.objects.filter(id__in=queue_ids))
     states = _without_rejecters(rep_states(reps, now=now), _rejected_by([lead.id]).get(lead.id, set()), facts)
-    decision = decide(compiled, facts, queues=engine_queues(queues), reps=states, now=now, match=match)
+    terms = sla_terms_for(sla_policies_load(), stage=lead.stage)
+    decision = decide(compiled, facts, queues=engine_queues(queues), reps=states, now=now, match=match, sla_terms=terms)
     rep = next((r for r in reps if r.id == decision.rep_id), None)
     return RoutePreview(decision=decision, summary=decision_summary(lead, decision, rep))
 
@@ -345,7 +380,7 @@ def leads_route(*, lead_ids, trigger: str, actor=None) -> list[Assignment]:
     transaction (tasks and admin actions do): inside one, every group's locks would be held
     until the caller commits, and the lock order above would not hold across groups."""
     lead_ids = list(dict.fromkeys(lead_ids))
-    compiled = routing_policy_compiled() if lead_ids else None
+    compiled = routing_policy_for_routing() if lead_ids else None
     assignments = []
     for start in range(0, len(lead_ids), ROUTE_GROUP_SIZE):
         group = lead_ids[start : start + ROUTE_GROUP_SIZE]
@@ -378,15 +413,21 @@ def assignment_assign_waiting(*, assignment_id: int, now: datetime | None = None
         lead, assignment = _locked_assignment(assignment_id)
         if assignment.status != AssignmentStatus.WAITING:
             return None
-        decision, reps = _decide(lead, now=now, queue_id=assignment.queue_id)
-        if decision.rep_id is None:
+        decided = _decide(lead, now=now, queue_id=assignment.queue_id, priority=assignment.priority)
+        if decided.decision.rep_id is None:
             return None
         assignment.status = AssignmentStatus.CLOSED
         assignment.closed_at = now
         assignment.close_reason = "Assigned once a rep was available"
         assignment.save(update_fields=["status", "closed_at", "close_reason"])
         return assignment_write(
-            lead, decision, reps, trigger=RoutingTrigger.WAITING, actor=None, now=now, priority=assignment.priority
+            lead,
+            decided.decision,
+            decided.reps,
+            trigger=RoutingTrigger.WAITING,
+            actor=None,
+            now=now,
+            sla_policies=decided.sla_policies,
         )
 
 
@@ -415,18 +456,31 @@ def assignment_reassign_to_next(
         exclude = (current.rep_id,) if current.rep_id else ()
         if to_rep_id is not None:
             # The manager's pick is locked with the queue's reps, in id order (after the queue).
-            decision, locked = _decide(
-                lead, now=now, exclude_rep_ids=exclude, queue_id=current.queue_id, also_lock_rep_ids=(to_rep_id,)
+            decided = _decide(
+                lead,
+                now=now,
+                exclude_rep_ids=exclude,
+                queue_id=current.queue_id,
+                priority=current.priority,
+                also_lock_rep_ids=(to_rep_id,),
             )
-            target = locked.get(to_rep_id)
+            target = decided.reps.get(to_rep_id)
             if target is None:
                 raise ValidationError({"to_rep": f"There is no rep {to_rep_id}."})
             if actor is not None:
                 check_can_manage(actor, target)
-            decision = _pick(decision, rep_id=to_rep_id, reason=f"Reassigned by {actor}: {reason}")
+            decision = decision_pick(
+                decided.decision,
+                decided.states[to_rep_id],
+                reason=f"Reassigned by {actor}: {reason}",
+                sla_terms=decided.sla_terms,
+            )
             reps = {target.id: target}
         else:
-            decision, reps = _decide(lead, now=now, exclude_rep_ids=exclude, queue_id=current.queue_id)
+            decided = _decide(
+                lead, now=now, exclude_rep_ids=exclude, queue_id=current.queue_id, priority=current.priority
+            )
+            decision, reps = decided.decision, decided.reps
         Activity.objects.create(
             lead=lead, assignment=current, kind=ActivityKind.REASSIGNED, actor=actor, at=now, notes=reason[:1000]
         )
@@ -437,11 +491,6 @@ def assignment_reassign_to_next(
             trigger=RoutingTrigger.REASSIGN if actor else RoutingTrigger.SLA,
             actor=actor,
             now=now,
-            priority=current.priority,
+            sla_policies=decided.sla_policies,
         )
         return new if new.rep_id else None
-
-
-def _pick(decision: Decision, *, rep_id: int, reason: str) -> Decision:
-    """A manager's explicit choice: same audit of the rules, no rotation turn."""
-    return replace(decision, rep_id=rep_id, is_waiting=False, turn=None, method="manual", reason=reason)

@@ -18,6 +18,9 @@ from qualify_site.enqueue import enqueue_now, enqueue_on_commit
 from routing.models import Assignment, AssignmentNotice, AssignmentStatus, NoticeKind
 from routing.notifications import Notice, email_send
 
+# Named, not imported: routing.tasks imports this module (qualify_site.enqueue).
+NOTICE_SEND_TASK = "routing.tasks.notice_send_task"
+
 # A notice's own task normally runs within seconds of the commit; past this the
 # sweep assumes it was lost and publishes it again (a duplicate is harmless).
 NOTICE_RESEND_AFTER = timedelta(minutes=2)
@@ -75,15 +78,13 @@ def notice_for(*, kind: str, assignment_id: int) -> Notice | None:
 
 def notices_record(*, kind: str, assignment_ids: list[int]) -> None:
     """Record that each assignment is owed a `kind` notice, and publish its task on commit."""
-    from routing.tasks import notice_send_task  # tasks import services: resolve at call time
-
     now = timezone.now()
     AssignmentNotice.objects.bulk_create(
         [AssignmentNotice(assignment_id=assignment_id, kind=kind, created_at=now) for assignment_id in assignment_ids],
         ignore_conflicts=True,
     )
     for assignment_id in assignment_ids:
-        enqueue_on_commit(notice_send_task, kind, assignment_id, recovered_by="the SLA sweep (notices_resend)")
+        enqueue_on_commit(NOTICE_SEND_TASK, kind, assignment_id, recovered_by="the SLA sweep (notices_resend)")
 
 
 def notice_email_once(*, kind: str, assignment_id: int) -> Notice | None:
@@ -125,8 +126,6 @@ def notices_resend(*, now: datetime) -> int:
     """Publish again the notices still unsent a while after they were recorded (their task
     was lost: Redis down at commit, a worker gone, a failed send). Newest first: fresh news
     matters most. Returns how many were published."""
-    from routing.tasks import notice_send_task
-
     unsent = (
         AssignmentNotice.objects.filter(
             sent_at__isnull=True,
@@ -139,7 +138,7 @@ def notices_resend(*, now: datetime) -> int:
     published = 0
     for kind, assignment_id in unsent:
         # Still down: stop here rather than wait out a timeout per notice; the next sweep tries again.
-        if not enqueue_now(notice_send_task, kind, assignment_id, recovered_by="the next SLA sweep"):
+        if not enqueue_now(NOTICE_SEND_TASK, kind, assignment_id, recovered_by="the next SLA sweep"):
             break
         published += 1
     return published

@@ -9,7 +9,6 @@ from routing.engine import QueueMember as EngineMember
 from routing.engine import starting_assigned_count
 from routing.models import OutOfOffice, Queue, QueueMember, Rep
 from routing.permissions import check_can_manage, check_can_manage_as_saved
-from routing.selectors.policy import STRATEGY_FOR_ENGINE
 
 
 def _check_capacity(capacity) -> None:
@@ -90,7 +89,7 @@ def queue_member_add(*, queue_id: int, rep_id: int, weight: int | None = None, u
         EngineMember(rep_id=m.rep_id, assigned_count=m.assigned_count, weight=m.weight or m.rep.weight)
         for m in QueueMember.objects.filter(queue=queue, is_active=True).exclude(rep=rep).select_related("rep")
     ]
-    start = starting_assigned_count(others, weight or rep.weight, strategy=STRATEGY_FOR_ENGINE[queue.strategy])
+    start = starting_assigned_count(others, weight or rep.weight, strategy=queue.strategy)
     member, _ = QueueMember.objects.update_or_create(
         queue=queue, rep=rep, defaults={"weight": weight, "assigned_count": start, "is_active": True}
     )

@@ -17,6 +17,9 @@ from scoring.selectors import (
 )
 
 DEFAULT_VERSION_NAME = "Default rules"
+# A publish rescores every lead, then routes what qualified: the pipeline's work
+# (pipeline/tasks.py), named, not imported: scoring sits below it.
+RESCORE_ALL_TASK = "pipeline.tasks.rescore_all_task"
 
 
 # --- Rule definitions -----------------------------------------------------------------------
@@ -120,8 +123,6 @@ def rule_version_publish(*, version_id: int, user=None) -> RuleVersion:
     The previous live version is archived in the same transaction, so there is
     never a moment with zero or two live versions (the database enforces one).
     """
-    from scoring.tasks import rescore_all_task  # tasks import services; import here to avoid a cycle
-
     with transaction.atomic():
         version = RuleVersion.objects.select_for_update().get(id=version_id)
         if version.status != VersionStatus.DRAFT:
@@ -153,7 +154,7 @@ def rule_version_publish(*, version_id: int, user=None) -> RuleVersion:
         )
         # Lost with the broker, the rescore never starts: the periodic drain resumes a
         # rescore that stopped moving (rescoring.rescore_stalled_claim).
-        enqueue_on_commit(rescore_all_task, version.id, recovered_by="the periodic drain (stalled rescores resume)")
+        enqueue_on_commit(RESCORE_ALL_TASK, version.id, recovered_by="the periodic drain (stalled rescores resume)")
     return version
 
 

@@ -5,7 +5,7 @@ from django.contrib.auth.models import Permission
 
 from leads.models import DeadLetter, Event
 from leads.services.roles import roles_sync
-from leads.tasks import events_process_task
+from pipeline.tasks import events_process_task
 from tests.leads.poison_utils import batch_repair, poison_batch
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]

@@ -16,7 +16,7 @@ from leads.services.dead_letters import (
     dead_letters_replay,
     is_transient_error,
 )
-from leads.tasks import events_process_task
+from pipeline.tasks import events_process_task
 from tests.leads.poison_utils import batch_repair, history_locked, identify_message, poison_batch
 from tests.worker_utils import database_url_of_test_run, ingest, tasks_routed_to_own_queue, wait_until
 

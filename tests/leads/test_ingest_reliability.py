@@ -161,7 +161,7 @@ def test_on_commit_it_publishes_one_processing_task_for_the_batch_to_redis(
     broker.delete("celery")
     assert len(queued) == 1
     message = json.loads(queued[0])
-    assert message["headers"]["task"] == "leads.tasks.events_process_task"
+    assert message["headers"]["task"] == "pipeline.tasks.events_process_task"
     batch_ids = {str(b) for b in Event.objects.values_list("batch_id", flat=True)}
     assert json.loads(base64.b64decode(message["body"]))[0] == [batch_ids.pop()]
 
@@ -184,7 +184,7 @@ def test_with_the_broker_down_the_client_still_gets_200_and_events_wait_for_the_
     assert response.status_code == 200
     assert response.json() == {"success": True}
     assert len(callbacks) == 1
-    assert "Could not enqueue leads.tasks.events_process_task" in caplog.text
+    assert "Could not enqueue pipeline.tasks.events_process_task" in caplog.text
     events = Event.objects.filter(source=source)
     assert events.count() == 10
     assert not events.filter(processed_at__isnull=False).exists()

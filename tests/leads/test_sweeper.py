@@ -13,7 +13,8 @@ from django.utils import timezone
 from leads.models import BatchAttempt, DeadLetter, Event, Lead
 from leads.selectors_identity import unprocessed_batch_id_list
 from leads.services.dead_letters import MAX_SWEEPS, batch_attempt_start, unprocessed_batches_sweep
-from leads.tasks import events_process_task, events_sweep_unprocessed_task
+from leads.tasks import events_sweep_unprocessed_task
+from pipeline.tasks import events_process_task
 from qualify_site.celery import app as celery_app
 from tests.broker_utils import redis_unreachable
 from tests.leads.poison_utils import poison_batch

@@ -5,7 +5,7 @@ import pytest
 from django.db import InterfaceError, OperationalError
 
 from leads.models import Event, Lead
-from leads.tasks import events_process_task
+from pipeline.tasks import events_process_task
 from tests.worker_utils import ingest
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]

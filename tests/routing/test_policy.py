@@ -502,9 +502,7 @@ def test_a_decision_costs_microseconds():
         for index in range(20)
     )
     policy = RoutingPolicy(rules=rules, fallback_queue_id=10)
-    queue = Queue(
-        10, "Big", "weighted_round_robin", tuple(QueueMember(rep_id, rep_id, weight=2) for rep_id in range(10))
-    )
+    queue = Queue(10, "Big", "weighted", tuple(QueueMember(rep_id, rep_id, weight=2) for rep_id in range(10)))
     reps = {rep_id: RepState(rep_id, f"Rep {rep_id}", capacity=20, open_assignments=rep_id) for rep_id in range(10)}
     compiled = compile_policy(policy)
     lead = facts(employees=990, country="DE")

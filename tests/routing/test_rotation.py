@@ -72,12 +72,12 @@ def test_round_robin_ignores_weights():
     [
         ("round_robin", (1, 1, 1)),
         ("round_robin", (1, 1, 1, 1, 1)),
-        ("weighted_round_robin", (1, 2, 3)),
-        ("weighted_round_robin", (1, 2, 3, 4, 5)),
-        ("weighted_round_robin", (5, 1, 1, 1)),
-        ("weighted_round_robin", (1, 1, 1, 7)),
-        ("weighted_round_robin", (2, 3)),
-        ("weighted_round_robin", (0.5, 1.5, 1)),
+        ("weighted", (1, 2, 3)),
+        ("weighted", (1, 2, 3, 4, 5)),
+        ("weighted", (5, 1, 1, 1)),
+        ("weighted", (1, 1, 1, 7)),
+        ("weighted", (2, 3)),
+        ("weighted", (0.5, 1.5, 1)),
     ],
 )
 def test_every_rep_stays_within_one_lead_of_their_share_at_every_prefix(strategy, weights):
@@ -96,7 +96,7 @@ def test_every_rep_stays_within_one_lead_of_their_share_at_every_prefix(strategy
 
 def test_weighted_round_robin_gives_exact_shares_after_whole_rounds():
     # when
-    order = route("weighted_round_robin", queue(1, 2, 3), 600)
+    order = route("weighted", queue(1, 2, 3), 600)
 
     # then
     assert [order.count(rep_id) for rep_id in (1, 2, 3)] == [100, 200, 300]
@@ -134,9 +134,9 @@ def test_a_long_absence_brings_the_rep_back_first_but_without_a_flood():
     ("strategy", "weights", "new_weight"),
     [
         ("round_robin", (1, 1, 1), 1),
-        ("weighted_round_robin", (1, 2, 3), 2),
-        ("weighted_round_robin", (1, 2, 3), 1),
-        ("weighted_round_robin", (3, 1), 5),
+        ("weighted", (1, 2, 3), 2),
+        ("weighted", (1, 2, 3), 1),
+        ("weighted", (3, 1), 5),
     ],
 )
 def test_a_rep_added_midway_gets_their_share_without_a_flood_or_a_wait(strategy, weights, new_weight):
@@ -241,8 +241,8 @@ def test_nobody_available_gives_no_choice():
         ((), (), 1, "round_robin", 0),
         ((10, 11, 12), (1, 1, 1), 1, "round_robin", 11),
         ((10, 11, 13), (1, 1, 1), 1, "round_robin", 11),  # 11.33 rounded down
-        ((10, 20, 30), (1, 2, 3), 2, "weighted_round_robin", 20),
-        ((10, 20, 30), (1, 2, 3), 3, "weighted_round_robin", 30),
+        ((10, 20, 30), (1, 2, 3), 2, "weighted", 20),
+        ((10, 20, 30), (1, 2, 3), 3, "weighted", 30),
         ((10, 20, 30), (1, 2, 3), 3, "round_robin", 20),  # weights do not count in round robin
     ],
 )
@@ -264,7 +264,7 @@ def test_a_new_member_starts_at_the_queue_virtual_time(counts, weights, new_weig
     ("call", "message"),
     [
         (lambda: choose_next("lottery", [Candidate(QueueMember(1))]), "not one of"),
-        (lambda: choose_next("weighted_round_robin", [Candidate(QueueMember(1, weight=0))]), "more than 0"),
+        (lambda: choose_next("weighted", [Candidate(QueueMember(1, weight=0))]), "more than 0"),
         (lambda: starting_assigned_count([QueueMember(1)], -1), "more than 0"),
     ],
 )
@@ -281,7 +281,7 @@ def test_weighted_round_robin_is_fair_for_any_weights(weights):
     shares = {rep_id: weight / sum(weights) for rep_id, weight in enumerate(weights, start=1)}
 
     # when
-    order = route("weighted_round_robin", queue(*weights), 300)
+    order = route("weighted", queue(*weights), 300)
 
     # then
     assert worst_drift(order, shares) < 1
@@ -291,7 +291,7 @@ def test_weighted_round_robin_is_fair_for_any_weights(weights):
 @given(
     counts=st.lists(st.integers(0, 50), min_size=1, max_size=6),
     weights=st.lists(st.integers(1, 5), min_size=6, max_size=6),
-    strategy=st.sampled_from(["round_robin", "weighted_round_robin", "least_loaded"]),
+    strategy=st.sampled_from(["round_robin", "weighted", "least_loaded"]),
     seed=st.integers(0, 1000),
 )
 def test_the_choice_depends_only_on_the_stored_state_not_on_listing_order(counts, weights, strategy, seed):

@@ -294,8 +294,8 @@ def test_a_lead_crossing_the_hot_threshold_is_routed_even_before_it_qualifies(or
     from leads.services.identity import events_process_batch
     from leads.services.ingest import batch_ingest
     from leads.services.sources import source_create
+    from pipeline.tasks import pending_rescore_drain_task
     from scoring.services import leads_mark_for_rescore, rule_version_install_default
-    from scoring.tasks import pending_rescore_drain_task
 
     with django_capture_on_commit_callbacks(execute=True):
         rule_version_install_default()

@@ -9,6 +9,7 @@ import time_machine
 from django.utils import timezone
 
 from leads.models import Lead
+from pipeline.tasks import pending_rescore_drain_task, rescore_all_task
 from scoring.models import LeadScore, RuleVersion
 from scoring.services import (
     rescore_range,
@@ -19,7 +20,6 @@ from scoring.services import (
     rule_version_publish,
 )
 from scoring.services.rescoring import RESCORE_STALLED_AFTER
-from scoring.tasks import pending_rescore_drain_task, rescore_all_task
 from tests.broker_utils import redis_unreachable
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]

@@ -7,8 +7,8 @@ import redis
 from django.conf import settings
 from django.core.cache import cache
 
+from pipeline.tasks import DRAIN_SCHEDULED_KEY, pending_rescore_drain_soon, pending_rescore_drain_task
 from qualify_site.celery import app
-from scoring.tasks import DRAIN_SCHEDULED_KEY, pending_rescore_drain_soon, pending_rescore_drain_task
 
 pytestmark = [pytest.mark.redis]
 
@@ -38,7 +38,7 @@ def test_a_queued_drain_absorbs_the_batches_processed_while_it_waits(broker):
         pending_rescore_drain_soon()
 
     # then one drain is queued
-    assert _queued_tasks(broker) == ["scoring.tasks.pending_rescore_drain_task"]
+    assert _queued_tasks(broker) == ["pipeline.tasks.pending_rescore_drain_task"]
 
 
 @pytest.mark.django_db
