@@ -9,15 +9,15 @@ times come from `sla_times` in the assigned rep's working hours, time zone and h
 | --- | --- |
 | `facts.py` | the frozen inputs: Territory, RoutingRule, RoutingPolicy, RoutingFacts, RepState, Queue... |
 | `policy.py` | validate and compile a policy (cached by content hash); `match_rule`, `decide` |
-| `explain.py` | `explain_condition`: the decisive comparison of a condition, in words |
+| (`conditions/explain.py`) | `explain_condition`: the decisive comparison of a condition, in words (re-exported here) |
 | `territory.py` | `territory_match` |
 | `rotation.py` | round robin, weighted round robin, least loaded; `starting_assigned_count` |
 | `availability.py` | `rep_availability`: inactive, out of office, at capacity, outside hours |
 | `sla.py` | business minutes across time zones, holidays and DST |
 """
 
+from conditions.explain import compile_explainer, explain_condition
 from routing.engine.availability import Availability, rep_availability
-from routing.engine.explain import compile_explainer, explain_condition
 from routing.engine.facts import (
     PRIORITIES,
     ROOTS,

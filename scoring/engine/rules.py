@@ -48,7 +48,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from scoring.engine.conditions import (
+from conditions.catalogue import ATTRIBUTE_FIELDS, EVENT_FIELDS
+from conditions.language import (
     Predicate,
     compile_condition,
     condition_fields,
@@ -63,7 +64,9 @@ KIND_WORD = {"fit": "fit rule", "engagement": "engagement rule", "negative": "ne
 PATH_KINDS = ("activation", "usage_depth", "seat_growth", "plan_limit")
 EVENT_TYPES = ("track", "page", "screen", "identify", "group", "alias")
 ATTRIBUTE_ROOTS = ("lead", "account")
-EVENT_ROOTS = ("name", "type", "properties", "context", "user", "account_level")
+# The first words an event condition's field may start with: `event.` and, in conditions stored
+# before the catalogue, the event's own keys (`properties.path`, `name`).
+EVENT_ROOTS = ("event", "name", "type", "properties", "context", "user", "account_level")
 
 MAX_POINTS = 1000
 MAX_DAYS = 3650
@@ -175,13 +178,23 @@ def _is_event_rule(rule: dict) -> bool:
     return "event" in rule or "event_type" in rule
 
 
-def _check_event_rule(rule: dict, where: str, errors: list[str]) -> None:
+def _check_when(condition: Any, where: str, errors: list[str], *, on_events: bool, known_fields: bool) -> None:
+    """The rule's condition; with `known_fields`, every field must be in the catalogue (see conditions/)."""
+    if known_fields:
+        fields = EVENT_FIELDS if on_events else ATTRIBUTE_FIELDS
+        errors.extend(validate_condition(condition, where=f"{where}: condition", fields=fields))
+    else:
+        roots = EVENT_ROOTS if on_events else ATTRIBUTE_ROOTS
+        errors.extend(validate_condition(condition, where=f"{where}: condition", roots=roots))
+
+
+def _check_event_rule(rule: dict, where: str, errors: list[str], *, known_fields: bool) -> None:
     if "event" in rule:
         _check_event_names(rule["event"], where, "event", errors, allow_single=True)
     if "event_type" in rule and rule["event_type"] not in EVENT_TYPES:
         errors.append(f"{where}: 'event_type' {rule['event_type']!r:.40} is not one of {', '.join(EVENT_TYPES)}")
     if "when" in rule:
-        errors.extend(validate_condition(rule["when"], where=f"{where}: condition", roots=EVENT_ROOTS))
+        _check_when(rule["when"], where, errors, on_events=True, known_fields=known_fields)
     if "max_count" in rule and not _is_positive_int(rule["max_count"]):
         errors.append(f"{where}: 'max_count' must be a whole number of at least 1, not {rule['max_count']!r:.40}")
     if "max_points" in rule:
@@ -194,7 +207,7 @@ def _check_event_rule(rule: dict, where: str, errors: list[str]) -> None:
         errors.append(f"{where}: 'scope' must be 'lead' or 'account', not {rule['scope']!r:.40}")
 
 
-def _check_path(rule: dict, where: str, errors: list[str]) -> None:
+def _check_path(rule: dict, where: str, errors: list[str], *, known_fields: bool) -> None:
     kind = rule.get("kind")
     if kind not in PATH_KINDS:
         errors.append(f"{where}: 'kind' {kind!r:.40} is not one of {', '.join(PATH_KINDS)}")
@@ -236,7 +249,7 @@ def _check_path(rule: dict, where: str, errors: list[str]) -> None:
         if "events" in rule:
             _check_event_names(rule["events"], where, "events", errors, allow_single=False)
         if "when" in rule:
-            errors.extend(validate_condition(rule["when"], where=f"{where}: condition", roots=EVENT_ROOTS))
+            _check_when(rule["when"], where, errors, on_events=True, known_fields=known_fields)
     elif kind == "seat_growth":
         if not _is_positive_int(rule.get("min_increase")):
             errors.append(f"{where}: a seat growth path needs 'min_increase', a whole number of at least 1")
@@ -246,10 +259,13 @@ def _check_path(rule: dict, where: str, errors: list[str]) -> None:
             errors.append(f"{where}: 'event' must be an event name")
 
 
-def validate_rule(kind: str, rule: Any, *, index: int | None = None) -> list[str]:
+def validate_rule(kind: str, rule: Any, *, index: int | None = None, known_fields: bool = True) -> list[str]:
     """Plain-word errors for one rule of `kind` (fit, engagement, negative or pql); [] when valid.
 
-    Usable on its own for a rule edited inline in the admin. Never raises.
+    Usable on its own for a rule edited inline in the admin. Never raises. `known_fields`
+    (the default, for anything being saved): each field a condition names must be in the
+    field catalogue and support its operator. Compiling a stored version checks only the
+    shape (`known_fields=False`), so versions saved before the catalogue keep scoring.
     """
     if kind not in KIND_WORD:
         return [f"unknown rule kind {kind!r:.40}; expected one of {', '.join(KIND_WORD)}"]
@@ -258,7 +274,7 @@ def validate_rule(kind: str, rule: Any, *, index: int | None = None) -> list[str
         return [f"{where}: must be an object, not {type(rule).__name__}"]
     errors: list[str] = []
     if kind == "pql":
-        _check_path(rule, where, errors)
+        _check_path(rule, where, errors, known_fields=known_fields)
         return errors
     if kind == "fit" or (kind == "negative" and not _is_event_rule(rule)):
         allowed = _COMMON_KEYS + ("points", "when") + (("bucket",) if kind == "negative" else ())
@@ -267,14 +283,14 @@ def validate_rule(kind: str, rule: Any, *, index: int | None = None) -> list[str
         if "when" not in rule:
             errors.append(f"{where}: missing 'when', the condition on lead.* or account.* attributes")
         else:
-            errors.extend(validate_condition(rule["when"], where=f"{where}: condition", roots=ATTRIBUTE_ROOTS))
+            _check_when(rule["when"], where, errors, on_events=False, known_fields=known_fields)
     else:
         allowed = _COMMON_KEYS + _EVENT_RULE_KEYS + (("bucket",) if kind == "negative" else ())
         _check_common(rule, where, allowed, errors)
         _check_points(rule, where, errors, negative=kind == "negative")
         if not _is_event_rule(rule):
             errors.append(f"{where}: needs 'event' (an event name or list of names) or 'event_type' (e.g. page)")
-        _check_event_rule(rule, where, errors)
+        _check_event_rule(rule, where, errors, known_fields=known_fields)
     if kind == "negative" and rule.get("bucket", "fit") not in ("fit", "engagement"):
         errors.append(f"{where}: 'bucket' must be 'fit' or 'engagement', not {rule['bucket']!r:.40}")
     return errors
@@ -312,8 +328,10 @@ def _check_thresholds(thresholds: Any, errors: list[str]) -> None:
         errors.append("thresholds: grade bands must go down: A above B above C")
 
 
-def validate_version(document: Any) -> list[str]:
-    """Every problem in a rule version document, in plain words; [] when it is valid. Never raises."""
+def validate_version(document: Any, *, known_fields: bool = True) -> list[str]:
+    """Every problem in a rule version document, in plain words; [] when it is valid. Never raises.
+
+    `known_fields`: as for `validate_rule` (on for saving, off for compiling what is stored)."""
     if not isinstance(document, dict):
         return ["the rule version must be a JSON object with thresholds, fit_rules, engagement_rules, ..."]
     errors: list[str] = []
@@ -335,7 +353,7 @@ def validate_version(document: Any) -> list[str]:
             continue
         kind = SECTION_KIND[section]
         for index, rule in enumerate(rules, start=1):
-            errors.extend(validate_rule(kind, rule, index=index))
+            errors.extend(validate_rule(kind, rule, index=index, known_fields=known_fields))
             name = rule.get("name") if isinstance(rule, dict) else None
             if isinstance(name, str) and name.strip():
                 key = name.strip().casefold()
@@ -346,9 +364,9 @@ def validate_version(document: Any) -> list[str]:
     return errors
 
 
-def check_version(document: Any) -> None:
+def check_version(document: Any, *, known_fields: bool = True) -> None:
     """Raise RuleValidationError listing every problem, if there is one."""
-    errors = validate_version(document)
+    errors = validate_version(document, known_fields=known_fields)
     if errors:
         raise RuleValidationError(errors)
 
@@ -582,7 +600,9 @@ def compile_version(document: Any, *, version_id: Any = None) -> CompiledVersion
     compiled = _CACHE.get(key)
     if compiled is not None:
         return compiled
-    check_version(document)
+    # Stored versions may name fields from before the catalogue: they compile (and simply read
+    # nothing there) rather than stop scoring; saving is where unknown fields are refused.
+    check_version(document, known_fields=False)
     # Compile from a private copy so later edits to the caller's dict cannot leak in.
     document = json.loads(json.dumps(document))
     compiled = _build(document, version_id, digest)
