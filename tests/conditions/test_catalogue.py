@@ -158,9 +158,9 @@ def test_a_routing_rule_naming_an_unknown_field_is_refused_with_a_suggestion():
     errors = validate_rule(rule)
 
     # then
-    assert errors == [
-        "rule 'Domains': condition: `lead.emial_domain` is not a field; did you mean `lead.email_domain`?"
-    ]
+    assert len(errors) == 1
+    assert errors[0].startswith("rule 'Domains': condition: `lead.emial_domain` is not a field; did you mean")
+    assert "`lead.email_domain`" in errors[0]
     assert validate_rule(rule, known_fields=False) == []
 
 
