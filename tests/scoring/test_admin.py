@@ -214,6 +214,36 @@ def test_saving_a_draft_stores_rule_changes(olivia_client, draft):
         ),
         (
             {
+                "kind": "fit",
+                "name": "Shoes",
+                "points": 10,
+                "definition": '{"when": {"field": "lead.shoe_size", "op": "gt", "value": 40}}',
+            },
+            "definition",
+            "`lead.shoe_size` is not a field; did you mean `lead.source_kind`?",
+        ),
+        (
+            {
+                "kind": "engagement",
+                "name": "Pricing",
+                "points": 10,
+                "definition": '{"event_type": "page", "when": {"field": "event.nam", "op": "eq", "value": "Pricing"}}',
+            },
+            "definition",
+            "`event.nam` is not a field; did you mean `event.name`",
+        ),
+        (
+            {
+                "kind": "fit",
+                "name": "Big",
+                "points": 10,
+                "definition": '{"when": {"field": "account.employee_count", "op": "contains_any", "value": ["big"]}}',
+            },
+            "definition",
+            "`account.employee_count` is a number; operator 'contains_any' does not apply",
+        ),
+        (
+            {
                 "kind": "negative",
                 "name": "Gmail",
                 "points": 10,
