@@ -51,6 +51,10 @@ def show_value(value: Any) -> str:
     if value is False:
         return "no"
     if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if type(value) is int and abs(value) >= 10000:
+        return f"{value:,}"  # 10,000 employees, as a rep writes it
+    if isinstance(value, float):
         return f"{value:g}"
     if isinstance(value, str):
         return f"'{value}'"
@@ -129,9 +133,10 @@ def describe_condition(condition: Any) -> str:
         "not_in": lambda: f"is none of {one_of(value)}",
         "contains": lambda: f"contains {show_value(value)}",
         "icontains": lambda: f"contains {show_value(value)} (any case)",
-        "contains_any": lambda: f"contains any of {list_words(list(value))}",
+        # Commas only: an "or" inside the list would blur with the "or" of an `any`.
+        "contains_any": lambda: f"contains any of {', '.join(map(str, value))}",
         "startswith": lambda: f"starts with {show_value(value)}",
-        "regex": lambda: f"contains any of {list_words(words)}" if words else f"matches the pattern {value}",
+        "regex": lambda: f"contains any of {', '.join(words)}" if words else f"matches the pattern {value}",
         "gt": lambda: f"is more than {show_value(value)}",
         "gte": lambda: f"is at least {show_value(value)}",
         "lt": lambda: f"is less than {show_value(value)}",

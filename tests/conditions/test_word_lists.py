@@ -71,7 +71,7 @@ def test_a_word_list_must_be_a_list_of_words(value, message):
 
 def test_a_word_list_is_described_as_words():
     # then
-    assert describe_condition(SENIOR) == "the lead's title contains any of VP, Head, Director, Chief or Vice President"
+    assert describe_condition(SENIOR) == "the lead's title contains any of VP, Head, Director, Chief, Vice President"
 
 
 def test_an_old_word_list_regex_reads_as_words_and_other_regexes_stay_patterns():
@@ -80,7 +80,7 @@ def test_an_old_word_list_regex_reads_as_words_and_other_regexes_stay_patterns()
     pattern = {"field": "lead.title", "op": "regex", "value": r"^(?i)data.*lead$"}
 
     # then
-    assert describe_condition(old) == "the lead's title contains any of student or intern"
+    assert describe_condition(old) == "the lead's title contains any of student, intern"
     assert describe_condition(pattern) == r"the lead's title matches the pattern ^(?i)data.*lead$"
     assert compile_condition(old)({"lead": {"title": "Marketing Intern"}})
 
