@@ -314,6 +314,20 @@ def make_getter(field: str) -> Callable[[Any], Any]:
             return inner.get(second, MISSING) if type(inner) is dict else MISSING
 
         return get_two
+    if len(segments) == 3:
+        # `event.properties.path`: the common shape of event conditions, read for every event.
+        first, second, third = segments
+
+        def get_three(context: Any) -> Any:
+            if type(context) is not dict:
+                return MISSING
+            inner = context.get(first, MISSING)
+            if type(inner) is not dict:
+                return MISSING
+            inner = inner.get(second, MISSING)
+            return inner.get(third, MISSING) if type(inner) is dict else MISSING
+
+        return get_three
 
     def get_many(context: Any) -> Any:
         current = context

@@ -135,7 +135,10 @@ class EventFacts:
             "user": self.user_key,
             "account_level": self.is_account_level,
         }
-        return {"event": fields, **fields}
+        # One dict for both spellings (`event` points back at it): built for every event a
+        # rule looks at, so a second copy would cost a full rescore time for nothing.
+        fields["event"] = fields
+        return fields
 
 
 @dataclass(frozen=True)
