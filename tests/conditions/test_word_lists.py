@@ -1,6 +1,10 @@
 """Word lists: "title contains any of VP, Head, Director, Chief", matched and shown as words."""
 
+import re
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from conditions import compile_condition, describe_condition, explain_condition, validate_condition
 from scoring.engine import default_rules, describe
@@ -105,3 +109,16 @@ def test_the_default_rules_read_as_sentences_without_regular_expressions():
     assert "the account's industry contains any of Software, SaaS, Internet" in sentences
     assert "the lead is unsubscribed" in sentences
     assert "each page view where the event's path contains '/pricing'" in sentences
+
+
+@given(
+    words=st.lists(st.text(alphabet="abcXYZ", min_size=1, max_size=4), min_size=1, max_size=4),
+    text=st.text(alphabet="abcXYZ _-.,()1", max_size=30),
+)
+def test_contains_any_agrees_with_splitting_the_text_into_words(words, text):
+    # given: a word is a run of letters, digits or underscores; matching ignores case
+    tokens = set(re.findall(r"\w+", text.lower()))
+    predicate = compile_condition({"field": "lead.title", "op": "contains_any", "value": words})
+
+    # then
+    assert predicate({"lead": {"title": text}}) is any(word.lower() in tokens for word in words)
