@@ -26,6 +26,7 @@ from django.template.response import TemplateResponse
 from django.urls import path
 from django.views.decorators.http import require_POST
 
+from conditions.describe import describe_condition
 from leads.models import Lead, Stage
 from qualify_site.admin_site import ServiceRefusalAdmin, service_refusals
 from qualify_site.roles import Role, user_has_role
@@ -60,7 +61,6 @@ from routing.services.reps import (
     rep_out_of_office_remove,
     rep_save,
 )
-from scoring.engine.describe import describe_condition
 
 CONFIGURE = (Role.ADMIN, Role.MANAGER)
 READ_CONFIGURATION = (Role.ADMIN, Role.MANAGER, Role.MARKETING_OPS)

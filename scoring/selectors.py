@@ -10,8 +10,10 @@ from functools import reduce
 from django.db import connection
 from django.db.models import Case, F, JSONField, Q, Value, When
 
-from leads.emails import email_domain, email_type
-from leads.models import Account, Event, EventType, Lead
+from conditions.language import condition_fields
+from leads.facts import ACCOUNT_COLUMNS, LEAD_COLUMNS, lead_facts, with_fact_columns
+from leads.facts import account_facts as account_fields
+from leads.models import Event, EventType, Lead
 from qualify_site.bulk_sql import values_rows
 from scoring.engine import (
     AccountFacts,
@@ -22,7 +24,6 @@ from scoring.engine import (
     compile_version,
     describe,
 )
-from scoring.engine.conditions import condition_fields
 from scoring.engine.horizons import EventHorizons, event_horizons
 from scoring.models import Rule, RuleKind, RuleVersion, VersionStatus
 
@@ -141,7 +142,8 @@ def _account_signals(compiled: CompiledVersion) -> AccountSignals:
     # name (seat growth reads group calls, which always move the account).
     colleagues = event_horizons(compiled, account_level=True)
     rules = [rule for section in SECTION_FOR_KIND.values() for rule in compiled.document.get(section, [])]
-    uses_context = any(field.startswith("context") for rule in rules for field in condition_fields(rule.get("when")))
+    fields = [field for rule in rules for field in condition_fields(rule.get("when"))]
+    uses_context = any(field.startswith(("context", "event.context")) for field in fields)
     return AccountSignals(
         any_event=colleagues.any_event_days is not None,
         event_names=frozenset(colleagues.names),
@@ -150,62 +152,15 @@ def _account_signals(compiled: CompiledVersion) -> AccountSignals:
     )
 
 
-_LEAD_FIELDS = ("email", "traits", "title", "department", "seniority", "country", "region", "stage")
-_LEAD_FIELDS += ("is_unsubscribed", "account_id")
-_ACCOUNT_FIELDS = ("traits", "name", "domain", "industry", "employee_count", "country", "region", "segment", "plan")
-_ACCOUNT_FIELDS += ("seats",)
-
-
 def leads_for_scoring():
-    """Unmerged leads with just what scoring reads (`_lead_attributes`, `_account_attributes`): the
-    account, and the source's name and campaign's type as annotations. A full rescore loads every
-    lead, and the columns and model instances nothing reads cost more than the ones it does."""
-    return (
+    """Unmerged leads with just what scoring reads: the columns the facts builder (leads/facts.py)
+    reads, the account's, and the source's and campaign's as annotations. A full rescore loads
+    every lead, and the columns and model instances nothing reads cost more than the ones it does."""
+    return with_fact_columns(
         Lead.objects.select_related("account")
-        .only(*_LEAD_FIELDS, *(f"account__{name}" for name in _ACCOUNT_FIELDS))
-        .annotate(scoring_source_name=F("source__name"), scoring_campaign_type=F("campaign__type"))
+        .only(*LEAD_COLUMNS, *(f"account__{name}" for name in ACCOUNT_COLUMNS))
         .filter(merged_into__isnull=True)
     )
-
-
-def _lead_attributes(lead: Lead) -> dict:
-    attributes = {key: value for key, value in (lead.traits or {}).items() if isinstance(key, str)}
-    attributes.update(
-        email=lead.email or "",
-        email_domain=email_domain(lead.email) if lead.email else "",
-        email_type=email_type(lead.email),
-        title=lead.title,
-        department=lead.department,
-        seniority=lead.seniority,
-        country=lead.country,
-        region=lead.region,
-        stage=lead.stage,
-        is_unsubscribed=lead.is_unsubscribed,
-    )
-    if hasattr(lead, "scoring_source_name"):  # loaded by leads_for_scoring()
-        attributes.update(source=lead.scoring_source_name or "", campaign_type=lead.scoring_campaign_type or "")
-    else:
-        attributes.update(
-            source=lead.source.name if lead.source_id else "",
-            campaign_type=lead.campaign.type if lead.campaign_id else "",
-        )
-    return attributes
-
-
-def _account_attributes(account: Account) -> dict:
-    attributes = {key: value for key, value in (account.traits or {}).items() if isinstance(key, str)}
-    attributes.update(
-        name=account.name,
-        domain=account.domain or "",
-        industry=account.industry,
-        employee_count=account.employee_count,
-        country=account.country,
-        region=account.region,
-        segment=account.segment,
-        plan=account.plan,
-        seats=account.seats,
-    )
-    return attributes
 
 
 def _event_facts(row: tuple, *, is_account_level: bool) -> EventFacts:
@@ -368,13 +323,13 @@ def scoring_facts_for_leads(
             if account is None:
                 account = AccountFacts(
                     id=lead.account_id,
-                    attributes=_account_attributes(lead.account),
+                    attributes=account_fields(lead.account, as_of=now),
                     seats_history=seats.get(lead.account_id, ()),
                     plan=lead.account.plan or None,
                 )
                 account_facts[lead.account_id] = account
         facts[lead.id] = ScoringFacts(
-            lead=LeadFacts(id=lead.id, attributes=_lead_attributes(lead)),
+            lead=LeadFacts(id=lead.id, attributes=lead_facts(lead, as_of=now)),
             now=now,
             account=account,
             events=tuple(events),

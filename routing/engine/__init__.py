@@ -11,15 +11,15 @@ hours, time zone and holidays, which the RepState it already holds carries.
 | --- | --- |
 | `facts.py` | the frozen inputs: Territory, RoutingRule, RoutingPolicy, RoutingFacts, RepState, Queue... |
 | `policy.py` | validate and compile a policy (cached by content hash); `match_rule`, `decide`, `decision_pick` |
-| `explain.py` | `explain_condition`: the decisive comparison of a condition, in words |
+| (`conditions/explain.py`) | `explain_condition`: the decisive comparison of a condition, in words (re-exported here) |
 | `territory.py` | `territory_match` |
 | `rotation.py` | round robin, weighted round robin, least loaded; `starting_assigned_count` |
 | `availability.py` | `rep_availability`: inactive, out of office, at capacity, outside hours |
 | `sla.py` | business minutes across time zones, holidays and DST; `SlaTerms`, `sla_clock` |
 """
 
+from conditions.explain import compile_explainer, explain_condition
 from routing.engine.availability import Availability, rep_availability
-from routing.engine.explain import compile_explainer, explain_condition
 from routing.engine.facts import (
     PRIORITIES,
     ROOTS,

@@ -39,8 +39,11 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+from conditions.catalogue import ROUTING_FIELDS
+from conditions.describe import describe_condition
+from conditions.explain import Explainer, compile_explainer
+from conditions.language import compile_condition, validate_condition
 from routing.engine.availability import Availability, rep_availability
-from routing.engine.explain import Explainer, compile_explainer
 from routing.engine.facts import (
     PRIORITIES,
     ROOTS,
@@ -54,8 +57,6 @@ from routing.engine.facts import (
 from routing.engine.rotation import Candidate, RotationChoice, choose_next
 from routing.engine.sla import SlaTerms, rep_sla_clock
 from routing.engine.territory import territory_match
-from scoring.engine.conditions import compile_condition, validate_condition
-from scoring.engine.describe import describe_condition
 
 ACCOUNT_OWNER = "account_owner"
 ACCOUNT_REP = "account_rep"
@@ -74,8 +75,13 @@ class RoutingPolicyError(ValueError):
         self.errors = errors
 
 
-def validate_rule(rule: RoutingRule) -> list[str]:
-    """Plain-word problems with one routing rule; [] when it is valid."""
+def validate_rule(rule: RoutingRule, *, known_fields: bool = True) -> list[str]:
+    """Plain-word problems with one routing rule; [] when it is valid.
+
+    `known_fields` (the default, for a rule being saved): every field the condition names must
+    be in the catalogue (lead, account and score fields) and support its operator. Compiling
+    the stored rules checks only the shape, so a rule saved before the catalogue still routes.
+    """
     label = f"rule '{rule.name}'" if rule.name else f"rule {rule.id}"
     errors = []
     if not str(rule.name or "").strip():
@@ -85,7 +91,11 @@ def validate_rule(rule: RoutingRule) -> list[str]:
     if rule.priority not in PRIORITIES:
         errors.append(f"{label}: priority {rule.priority!r} is not one of {', '.join(PRIORITIES)}")
     if rule.condition:
-        errors.extend(validate_condition(rule.condition, where=f"{label}: condition", roots=ROOTS))
+        where = f"{label}: condition"
+        if known_fields:
+            errors.extend(validate_condition(rule.condition, where=where, fields=ROUTING_FIELDS))
+        else:
+            errors.extend(validate_condition(rule.condition, where=where, roots=ROOTS))
     elif rule.condition is not None and not isinstance(rule.condition, dict):
         errors.append(f"{label}: condition must be an object")
     return errors
@@ -95,7 +105,7 @@ def validate_policy(policy: RoutingPolicy) -> list[str]:
     errors = []
     seen = set()
     for rule in policy.rules:
-        errors.extend(validate_rule(rule))
+        errors.extend(validate_rule(rule, known_fields=False))
         if rule.id in seen:
             errors.append(f"rule id {rule.id} appears twice")
         seen.add(rule.id)

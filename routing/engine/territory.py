@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from routing.engine.explain import show_value
+from conditions.explain import show_value
 from routing.engine.facts import Territory
 
 _LIST_LIMIT = 8

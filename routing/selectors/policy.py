@@ -11,8 +11,9 @@ from django.db.models import (
     Window,
 )
 from django.db.models.functions import DenseRank
+from django.utils import timezone
 
-from leads.emails import email_type
+from leads.facts import condition_facts
 from leads.models import Lead
 from routing.engine import (
     CompiledPolicy,
@@ -148,54 +149,18 @@ def account_recent_rep_ids(account_ids, *, exclude_lead_id=None) -> dict[int, tu
     }
 
 
-def routing_facts(lead: Lead, *, account_owner_id: int | None, account_rep_ids: tuple) -> RoutingFacts:
-    """The engine's facts for a lead (with account and score loaded) and its account's reps, already looked up."""
+def routing_facts(
+    lead: Lead, *, account_owner_id: int | None, account_rep_ids: tuple, as_of: datetime | None = None
+) -> RoutingFacts:
+    """The engine's facts for a lead (with account and score loaded) and its account's reps, already
+    looked up. The lead, account and score fields are the catalogue's, from the one builder
+    (leads/facts.py) scoring uses too, so `lead.email_domain` means the same in both."""
     account = lead.account
-    score = getattr(lead, "score", None)
-    lead_facts = {
-        "stage": lead.stage,
-        "title": lead.title,
-        "department": lead.department,
-        "seniority": lead.seniority,
-        "country": lead.country,
-        "region": lead.region,
-        "email_type": email_type(lead.email),
-        "source": lead.source.name if lead.source_id else "",
-        "source_kind": lead.source.kind if lead.source_id else "",
-        "campaign": lead.campaign.name if lead.campaign_id else "",
-        "campaign_type": lead.campaign.type if lead.campaign_id else "",
-    }
-    account_facts = {}
-    if account is not None:
-        account_facts = {
-            "name": account.name,
-            "domain": account.domain or "",
-            "industry": account.industry,
-            "employee_count": account.employee_count,
-            "country": account.country,
-            "region": account.region,
-            "segment": account.segment,
-            "plan": account.plan,
-            "seats": account.seats,
-            "has_owner": account.owner_id is not None,
-        }
-    score_facts = (
-        {
-            "total": score.total,
-            "fit": score.fit,
-            "engagement": score.engagement,
-            "grade": score.grade,
-            "is_hot": score.is_hot,
-            "is_mql": score.is_mql,
-            "pql_path": score.pql_path,
-        }
-        if score is not None
-        else {}
-    )
+    facts = condition_facts(lead, as_of=as_of or timezone.now(), score=getattr(lead, "score", None))
     return RoutingFacts(
-        lead=lead_facts,
-        account=account_facts,
-        score=score_facts,
+        lead=facts["lead"],
+        account=facts["account"],
+        score=facts["score"],
         account_owner_id=account_owner_id if account is not None else None,
         account_rep_ids=account_rep_ids if account is not None else (),
         lead_id=lead.id,

@@ -268,6 +268,7 @@ def _group_load(leads: list[Lead], *, compiled: CompiledPolicy, now: datetime) -
             lead,
             account_owner_id=owner_rep_ids.get(lead.account.owner_id) if lead.account_id else None,
             account_rep_ids=(),
+            as_of=now,
         )
         for lead in leads
     }

@@ -25,10 +25,13 @@ def pretty_json(value) -> str:
 
 def rule_reads_as(kind: str, rule: dict) -> str:
     """The plain-language sentence for a rule, or why there is none yet."""
-    errors = validate_rule(kind, rule)
+    errors = validate_rule(kind, rule, known_fields=False)
     if errors:
         return "Does not validate yet: " + "; ".join(errors)
-    return describe_path(rule) if kind == RuleKind.PQL else describe_rule(kind, rule)
+    sentence = describe_path(rule) if kind == RuleKind.PQL else describe_rule(kind, rule)
+    # A rule stored before the field catalogue still reads (and scores); say what saving it now would refuse.
+    unknown = validate_rule(kind, rule)
+    return sentence + (" Would not save today: " + "; ".join(unknown) if unknown else "")
 
 
 def evidence_text(evidence: dict) -> str:

@@ -19,7 +19,7 @@ DEFINITION_EXAMPLES = [
         {
             "when": {
                 "all": [
-                    {"field": "lead.seniority", "op": "in", "value": ["vp", "c-level"]},
+                    {"field": "lead.title", "op": "contains_any", "value": ["VP", "Head", "Director", "Chief"]},
                     {"field": "account.employee_count", "op": "between", "value": [50, 5000]},
                 ]
             }
@@ -29,7 +29,7 @@ DEFINITION_EXAMPLES = [
         "engagement",
         {
             "event_type": "page",
-            "when": {"field": "properties.path", "op": "contains", "value": "/pricing"},
+            "when": {"field": "event.properties.path", "op": "contains", "value": "/pricing"},
             "max_count": 3,
             "window_days": 30,
             "half_life_days": 14,

@@ -2,12 +2,13 @@
 
 Services load rows, build `ScoringFacts`, call `evaluate(compile_version(document), facts)`
 and persist `ScoreResult.to_dict()`. See `rules.py` for the rule document format and
-`conditions.py` for the condition language.
+the top-level `conditions` package for the condition language and field catalogue.
 """
 
-from scoring.engine.conditions import OPERATORS, compile_condition, validate_condition
+from conditions.describe import describe_condition
+from conditions.language import OPERATORS, compile_condition, validate_condition
 from scoring.engine.defaults import DEFAULT_RULES, default_rules
-from scoring.engine.describe import describe, describe_condition
+from scoring.engine.describe import describe
 from scoring.engine.diff import diff
 from scoring.engine.evaluate import evaluate
 from scoring.engine.facts import AccountFacts, EventFacts, LeadFacts, PqlMatch, RuleHit, ScoreResult, ScoringFacts

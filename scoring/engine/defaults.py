@@ -7,10 +7,8 @@ a buyer at a fitting company who visits the pricing page once outranks a student
 downloads three whitepapers (fit carries most of the weight, whitepapers are worth little
 and capped, student and free-mail addresses cost points).
 
-Attributes the fit rules read (the services build them from identify and group traits):
-lead.title, lead.seniority, lead.department, lead.country, lead.email_type (business, free,
-student, unknown), lead.email_domain, lead.is_unsubscribed; account.industry,
-account.employee_count, account.country, account.segment, account.plan.
+Every field the rules name is in the field catalogue (conditions/catalogue.py); the facts
+builder (leads/facts.py) computes them from the lead, its account and the events.
 """
 
 from __future__ import annotations
@@ -40,6 +38,22 @@ TARGET_COUNTRIES = [
     *["Belgium", "Sweden", "Denmark", "Norway", "Finland", "Switzerland", "Austria", "Australia", "New Zealand"],
 ]
 
+# Word lists, matched as whole words ignoring case ("VP Data" has "VP"; "MVP" does not), so the
+# stage definitions page reads "the lead's title contains any of VP, Head, Director..." where
+# earlier defaults showed a regular expression.
+SENIOR_TITLE_WORDS = [
+    *["VP", "Vice President", "Head", "Director", "Chief", "CTO", "CIO", "CDO", "Founder", "Owner"],
+]
+SENIOR_SENIORITY_WORDS = [
+    *["VP", "Vice President", "Head", "Director", "Executive", "C-level", "C_level", "Owner", "Founder"],
+]
+DATA_DEPARTMENT_WORDS = ["Data", "Engineering", "Analytics", "IT", "Technology", "Platform"]
+DATA_TITLE_WORDS = ["Data", "Analytics", "Engineering", "Platform"]
+TARGET_INDUSTRY_WORDS = [
+    *["Software", "SaaS", "Internet", "Technology", "Financial", "Fintech", "Banking", "Insurance"],
+    *["E-commerce", "Ecommerce", "Retail", "Healthcare"],
+]
+
 DEFAULT_RULES: dict[str, Any] = {
     "schema": 1,
     "thresholds": {
@@ -55,16 +69,8 @@ DEFAULT_RULES: dict[str, Any] = {
             "points": 25,
             "when": {
                 "any": [
-                    {
-                        "field": "lead.title",
-                        "op": "regex",
-                        "value": r"(?i)\b(vp|vice president|head|director|chief|cto|cio|cdo|founder|owner)\b",
-                    },
-                    {
-                        "field": "lead.seniority",
-                        "op": "regex",
-                        "value": r"(?i)^(vp|vice president|head|director|executive|c-level|c_level|owner|founder)$",
-                    },
+                    {"field": "lead.title", "op": "contains_any", "value": SENIOR_TITLE_WORDS},
+                    {"field": "lead.seniority", "op": "contains_any", "value": SENIOR_SENIORITY_WORDS},
                 ]
             },
         },
@@ -74,12 +80,8 @@ DEFAULT_RULES: dict[str, Any] = {
             "points": 10,
             "when": {
                 "any": [
-                    {
-                        "field": "lead.department",
-                        "op": "regex",
-                        "value": r"(?i)\b(data|engineering|analytics|it|technology|platform)\b",
-                    },
-                    {"field": "lead.title", "op": "regex", "value": r"(?i)\b(data|analytics|engineering|platform)\b"},
+                    {"field": "lead.department", "op": "contains_any", "value": DATA_DEPARTMENT_WORDS},
+                    {"field": "lead.title", "op": "contains_any", "value": DATA_TITLE_WORDS},
                 ]
             },
         },
@@ -88,12 +90,7 @@ DEFAULT_RULES: dict[str, Any] = {
             "description": "The company is in software, internet, financial services, e-commerce or healthcare.",
             "label": "target industry",
             "points": 20,
-            "when": {
-                "field": "account.industry",
-                "op": "regex",
-                "value": r"(?i)(software|saas|internet|technology|financial|fintech|banking|insurance|"
-                r"e-?commerce|retail|healthcare)",
-            },
+            "when": {"field": "account.industry", "op": "contains_any", "value": TARGET_INDUSTRY_WORDS},
         },
         {
             "name": "Company size 50 to 10,000",
@@ -142,7 +139,7 @@ DEFAULT_RULES: dict[str, Any] = {
             "label": "pricing page",
             "points": 15,
             "event_type": "page",
-            "when": {"field": "properties.path", "op": "contains", "value": "/pricing"},
+            "when": {"field": "event.properties.path", "op": "contains", "value": "/pricing"},
             "max_count": 3,
             "window_days": 30,
             "half_life_days": 14,
@@ -183,7 +180,7 @@ DEFAULT_RULES: dict[str, Any] = {
             "label": "checklist or case study",
             "points": 10,
             "event": "Asset Downloaded",
-            "when": {"field": "properties.asset_type", "op": "in", "value": ["checklist", "case_study"]},
+            "when": {"field": "event.properties.asset_type", "op": "in", "value": ["checklist", "case_study"]},
             "max_count": 3,
             "window_days": 90,
             "half_life_days": 30,
@@ -194,7 +191,7 @@ DEFAULT_RULES: dict[str, Any] = {
             "label": "whitepaper or ebook",
             "points": 4,
             "event": "Asset Downloaded",
-            "when": {"field": "properties.asset_type", "op": "in", "value": ["whitepaper", "ebook"]},
+            "when": {"field": "event.properties.asset_type", "op": "in", "value": ["whitepaper", "ebook"]},
             "max_count": 3,
             "window_days": 90,
             "half_life_days": 30,
@@ -215,7 +212,7 @@ DEFAULT_RULES: dict[str, Any] = {
             "label": "docs",
             "points": 2,
             "event_type": "page",
-            "when": {"field": "properties.path", "op": "startswith", "value": "/docs"},
+            "when": {"field": "event.properties.path", "op": "startswith", "value": "/docs"},
             "max_count": 5,
             "window_days": 30,
             "half_life_days": 14,
@@ -264,7 +261,7 @@ DEFAULT_RULES: dict[str, Any] = {
             "when": {
                 "any": [
                     {"field": "lead.email_type", "op": "eq", "value": "student"},
-                    {"field": "lead.title", "op": "regex", "value": r"(?i)\b(student|intern)\b"},
+                    {"field": "lead.title", "op": "contains_any", "value": ["Student", "Intern"]},
                 ]
             },
         },
@@ -281,7 +278,7 @@ DEFAULT_RULES: dict[str, Any] = {
             "label": "careers page",
             "points": -10,
             "event_type": "page",
-            "when": {"field": "properties.path", "op": "startswith", "value": "/careers"},
+            "when": {"field": "event.properties.path", "op": "startswith", "value": "/careers"},
             "max_count": 3,
             "window_days": 30,
         },

@@ -1,104 +1,16 @@
 """Plain-language stage definitions generated from a rule version.
 
 The seeds insist that definitions be written and shared; the stage definitions page renders
-`describe(version)` of the live version so the words can never drift from the rules.
+`describe(version)` of the live version so the words can never drift from the rules. The
+conditions inside the rules are put in words by the condition language (conditions/describe.py).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from conditions.describe import describe_condition, one_of, show_value
 from scoring.engine.rules import DEFAULT_LOOKBACK_DAYS, DEFAULT_PLAN_LIMIT_EVENT, DEFAULT_WINDOW_DAYS
-
-_ROOT_WORDS = {
-    "lead": "the lead's",
-    "account": "the account's",
-    "properties": "the event's",
-    "context": "the event context's",
-}
-_SINGLE_WORDS = {
-    "name": "the event name",
-    "type": "the event type",
-    "user": "the user",
-    "account_level": "whether the event came from the account",
-}
-
-
-def describe_field(field: str) -> str:
-    segments = field.split(".")
-    if len(segments) == 1:
-        return _SINGLE_WORDS.get(field, field.replace("_", " "))
-    owner = _ROOT_WORDS.get(segments[0], segments[0].replace("_", " ") + "'s")
-    return f"{owner} {' '.join(segment.replace('_', ' ') for segment in segments[1:])}"
-
-
-def _value(value: Any) -> str:
-    if value is None:
-        return "empty"
-    if value is True:
-        return "yes"
-    if value is False:
-        return "no"
-    if isinstance(value, float) and value.is_integer():
-        return f"{value:g}"
-    if isinstance(value, str):
-        return f"'{value}'"
-    return str(value)
-
-
-def _one_of(values: list, joiner: str = "or") -> str:
-    shown = [_value(value) for value in values]
-    if not shown:
-        return "(nothing)"
-    if len(shown) == 1:
-        return shown[0]
-    return f"{', '.join(shown[:-1])} {joiner} {shown[-1]}"
-
-
-def describe_condition(condition: Any) -> str:
-    """A (validated) condition in words: "the lead's title matches ... and the account's ..."."""
-    if not isinstance(condition, dict):
-        return "(invalid condition)"
-    if "all" in condition:
-        return " and ".join(_nested(child) for child in condition["all"])
-    if "any" in condition:
-        parts = [_nested(child) for child in condition["any"]]
-        return parts[0] if len(parts) == 1 else "either " + " or ".join(parts)
-    if "not" in condition:
-        return f"not ({describe_condition(condition['not'])})"
-    field = describe_field(str(condition.get("field")))
-    op, value = condition.get("op"), condition.get("value")
-    segments = str(condition.get("field")).split(".")
-    if op in ("eq", "ne") and type(value) is bool and len(segments) == 2 and segments[1].startswith("is_"):
-        # "the lead is unsubscribed" reads better than "the lead's is unsubscribed is yes"
-        owner = _ROOT_WORDS.get(segments[0], segments[0]).removesuffix("'s")
-        negated = (op == "ne") == value
-        return f"{owner} is {'not ' if negated else ''}{segments[1][3:].replace('_', ' ')}"
-    phrases = {
-        "eq": lambda: f"is {_value(value)}",
-        "ne": lambda: f"is not {_value(value)}",
-        "in": lambda: f"is one of {_one_of(value)}" if value else "is in an empty list (never true)",
-        "not_in": lambda: f"is none of {_one_of(value)}",
-        "contains": lambda: f"contains {_value(value)}",
-        "icontains": lambda: f"contains {_value(value)} (any case)",
-        "startswith": lambda: f"starts with {_value(value)}",
-        "regex": lambda: f"matches the pattern {value}",
-        "gt": lambda: f"is more than {_value(value)}",
-        "gte": lambda: f"is at least {_value(value)}",
-        "lt": lambda: f"is less than {_value(value)}",
-        "lte": lambda: f"is at most {_value(value)}",
-        "between": lambda: f"is between {_value(value[0])} and {_value(value[1])}",
-        "exists": lambda: "is known" if condition.get("value", True) else "is not known",
-    }
-    phrase = phrases.get(op)
-    return f"{field} {phrase()}" if phrase else f"{field} (unknown operator {op!r})"
-
-
-def _nested(condition: Any) -> str:
-    text = describe_condition(condition)
-    if isinstance(condition, dict) and ("all" in condition or "any" in condition):
-        return f"({text})"
-    return text
 
 
 def _days(days: Any) -> str:
@@ -114,7 +26,7 @@ def _event_subject(rule: dict) -> str:
     if isinstance(names, str):
         names = [names]
     if names:
-        subject = f"each {_one_of(names)} event"
+        subject = f"each {one_of(names)} event"
     elif rule.get("event_type") == "page":
         subject = "each page view"
     else:
@@ -157,16 +69,16 @@ def describe_path(path: dict) -> str:
         order = "in that order" if path.get("ordered") else "in any order"
         lookback = path.get("lookback_days", DEFAULT_LOOKBACK_DAYS)
         text = (
-            f"{who} completed {_one_of(path['events'], 'and')} ({order}), all within "
+            f"{who} completed {one_of(path['events'], 'and')} ({order}), all within "
             f"{_days(path['within_days'])} of each other, in the last {_days(lookback)}"
         )
     elif kind == "usage_depth":
         events = path.get("events")
-        activity = f"did any of {_one_of(events)}" if events else "did anything"
+        activity = f"did any of {one_of(events)}" if events else "did anything"
         if "min_active_users" in path:
             text = f"at least {path['min_active_users']} different people on the account {activity}"
         else:
-            text = f"{who} did {_one_of(events)} at least {path['min_events']} times"
+            text = f"{who} did {one_of(events)} at least {path['min_events']} times"
         if "when" in path:
             text += f" (only events where {describe_condition(path['when'])})"
         text += f" in the last {_days(path['within_days'])}"
@@ -174,12 +86,12 @@ def describe_path(path: dict) -> str:
         text = f"the account added at least {path['min_increase']} seats within {_days(path['within_days'])}"
     elif kind == "plan_limit":
         event = path.get("event", DEFAULT_PLAN_LIMIT_EVENT)
-        text = f"{who} reached a plan limit ({_value(event)}) in the last {_days(path['within_days'])}"
+        text = f"{who} reached a plan limit ({show_value(event)}) in the last {_days(path['within_days'])}"
     else:
         return "(unknown path kind)"
     conditions = []
     if "segments" in path:
-        conditions.append(f"for accounts in the {_one_of(path['segments'])} segment")
+        conditions.append(f"for accounts in the {one_of(path['segments'])} segment")
     if "fit_min" in path:
         conditions.append(f"if the lead's fit score is at least {path['fit_min']:g}")
     prefix = (", ".join(conditions) + ": ") if conditions else ""

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from scoring.engine.conditions import MISSING
+from conditions.language import MISSING
 from scoring.engine.facts import EventFacts, PqlMatch, RuleHit, ScoreResult, ScoringFacts
 from scoring.engine.rules import DAY, CompiledVersion, EventRule, PqlPath
 

@@ -74,8 +74,9 @@ class EventFacts:
     that reach this lead only through its account (done by a colleague, or a `group`-level
     event with no person): those count for PQL paths and account-scoped rules only.
 
-    Conditions on events read `name`, `type`, `properties.<key>`, `context.<key>`,
-    `user` and `account_level`.
+    Conditions on events read `event.name`, `event.type`, `event.properties.<key>`,
+    `event.context.<key>`, `event.user` and `event.account_level` (older ones the same
+    without `event.`).
     """
 
     id: Any
@@ -124,7 +125,9 @@ class EventFacts:
 
     @_Derived
     def condition_context(self) -> dict[str, Any]:
-        return {
+        """The event fields of the catalogue (conditions/catalogue.py), under `event.` and, for
+        conditions stored before the catalogue, also at the top (`properties.path`)."""
+        fields = {
             "name": self.name,
             "type": self.type,
             "properties": self.properties,
@@ -132,6 +135,10 @@ class EventFacts:
             "user": self.user_key,
             "account_level": self.is_account_level,
         }
+        # One dict for both spellings (`event` points back at it): built for every event a
+        # rule looks at, so a second copy would cost a full rescore time for nothing.
+        fields["event"] = fields
+        return fields
 
 
 @dataclass(frozen=True)

@@ -255,6 +255,12 @@ def _rule_form(queue, condition: str) -> dict:
     [
         ('{"field": "lead.country", "op": "equals", "value": "DE"}', "operator"),
         ('{"field": "weather.today", "op": "eq", "value": "sunny"}', "weather"),
+        (
+            '{"field": "lead.shoe_size", "op": "eq", "value": 44}',
+            "`lead.shoe_size` is not a field; did you mean `lead.source_kind`?",
+        ),
+        ('{"field": "lead.emial_domain", "op": "eq", "value": "acme.io"}', "did you mean `lead.email_domain`"),
+        ('{"field": "score.is_hot", "op": "gt", "value": 1}', "`score.is_hot` is true/false; operator 'gt'"),
         ('{"all": "nope"}', "condition"),
     ],
 )

@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from leads.services.sources import source_create
 from scoring.admin import DEFINITION_EXAMPLES, example_rule
+from scoring.admin.common import rule_reads_as
 from scoring.engine import validate_rule
 from scoring.models import Rule, RuleKind, RuleVersion, ScoreChange, VersionStatus
 from scoring.services import rule_version_clone, rule_version_install_default, rule_version_publish
@@ -211,6 +212,36 @@ def test_saving_a_draft_stores_rule_changes(olivia_client, draft):
             },
             "definition",
             "like",
+        ),
+        (
+            {
+                "kind": "fit",
+                "name": "Shoes",
+                "points": 10,
+                "definition": '{"when": {"field": "lead.shoe_size", "op": "gt", "value": 40}}',
+            },
+            "definition",
+            "`lead.shoe_size` is not a field; did you mean `lead.source_kind`?",
+        ),
+        (
+            {
+                "kind": "engagement",
+                "name": "Pricing",
+                "points": 10,
+                "definition": '{"event_type": "page", "when": {"field": "event.nam", "op": "eq", "value": "Pricing"}}',
+            },
+            "definition",
+            "`event.nam` is not a field; did you mean `event.name`",
+        ),
+        (
+            {
+                "kind": "fit",
+                "name": "Big",
+                "points": 10,
+                "definition": '{"when": {"field": "account.employee_count", "op": "contains_any", "value": ["big"]}}',
+            },
+            "definition",
+            "`account.employee_count` is a number; operator 'contains_any' does not apply",
         ),
         (
             {
@@ -639,3 +670,15 @@ def test_the_admin_index_lists_scoring_only_for_those_who_may_see_it(
 
     # then
     assert (reverse("admin:scoring_ruleversion_changelist") in response.content.decode()) is shown
+
+
+def test_a_rule_stored_before_the_catalogue_still_reads_in_words_and_says_it_would_not_save_today():
+    # given: a rule naming a trait the way conditions did before the catalogue
+    rule = {"name": "Interest", "points": 5, "when": {"field": "lead.plan_interest", "op": "eq", "value": "enterprise"}}
+
+    # when
+    text = rule_reads_as("fit", rule)
+
+    # then
+    assert text.startswith("+5 points when the lead's plan interest is 'enterprise'.")
+    assert "Would not save today: fit rule 'Interest': condition: `lead.plan_interest` is not a field" in text

@@ -6,8 +6,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from scoring.engine import EventFacts, compile_version, evaluate
+from tests.conditions.test_language import valid_conditions
 from tests.scoring.builders import NOW, days_ago, event, facts, page
-from tests.scoring.test_conditions import valid_conditions
 
 THRESHOLDS = {
     "mql": {"fit_min": 20, "engagement_min": 10, "total_min": 40},

@@ -59,12 +59,12 @@ def test_the_default_version_is_valid_json_that_round_trips():
                     "all": [{"field": "type", "op": "eq", "value": "page"}, {"field": "path", "op": "eq", "value": 1}]
                 },
             },
-            "engagement rule 'Pricing page': condition 2: field 'path' must start with one of name, type, properties",
+            "engagement rule 'Pricing page': condition 2: `path` is not a field; did you mean `event.properties.path`?",
         ),
         (
             "fit",
             {"name": "Title", "points": 5, "when": {"field": "title", "op": "exists"}},
-            "must start with one of lead, account",
+            "fit rule 'Title': condition: `title` is not a field; did you mean `lead.title`?",
         ),
         ("fit", {"name": "Title", "points": 5}, "fit rule 'Title': missing 'when'"),
         ("fit", {"points": 5, "when": {"field": "lead.title", "op": "exists"}}, "fit rule 3: needs a 'name'"),

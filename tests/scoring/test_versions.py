@@ -172,3 +172,34 @@ def test_a_version_built_from_a_document_is_a_draft_with_its_rules():
 
     assert version.status == VersionStatus.DRAFT
     assert version.rules.count() == len(_all_rules(default_rules()))
+
+
+def test_a_rule_naming_a_field_the_catalogue_lacks_is_refused_with_a_suggestion():
+    # when
+    with pytest.raises(ValidationError) as refused:
+        rule_check(
+            kind="fit",
+            name="Shoes",
+            points=5,
+            description="",
+            definition={"when": {"field": "lead.shoe_size", "op": "gt", "value": 40}},
+        )
+
+    # then
+    assert refused.value.message_dict["definition"] == [
+        "fit rule 'Shoes': condition: `lead.shoe_size` is not a field; did you mean `lead.source_kind`?"
+    ]
+
+
+def test_a_version_naming_a_field_the_catalogue_lacks_is_not_created():
+    # given
+    document = default_rules()
+    document["fit_rules"].append({"name": "Shoes", "points": 5, "when": {"field": "lead.shoe_size", "op": "exists"}})
+
+    # when
+    with pytest.raises(ValidationError) as refused:
+        rule_version_create_from_document(name="Shoes", document=document)
+
+    # then
+    assert "`lead.shoe_size` is not a field" in " ".join(refused.value.messages)
+    assert not RuleVersion.objects.filter(name="Shoes").exists()

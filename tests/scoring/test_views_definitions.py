@@ -106,3 +106,15 @@ def test_without_a_live_version_it_says_so(client, alice):
     # then
     assert response.status_code == 200
     assert "No rule version is live yet" in response.content.decode()
+
+
+def test_the_default_rules_read_as_words_not_regular_expressions(client, alice, live):
+    # given
+    client.force_login(alice)
+
+    # when
+    content = client.get(URL).content.decode()
+
+    # then
+    assert "the lead&#x27;s title contains any of VP, Vice President, Head, Director, Chief" in content
+    assert "(?i)" not in content and "\\b(" not in content

@@ -13,11 +13,20 @@ or a combination: {"all": [...]}, {"any": [...]}, {"not": {...}}.
     in, not_in        value is a list of scalars; the field equals one of them / none of them
     contains          string field contains the string value, or list field has the value as an item
     icontains         the same, ignoring case
+    contains_any      value is a list of words; the text field contains any of them as whole
+                      words, ignoring case ("VP Data" contains any of "vp", "head"), or the list
+                      field has an item that does
     startswith        string field starts with the string value
     regex             string field matches the pattern (searched, Python syntax, safe subset below)
     gt, gte, lt, lte  numeric comparison with a number
     between           numeric, inclusive: value is [low, high]
     exists            value true: the field is present and not null; false: the opposite
+
+Field names are checked against a field catalogue when one is given (see catalogue.py):
+an unknown name is refused with the closest known names suggested, and so is an operator the
+field's type does not support. Without a catalogue only the shape of the name is checked
+(and, optionally, its first word), which is how stored conditions are compiled: a version
+saved before the catalogue existed keeps working.
 
 A missing field, or a field of the wrong type (gt on a string), makes a comparison false;
 `ne` and `not_in` are the negations of `eq` and `in`, so they are true for a missing field.
@@ -33,13 +42,10 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
+from typing import Any, Protocol
 
-# Python 3.11's own regex parser (private but stable within a pinned interpreter): walking
-# its tree is the only reliable way to tell a nested quantifier from a bracketed one.
-from re import _constants as sre_constants  # type: ignore[attr-defined]
-from re import _parser as sre_parse  # type: ignore[attr-defined]
-from typing import Any
+from conditions.patterns import REGEX_SUBJECT_LIMIT, check_regex, words_pattern
 
 OPERATORS = (
     "eq",
@@ -48,6 +54,7 @@ OPERATORS = (
     "not_in",
     "contains",
     "icontains",
+    "contains_any",
     "startswith",
     "regex",
     "gt",
@@ -64,11 +71,7 @@ MAX_NODES = 200
 MAX_FIELD_LENGTH = 200
 MAX_STRING_VALUE_LENGTH = 1000
 MAX_LIST_VALUE_ITEMS = 500
-MAX_REGEX_LENGTH = 200
-MAX_REGEX_VARIABLE_REPEATS = 2
-# Patterns are matched against at most this many characters; with two variable-length
-# quantifiers the worst case stays in the low milliseconds.
-REGEX_SUBJECT_LIMIT = 256
+MAX_WORD_LENGTH = 100
 
 _FIELD_SEGMENT = re.compile(r"^[A-Za-z0-9_\-$@]+$")
 
@@ -83,6 +86,13 @@ class _Missing:
 
 
 MISSING: Any = _Missing()
+
+
+class FieldChecker(Protocol):
+    """What validation asks of a field catalogue (catalogue.Catalogue is one)."""
+
+    def problem(self, field: str, op: str) -> str | None:
+        """Why `field` may not be compared with `op` (unknown field, unsupported operator), or None."""
 
 
 # --- validation ---------------------------------------------------------------------------
@@ -117,58 +127,6 @@ def _describe_type(value: Any) -> str:
 def _short(value: Any, limit: int = 40) -> str:
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def check_regex(pattern: str) -> str | None:
-    """Why `pattern` is not in the safe regex subset, or None when it is."""
-    if len(pattern) > MAX_REGEX_LENGTH:
-        return f"the regex is {len(pattern)} characters long; the limit is {MAX_REGEX_LENGTH}"
-    try:
-        parsed = sre_parse.parse(pattern)
-        re.compile(pattern)
-    except (re.error, RecursionError, OverflowError, ValueError) as error:
-        return f"the regex does not compile ({error})"
-    variable_repeats = 0
-
-    def walk(items: Iterable, inside_repeat: bool) -> str | None:
-        nonlocal variable_repeats
-        for op, argument in items:
-            if op in (sre_constants.GROUPREF, sre_constants.GROUPREF_EXISTS):
-                return "the regex uses a backreference, which is not allowed"
-            if op in (sre_constants.ASSERT, sre_constants.ASSERT_NOT):
-                return "the regex uses a lookahead or lookbehind, which is not allowed"
-            if op in (sre_constants.MAX_REPEAT, sre_constants.MIN_REPEAT, sre_constants.POSSESSIVE_REPEAT):
-                low, high, sub = argument
-                if inside_repeat:
-                    return "the regex repeats a group that itself contains a repeat (like (a+)+), which is not allowed"
-                if high is sre_constants.MAXREPEAT or high - low > 10:
-                    variable_repeats += 1
-                    if variable_repeats > MAX_REGEX_VARIABLE_REPEATS:
-                        return (
-                            f"the regex has more than {MAX_REGEX_VARIABLE_REPEATS} open-ended repeats "
-                            "(*, +, {n,}), which can make matching slow"
-                        )
-                problem = walk(sub, True)
-                if problem:
-                    return problem
-            elif op is sre_constants.BRANCH:
-                if inside_repeat:
-                    return "the regex repeats a group that contains alternatives (like (a|b)+), which is not allowed"
-                for branch in argument[1]:
-                    problem = walk(branch, inside_repeat)
-                    if problem:
-                        return problem
-            elif op is sre_constants.SUBPATTERN:
-                problem = walk(argument[-1], inside_repeat)
-                if problem:
-                    return problem
-            elif op is sre_constants.ATOMIC_GROUP:
-                problem = walk(argument, inside_repeat)
-                if problem:
-                    return problem
-        return None
-
-    return walk(parsed, False)
 
 
 def check_field(field: Any, *, roots: tuple[str, ...] | None = None) -> str | None:
@@ -220,6 +178,17 @@ def _check_value(op: str, value: Any, has_value: bool) -> str | None:
         if len(value) > MAX_STRING_VALUE_LENGTH:
             return f"the value is longer than {MAX_STRING_VALUE_LENGTH} characters"
         return None
+    if op == "contains_any":
+        if not isinstance(value, list) or not value:
+            return f"operator 'contains_any' needs a non-empty list of words, not {_describe_type(value)}"
+        if len(value) > MAX_LIST_VALUE_ITEMS:
+            return f"the list has {len(value)} words; the limit is {MAX_LIST_VALUE_ITEMS}"
+        for index, item in enumerate(value, start=1):
+            if not isinstance(item, str) or not item.strip():
+                return f"word {index} in the list must be non-empty text, not {_describe_type(item)}"
+            if len(item) > MAX_WORD_LENGTH:
+                return f"word {index} in the list is longer than {MAX_WORD_LENGTH} characters"
+        return None
     if op == "regex":
         if not isinstance(value, str) or not value:
             return f"operator 'regex' needs a pattern as text, not {_describe_type(value)}"
@@ -237,11 +206,18 @@ def _check_value(op: str, value: Any, has_value: bool) -> str | None:
     return None  # unreachable: op was checked against OPERATORS
 
 
-def validate_condition(condition: Any, *, where: str = "condition", roots: tuple[str, ...] | None = None) -> list[str]:
+def validate_condition(
+    condition: Any,
+    *,
+    where: str = "condition",
+    roots: tuple[str, ...] | None = None,
+    fields: FieldChecker | None = None,
+) -> list[str]:
     """Plain-word errors for a condition, each prefixed with its location; [] when valid.
 
-    Never raises, whatever `condition` is. Locations count from 1: "condition 2.1" is the
-    first child of the second child of the top-level combination.
+    `fields`: a catalogue the field names and operators must fit (checked after the shape of
+    the name and before the value). Never raises, whatever `condition` is. Locations count
+    from 1: "condition 2.1" is the first child of the second child of the top-level combination.
     """
     errors: list[str] = []
     nodes = 0
@@ -299,6 +275,11 @@ def validate_condition(condition: Any, *, where: str = "condition", roots: tuple
             shown = _short(op) if isinstance(op, str) else _describe_type(op)
             errors.append(f"{location}: operator {shown} is not one of {', '.join(OPERATORS)}")
             return
+        if fields is not None:
+            problem = fields.problem(node["field"], op)
+            if problem:
+                errors.append(f"{location}: {problem}")
+                return
         problem = _check_value(op, node.get("value"), "value" in node)
         if problem:
             errors.append(f"{location}: {problem}")
@@ -333,6 +314,20 @@ def make_getter(field: str) -> Callable[[Any], Any]:
             return inner.get(second, MISSING) if type(inner) is dict else MISSING
 
         return get_two
+    if len(segments) == 3:
+        # `event.properties.path`: the common shape of event conditions, read for every event.
+        first, second, third = segments
+
+        def get_three(context: Any) -> Any:
+            if type(context) is not dict:
+                return MISSING
+            inner = context.get(first, MISSING)
+            if type(inner) is not dict:
+                return MISSING
+            inner = inner.get(second, MISSING)
+            return inner.get(third, MISSING) if type(inner) is dict else MISSING
+
+        return get_three
 
     def get_many(context: Any) -> Any:
         current = context
@@ -402,6 +397,18 @@ def _compile_comparison(node: dict) -> Predicate:
             return False
 
         return icontains
+    if op == "contains_any":
+        search = words_pattern(value).search
+
+        def contains_any(context: Any) -> bool:
+            actual = get(context)
+            if type(actual) is str:
+                return search(actual) is not None
+            if type(actual) is list:
+                return any(type(item) is str and search(item) is not None for item in actual)
+            return False
+
+        return contains_any
     if op == "startswith":
 
         def startswith(context: Any) -> bool:

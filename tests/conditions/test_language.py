@@ -5,7 +5,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from scoring.engine.conditions import (
+from conditions.language import (
     OPERATORS,
     REGEX_SUBJECT_LIMIT,
     check_regex,
@@ -114,7 +114,7 @@ def test_it_combines_conditions_with_all_any_and_not(combination, expected):
     [
         (
             {"field": "properties.n", "op": "betwen", "value": [1, 2]},
-            "condition: operator 'betwen' is not one of eq, ne, in, not_in, contains, icontains, startswith, regex",
+            "condition: operator 'betwen' is not one of eq, ne, in, not_in, contains, icontains, contains_any",
         ),
         (
             {"all": [{"field": "a", "op": "eq", "value": 1}, {"field": "a", "op": "betwen", "value": 1}]},
@@ -268,6 +268,7 @@ valid_values = {
     "not_in": st.lists(st.none() | st.booleans() | numbers | texts, max_size=4),
     "contains": texts | numbers,
     "icontains": texts,
+    "contains_any": st.lists(texts.filter(str.strip), min_size=1, max_size=4),
     "startswith": texts,
     "regex": st.sampled_from([r"\d+", "^a", "(?i)vp|head", "b$", r"\w+\s\w+"]),
     "gt": numbers,

@@ -12,7 +12,8 @@ wording of what is beneath it ("needs not to contain 'intern'"). Compile once wi
 `compile_explainer` when the same condition explains many contexts.
 
 Field paths are shown as written (`account.country`), because the people who read routing
-audits are the people who write the rules.
+audits are the people who write the rules. Used by routing's audit today; any later reader of
+conditions (backtests, segments) explains the same way.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from scoring.engine.conditions import MISSING, compile_condition, make_getter
+from conditions.language import MISSING, compile_condition, make_getter
 
 # explainer(context, negated) -> (matched, reason), where matched already accounts for `negated`
 Explainer = Callable[[dict, bool], tuple[bool, str]]
@@ -68,6 +69,11 @@ def _phrases(op: str, value: Any, negated: bool) -> tuple[str, str | None]:
         inside = (op == "in") != negated
         phrase = f"one of {_one_of(value)}" if inside else f"none of {_one_of(value)}"
         return phrase, phrase
+    if op == "contains_any":
+        words = ", ".join(str(word) for word in value)
+        return (f"not any of the words {words}" if negated else f"any of the words {words}"), (
+            f"without any of the words {words}" if negated else f"with one of the words {words}"
+        )
     if op == "between":
         phrase = f"between {show_value(value[0])} and {show_value(value[1])}"
     else:

@@ -4,8 +4,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from routing.engine.explain import explain_condition
-from scoring.engine.conditions import compile_condition
+from conditions.explain import explain_condition
+from conditions.language import compile_condition
 
 CONTEXT = {
     "lead": {"title": "VP Sales", "country": "GB", "source": "webinar", "tags": ["a"]},
