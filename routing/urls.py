@@ -12,6 +12,7 @@ urlpatterns = [
     path("assignments/<int:assignment_id>/reject/", actions.assignment_reject, name="assignment_reject"),
     path("manager/", board.board, name="board"),
     path("manager/assignments/<int:assignment_id>/reassign/", board.board_reassign, name="board_reassign"),
+    path("manager/reps/<int:rep_id>/", board.board_rep_change, name="board_rep_change"),
     path("manager/reps/<int:rep_id>/capacity/", board.board_rep_capacity, name="board_rep_capacity"),
     path("manager/reps/<int:rep_id>/out-of-office/", board.board_rep_out_of_office, name="board_rep_out_of_office"),
 ]

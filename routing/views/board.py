@@ -23,6 +23,7 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_POST
 
+from routing.models import Rep
 from routing.selectors.board import (
     PERIOD_CHOICES,
     RepStats,
@@ -104,29 +105,38 @@ class OutOfOfficeForm(forms.Form):
 
 @dataclass
 class RepRow:
-    """A rep's line on the board with its two small forms (bound after a failed change)."""
+    """A rep's line on the board. Its two small forms are fetched when the manager opens the
+    row's change panel (board_rep_change); they ride along only after a failed change, bound
+    with their errors."""
 
     stats: RepStats
-    capacity_form: CapacityForm
-    out_of_office_form: OutOfOfficeForm
     period: str
+    capacity_form: CapacityForm | None = None
+    out_of_office_form: OutOfOfficeForm | None = None
     saved: str = ""
 
     @property
     def has_errors(self) -> bool:
-        return bool(self.capacity_form.errors or self.out_of_office_form.errors)
+        return any(form is not None and form.errors for form in (self.capacity_form, self.out_of_office_form))
+
+    @property
+    def change_forms(self) -> dict:
+        return change_forms(self.stats.rep, self.period, self.capacity_form, self.out_of_office_form)
+
+
+def change_forms(rep: Rep, period: str, capacity_form=None, out_of_office_form=None) -> dict:
+    """The change panel's context: the rep's forms (fresh unless given bound ones) and the period."""
+    prefix = f"rep{rep.id}"
+    return {
+        "rep": rep,
+        "period": period,
+        "capacity_form": capacity_form or CapacityForm(initial={"capacity": rep.capacity}, prefix=prefix),
+        "out_of_office_form": out_of_office_form or OutOfOfficeForm(prefix=prefix),
+    }
 
 
 def _rep_row(stats: RepStats, period: str, **overrides) -> RepRow:
-    prefix = f"rep{stats.rep.id}"
-    return RepRow(
-        stats=stats,
-        capacity_form=overrides.pop("capacity_form", None)
-        or CapacityForm(initial={"capacity": stats.rep.capacity}, prefix=prefix),
-        out_of_office_form=overrides.pop("out_of_office_form", None) or OutOfOfficeForm(prefix=prefix),
-        period=period,
-        **overrides,
-    )
+    return RepRow(stats=stats, period=period, **overrides)
 
 
 def _require_board(user):
@@ -271,6 +281,21 @@ def _rep_change(request, rep_id: int, *, apply) -> object:
         raise Http404("No such rep on your board.")
     row = _rep_row(stats[0], period.key, saved="" if overrides else saved, **overrides)
     return render(request, "routing/board_rep_row.html", {"rep_row": row}, status=status)
+
+
+@require_GET
+@login_required
+def board_rep_change(request, rep_id: int):
+    """A rep's change panel (capacity, out of office): the row's <details> fetches it when opened
+    (htmx); without JavaScript its link opens it as a page."""
+    _require_board(request.user)
+    rep = board_rep_get(user=request.user, rep_id=rep_id)
+    if rep is None:
+        raise Http404("No such rep on your board.")
+    period_key = _period_key(request.GET)
+    context = change_forms(rep, "" if period_key in (None, "invalid") else period_key)
+    template = "routing/board_rep_change.html" if request.htmx else "routing/board_rep_change_page.html"
+    return render(request, template, context)
 
 
 def _service_errors(form: forms.Form, error: ValidationError) -> None:

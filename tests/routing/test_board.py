@@ -579,3 +579,31 @@ def test_the_sla_board_refresh_is_refused_to_a_rep(client, org, alice):
 
     # then
     assert refresh.status_code == 403
+
+
+def test_a_reps_change_panel_comes_when_opened_as_a_fragment_or_as_a_page(client, org, charlie):
+    # given: the board carries a link to each rep's panel, not the forms themselves
+    client.force_login(charlie)
+    board = client.get(BOARD).content.decode()
+    ann = org["ann"]
+    assert f'hx-get="/manager/reps/{ann.id}/' in board and 'hx-trigger="toggle once"' in board
+    assert f'name="rep{ann.id}-capacity"' not in board
+
+    # when: htmx opens it, or a browser without JavaScript follows the link
+    fragment = client.get(f"/manager/reps/{ann.id}/", HTTP_HX_REQUEST="true").content.decode()
+    page = client.get(f"/manager/reps/{ann.id}/").content.decode()
+
+    # then: the forms, with the rep's capacity; the page is a whole page posting plainly
+    assert f'name="rep{ann.id}-capacity"' in fragment and 'value="10"' in fragment and "<html" not in fragment
+    assert f'name="rep{ann.id}-capacity"' in page and "<html" in page and "hx-post" not in page
+
+
+def test_another_teams_rep_panel_is_a_404_and_a_reps_is_a_403(client, org, charlie, alice):
+    # when
+    client.force_login(charlie)
+    other_team = client.get(f"/manager/reps/{org['erin'].id}/")
+    client.force_login(alice)
+    as_rep = client.get(f"/manager/reps/{org['ann'].id}/")
+
+    # then
+    assert (other_team.status_code, as_rep.status_code) == (404, 403)
