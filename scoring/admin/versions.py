@@ -19,9 +19,11 @@ from scoring.admin.common import (
     rescore_progress_text,
     rule_reads_as,
 )
+from scoring.admin.condition_form import builder_from_data, builder_read_back, catalogue_for_rule, field_operators
 from scoring.admin.forms import DEFINITION_EXAMPLES, DEFINITION_HELP, RuleForm, RuleVersionForm, example_rule
 from scoring.engine import diff
 from scoring.models import PublishedVersionError, Rule, RuleKind, RuleVersion, VersionStatus
+from scoring.selectors_suggestions import condition_value_suggestions
 from scoring.selectors import rule_as_engine_dict, rule_version_document, rule_version_live
 from scoring.services import (
     lead_score_preview,
@@ -38,7 +40,7 @@ class RuleInline(admin.TabularInline):
     model = Rule
     form = RuleForm
     extra = 0
-    fields = ["kind", "name", "points", "position", "description", "definition", "reads_as"]
+    fields = ["kind", "name", "points", "position", "description", "condition", "definition", "reads_as"]
     readonly_fields = ["reads_as"]
 
     def get_queryset(self, request):
@@ -195,6 +197,10 @@ class RuleVersionAdmin(ScoringPermissions, admin.ModelAdmin):
             is_nav_sidebar_enabled=False,
             can_edit_scoring=can_edit_scoring(request.user),
             live_version=rule_version_live(),
+            condition_suggestions=sorted(condition_value_suggestions().items())
+            if can_edit_scoring(request.user)
+            else [],
+            condition_operators=field_operators(),
             definition_examples=[
                 (kind, json.dumps(example), rule_reads_as(kind, example_rule(kind, example)))
                 for kind, example in DEFINITION_EXAMPLES
@@ -221,6 +227,7 @@ class RuleVersionAdmin(ScoringPermissions, admin.ModelAdmin):
             path("<int:version_id>/publish/", view(self.publish_view), name="scoring_ruleversion_publish"),
             path("<int:version_id>/changes/", view(self.changes_view), name="scoring_ruleversion_changes"),
             path("<int:version_id>/preview/", view(self.preview_view), name="scoring_ruleversion_preview"),
+            path("condition-words/", view(self.condition_words_view), name="scoring_ruleversion_condition_words"),
         ]
         return custom + super().get_urls()
 
@@ -308,6 +315,26 @@ class RuleVersionAdmin(ScoringPermissions, admin.ModelAdmin):
             against=against,
             others=others,
             changes=changes,
+        )
+
+    def condition_words_view(self, request):
+        """The rule editor reads a built condition back in words, or says which clause is wrong (htmx)."""
+        if not can_edit_scoring(request.user):
+            raise PermissionDenied
+        name = request.GET.get("name", "")
+        prefix = name.removesuffix("-condition")
+        try:
+            definition = json.loads(request.GET.get(f"{prefix}-definition") or "{}")
+        except ValueError:
+            definition = {}
+        catalogue = catalogue_for_rule(request.GET.get(f"{prefix}-kind", ""), definition)
+        builder = builder_from_data(request.GET, name)
+        read_back = builder_read_back(builder, catalogue=catalogue)
+        rows = range(len(request.GET.getlist(f"{name}-row")))
+        return TemplateResponse(
+            request,
+            "admin/scoring/ruleversion/condition_words.html",
+            {"name": name, "rows": [(index, read_back["row_errors"].get(index, [])) for index in rows], **read_back},
         )
 
     def preview_view(self, request, version_id: int):
