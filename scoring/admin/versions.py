@@ -23,8 +23,8 @@ from scoring.admin.condition_form import builder_from_data, builder_read_back, c
 from scoring.admin.forms import DEFINITION_EXAMPLES, DEFINITION_HELP, RuleForm, RuleVersionForm, example_rule
 from scoring.engine import diff
 from scoring.models import PublishedVersionError, Rule, RuleKind, RuleVersion, VersionStatus
-from scoring.selectors_suggestions import condition_value_suggestions
 from scoring.selectors import rule_as_engine_dict, rule_version_document, rule_version_live
+from scoring.selectors_suggestions import condition_value_suggestions
 from scoring.services import (
     lead_score_preview,
     rule_version_check,
