@@ -15,7 +15,7 @@ from scoring.admin.condition_form import (
 
 class ConditionBuilderWidget(forms.Widget):
     """Rows of field / operator / value under the widget's name; value_from_datadict gives
-    {"source": "form" | "json", "condition": ...}, or None when the page did not post a builder."""
+    {"source": "form", "condition": ...} when the builder was edited, else None (the JSON stands)."""
 
     template_name = "admin/scoring/widgets/condition_builder.html"
 
@@ -23,6 +23,8 @@ class ConditionBuilderWidget(forms.Widget):
         super().__init__(attrs)
         self.builder = empty_builder()
         self.expressible = True
+        self.edited = False  # posted back after a refused save: keep writing the form's condition
+        self.kind = ""
 
     def get_context(self, name, value, attrs):
         context = super().get_context(name, value, attrs)
@@ -39,6 +41,8 @@ class ConditionBuilderWidget(forms.Widget):
             "negate": self.builder["negate"],
             "rows": rows,
             "expressible": self.expressible,
+            "edited": self.edited,
+            "kind": self.kind,
             "fields": field_choices(),
             "all_operators": list(OPERATOR_WORDS.items()),
         }
@@ -46,12 +50,12 @@ class ConditionBuilderWidget(forms.Widget):
 
     def value_from_datadict(self, data, files, name):
         source = data.get(f"{name}-source")
-        if source not in ("form", "json"):
-            return None
+        if source != "form":
+            return None  # the builder was not touched, or the JSON was edited by hand: the JSON stands
         return {"source": source, "condition": builder_to_condition(builder_from_data(data, name))}
 
     def value_omitted_from_data(self, data, files, name):
-        return f"{name}-source" not in data
+        return data.get(f"{name}-source") != "form"
 
 
 class ConditionField(forms.Field):
@@ -61,7 +65,7 @@ class ConditionField(forms.Field):
         super().__init__(required=False, label="Condition", **kwargs)
 
     def has_changed(self, initial, data):
-        return bool(data) and data["source"] == "form" and data["condition"] != initial
+        return bool(data) and data["condition"] != initial
 
 
 class AdvancedJsonWidget(forms.Textarea):

@@ -77,6 +77,7 @@ class RuleForm(forms.ModelForm):
         when = definition.get("when") if isinstance(definition, dict) else None
         builder = condition_to_builder(when)
         widget = self.fields["condition"].widget
+        widget.kind = self.instance.kind if self.instance.pk else ""
         self.fields["condition"].initial = when
         if builder is None:
             # The form cannot show it (nested deeper): open the JSON, with a note in the builder.
@@ -87,7 +88,7 @@ class RuleForm(forms.ModelForm):
         name = self.add_prefix("condition")
         if self.is_bound and self.data.get(f"{name}-source") == "form":
             # After a refused save, show what was posted, not what is stored.
-            widget.builder, widget.expressible = builder_from_data(self.data, name), True
+            widget.builder, widget.expressible, widget.edited = builder_from_data(self.data, name), True, True
 
     def clean(self):
         cleaned = super().clean()

@@ -358,7 +358,12 @@ class RuleVersionAdmin(ScoringPermissions, admin.ModelAdmin):
             compared = [live, version] if live and live.pk != version.pk else [version]
             for shown in compared:
                 result = lead_score_preview(lead=lead, version=shown)
-                columns.append(_preview_column(shown, result, is_live=shown.status == VersionStatus.PUBLISHED))
+                column = _preview_column(shown, result, is_live=shown.status == VersionStatus.PUBLISHED)
+                # Each rule that fired reads as words too, as the editor showed it.
+                words = {rule.name: rule_reads_as(rule.kind, rule_as_engine_dict(rule)) for rule in shown.rules.all()}
+                for hit in column["hits"]:
+                    hit["reads_as"] = words.get(hit["name"], "")
+                columns.append(column)
             if len(columns) == 2:
                 columns[1]["total_change"] = round(columns[1]["result"].total - columns[0]["result"].total, 1)
         return self._page(

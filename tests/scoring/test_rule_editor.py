@@ -148,3 +148,51 @@ def test_value_suggestions_come_from_the_data(db):
     assert suggestions["account.industry"] == ["Software"]
     assert suggestions["lead.title"] == ["VP Data"]
     assert suggestions["lead.country"] == ["US"]
+
+
+def _rule_form_data(definition: str, builder: dict | None) -> dict:
+    from scoring.admin.forms import RuleForm
+
+    prefix = "rules-0"
+    data = {
+        f"{prefix}-kind": "fit",
+        f"{prefix}-name": "Leaders",
+        f"{prefix}-points": "20",
+        f"{prefix}-position": "1",
+        f"{prefix}-description": "",
+        f"{prefix}-definition": definition,
+        f"{prefix}-condition-source": "unchanged",
+    }
+    query = _as_query({key: [value] for key, value in data.items()})
+    if builder is not None:
+        query.setlist(f"{prefix}-condition-source", ["form"])
+        for key, values in builder_to_data(builder, f"{prefix}-condition").items():
+            query.setlist(key, values)
+    return RuleForm(data=query, prefix=prefix)
+
+
+def test_saving_the_form_writes_its_condition_into_the_rule_json(db):
+    # given: the builder says "title contains any of VP, Head"; the JSON still has an old condition
+    condition = {"field": "lead.title", "op": "contains_any", "value": ["VP", "Head"]}
+    form = _rule_form_data(
+        '{"when": {"field": "lead.country", "op": "eq", "value": "US"}}', condition_to_builder(condition)
+    )
+
+    # then
+    assert form.is_valid(), form.errors
+    assert form.cleaned_data["definition"] == {"when": condition}
+
+
+def test_saving_an_untouched_form_keeps_the_hand_written_json(db):
+    form = _rule_form_data('{"when": {"field": "lead.country", "op": "eq", "value": "US"}}', None)
+
+    assert form.is_valid(), form.errors
+    assert form.cleaned_data["definition"] == {"when": {"field": "lead.country", "op": "eq", "value": "US"}}
+
+
+def test_a_form_naming_an_unknown_field_is_refused_by_the_service_as_before(db):
+    builder = condition_to_builder({"field": "lead.shoe_size", "op": "eq", "value": "42"})
+    form = _rule_form_data("{}", builder)
+
+    assert not form.is_valid()
+    assert "did you mean" in " ".join(form.errors["definition"])

@@ -144,6 +144,7 @@
       const textarea = row.querySelector("textarea.rule-definition");
       // A new engagement rule needs events to count; start from every tracked event.
       if (textarea && !textarea.value.trim() && target.value === "engagement") textarea.value = '{"event_type": "track"}';
+      inRow.classList.toggle("cb-off", target.value === "pql");
       later(inRow);
     }
   }
