@@ -76,6 +76,9 @@ class RuleForm(forms.ModelForm):
         definition = self.instance.definition if self.instance.pk else {}
         when = definition.get("when") if isinstance(definition, dict) else None
         builder = condition_to_builder(when)
+        for field_name in ("kind", "name", "points", "position", "description", "definition"):
+            # The tabular inline labels its columns in the table head only: name each control for screen readers.
+            self.fields[field_name].widget.attrs.setdefault("aria-label", str(self.fields[field_name].label))
         widget = self.fields["condition"].widget
         widget.kind = self.instance.kind if self.instance.pk else ""
         self.fields["condition"].initial = when

@@ -5,6 +5,7 @@ import json
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Case, Count, Q, When
+from django.forms.models import BaseInlineFormSet
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -36,9 +37,18 @@ from scoring.services import (
 PREVIEW_SEARCH_LIMIT = 20
 
 
+class RuleFormSet(BaseInlineFormSet):
+    def add_fields(self, form, index):
+        super().add_fields(form, index)
+        if "DELETE" in form.fields:
+            # The table head labels the column; a screen reader needs the control named.
+            form.fields["DELETE"].widget.attrs["aria-label"] = "Delete this rule"
+
+
 class RuleInline(admin.TabularInline):
     model = Rule
     form = RuleForm
+    formset = RuleFormSet
     extra = 0
     fields = ["kind", "name", "points", "position", "description", "condition", "definition", "reads_as"]
     readonly_fields = ["reads_as"]
@@ -50,6 +60,7 @@ class RuleInline(admin.TabularInline):
 
     def get_formset(self, request, obj=None, **kwargs):
         formset = super().get_formset(request, obj, **kwargs)
+
         formset.form.base_fields["definition"].help_text = DEFINITION_HELP
         return formset
 

@@ -63,7 +63,7 @@
     if (!textarea || builder.querySelector(".cb-source").value !== "form") return;
     let definition;
     try {
-      definition = textarea.value.trim() ? JSON.parse(textarea.value) : {};
+      definition = textarea.value.trim() ? JSON.parse(textarea.value) || {} : {};
     } catch (error) {
       return; // hand-written JSON that does not parse: leave it, the server says why on save
     }
@@ -143,7 +143,7 @@
     } else if (target.name && /-kind$/.test(target.name)) {
       const textarea = row.querySelector("textarea.rule-definition");
       // A new engagement rule needs events to count; start from every tracked event.
-      if (textarea && !textarea.value.trim() && target.value === "engagement") textarea.value = '{"event_type": "track"}';
+      if (textarea && ["", "{}", "null"].includes(textarea.value.trim()) && target.value === "engagement") textarea.value = '{"event_type": "track"}';
       inRow.classList.toggle("cb-off", target.value === "pql");
       later(inRow);
     }
