@@ -73,6 +73,10 @@ def test_marketing_ops_build_an_engagement_rule_with_the_form_and_see_it_in_word
     report = browser.visit(f"/admin/scoring/ruleversion/{draft.pk}/change/")
     page = browser.page
 
+    page.locator("#rules-group").scroll_into_view_if_needed()
+    page.locator("tr.dynamic-rules").first.locator(".cb-words").get_by_text("Reads as").wait_for()
+    _screenshot(page, "rule-editor-rules.png")
+
     # when: a new rule, built with the form
     page.locator(".add-row a").click()
     row = page.locator("tr.dynamic-rules").last
@@ -91,6 +95,7 @@ def test_marketing_ops_build_an_engagement_rule_with_the_form_and_see_it_in_word
     assert EVENT in words.inner_text()
     row.scroll_into_view_if_needed()
     _screenshot(page, "rule-editor.png")
+    width = page.evaluate("document.documentElement.scrollWidth")
     problems = report.problems() + _serious_violations(page)
 
     # when: the draft is saved
@@ -113,8 +118,10 @@ def test_marketing_ops_build_an_engagement_rule_with_the_form_and_see_it_in_word
     column = page.locator(f"#preview-v{draft.number}")
     fired = column.locator("tr", has_text="Asked for a security review")
     assert EVENT in fired.locator(".reads-as").inner_text()
+    fired.scroll_into_view_if_needed()
     _screenshot(page, "rule-editor-preview.png")
     assert problems == [], "\n".join(problems)
+    assert width <= 1280, f"the editor scrolls sideways at 1280px ({width}px)"
 
 
 def test_a_condition_the_form_cannot_show_opens_as_json_with_a_note(drafting, browser):  # noqa: F811
