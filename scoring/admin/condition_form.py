@@ -290,7 +290,7 @@ def field_choices() -> list[tuple[str, list[tuple[str, str]]]]:
         (
             group["title"],
             [
-                (field["name"], field["name"].split(".", 1)[1])
+                (field["name"], field["name"].rsplit(".", 1)[1].replace("_", " "))
                 for field in group["fields"]
                 if not field["name"].endswith(".*")
             ],

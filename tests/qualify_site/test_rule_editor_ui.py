@@ -75,6 +75,7 @@ def test_marketing_ops_build_an_engagement_rule_with_the_form_and_see_it_in_word
 
     page.locator("#rules-group").scroll_into_view_if_needed()
     page.locator("tr.dynamic-rules").first.locator(".cb-words").get_by_text("Reads as").wait_for()
+    page.wait_for_load_state("networkidle")
     _screenshot(page, "rule-editor-rules.png")
 
     # when: a new rule, built with the form

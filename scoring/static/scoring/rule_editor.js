@@ -52,7 +52,8 @@
       params.append(input.name, input.value);
     });
     const target = builder.querySelector(".cb-words");
-    window.htmx.ajax("GET", url + "?" + params.toString(), { target: target, swap: "innerHTML" });
+    // Each builder is its own source: htmx lets one request at a time run per source element.
+    window.htmx.ajax("GET", url + "?" + params.toString(), { source: target, target: target, swap: "innerHTML" });
   }
   function later(builder) {
     clearTimeout(timers.get(builder));
