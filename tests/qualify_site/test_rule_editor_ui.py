@@ -95,7 +95,24 @@ def test_marketing_ops_build_an_engagement_rule_with_the_form_and_see_it_in_word
     words.get_by_text("Reads as").wait_for()
     assert EVENT in words.inner_text()
     row.scroll_into_view_if_needed()
+    page.mouse.wheel(0, 120)
     _screenshot(page, "rule-editor.png")
+
+    # when: a clause on an account field, which an engagement rule cannot read
+    row.locator(".cb-add-clause").click()
+    second = row.locator(".cb-clause").nth(1)
+    second.locator("select.cb-field").select_option("account.employee_count")
+    second.locator("select.cb-op").select_option("gte")
+    second.locator("input.cb-value").fill("50")
+
+    # then: the error stands next to that clause, the first one is fine
+    second.locator(".cb-error").get_by_text("account fields cannot be used here").wait_for()
+    assert row.locator(".cb-clause").first.locator(".cb-error").inner_text() == ""
+    second.scroll_into_view_if_needed()
+    page.mouse.wheel(0, 120)
+    _screenshot(page, "rule-editor-error.png")
+    second.locator(".cb-remove").click()
+    words.get_by_text("Reads as").wait_for()
     width = page.evaluate("document.documentElement.scrollWidth")
     problems = report.problems() + _serious_violations(page)
 
