@@ -28,7 +28,7 @@ OPERATOR_WORDS = {
     "not_in": "is none of",
     "contains": "contains",
     "icontains": "contains (any case)",
-    "contains_any": "contains any of the words",
+    "contains_any": "contains any of",
     "startswith": "starts with",
     "regex": "matches the pattern",
     "gt": "is more than",

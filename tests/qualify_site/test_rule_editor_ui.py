@@ -156,3 +156,53 @@ def test_a_condition_the_form_cannot_show_opens_as_json_with_a_note(drafting, br
     row = browser.page.locator("tr.dynamic-rules", has=browser.page.locator("input[value=Deep]"))
     assert "nested deeper than the form shows" in row.locator(".cb-note").inner_text()
     assert row.locator("details.advanced-json").get_attribute("open") is not None
+
+
+def test_a_fit_rule_with_an_any_of_group_is_built_and_saved_as_json(drafting, browser):  # noqa: F811
+    # given
+    draft = drafting["draft"]
+    browser.sign_in("olivia", "pw-olivia")
+    browser.visit(f"/admin/scoring/ruleversion/{draft.pk}/change/")
+    page = browser.page
+    page.locator(".add-row a").click()
+    row = page.locator("tr.dynamic-rules").last
+    row.locator("select[name$='-kind']").select_option("fit")
+    row.locator("input[name$='-name']").fill("German or Austrian software")
+    row.locator("input[name$='-points']").fill("10")
+    row.locator("input[name$='-position']").fill("95")
+
+    # when: one clause, then a group "any of" two clauses
+    row.locator(".cb-add-clause").click()
+    first = row.locator(".cb-clause").first
+    first.locator("select.cb-field").select_option("account.industry")
+    first.locator("select.cb-op").select_option("contains_any")
+    first.locator("input.cb-value").fill("Software, SaaS")
+    row.locator(".cb-add-group").click()
+    row.locator(".cb-group .cb-add-nested").click()
+    nested = row.locator(".cb-nested")
+    for index, country in enumerate(["DE", "AT"]):
+        nested.nth(index).locator("select.cb-field").select_option("account.country")
+        nested.nth(index).locator("select.cb-op").select_option("eq")
+        nested.nth(index).locator("input.cb-value").fill(country)
+    row.locator(".cb-words").get_by_text("'AT'").wait_for()
+    row.locator(".cb-words").scroll_into_view_if_needed()
+    page.mouse.wheel(0, 150)
+    _screenshot(page, "rule-editor-group.png")
+    page.locator("input[name=_continue]").click()
+    page.wait_for_load_state("networkidle")
+
+    # then
+    saved = Rule.objects.get(version=draft, name="German or Austrian software")
+    assert saved.definition == {
+        "when": {
+            "all": [
+                {"field": "account.industry", "op": "contains_any", "value": ["Software", "SaaS"]},
+                {
+                    "any": [
+                        {"field": "account.country", "op": "eq", "value": "DE"},
+                        {"field": "account.country", "op": "eq", "value": "AT"},
+                    ]
+                },
+            ]
+        }
+    }

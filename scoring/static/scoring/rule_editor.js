@@ -90,7 +90,7 @@
   }
   const OPERATOR_WORDS = {
     eq: "is", ne: "is not", in: "is one of", not_in: "is none of", contains: "contains",
-    icontains: "contains (any case)", contains_any: "contains any of the words", startswith: "starts with",
+    icontains: "contains (any case)", contains_any: "contains any of", startswith: "starts with",
     regex: "matches the pattern", gt: "is more than", gte: "is at least", lt: "is less than",
     lte: "is at most", between: "is between", exists: "is set",
   };
