@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
+from conditions import CATALOGUE
 from leads.models import Lead
 from scoring.admin.common import (
     ScoringPermissions,
@@ -57,6 +58,11 @@ class RuleInline(admin.TabularInline):
         # In the order a lead is read: who they are, what they did, what counts against, then PQL paths.
         kind_order = Case(*(When(kind=kind, then=index) for index, kind in enumerate(RuleKind)), default=99)
         return super().get_queryset(request).order_by(kind_order, "position", "id")
+
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        # The condition form is for editing; a read-only version shows the JSON and its words.
+        return fields if self._can_edit(request, obj) else [field for field in fields if field != "condition"]
 
     def get_formset(self, request, obj=None, **kwargs):
         formset = super().get_formset(request, obj, **kwargs)
@@ -387,6 +393,16 @@ class RuleVersionAdmin(ScoringPermissions, admin.ModelAdmin):
             lead=lead,
             columns=columns,
         )
+
+
+def _suggestions_with_examples() -> list[tuple[str, list[str]]]:
+    """Values seen in the data for each field, or the catalogue's examples where none were seen."""
+    seen = condition_value_suggestions()
+    return [
+        (field.name, seen.get(field.name) or [str(example) for example in field.examples])
+        for field in CATALOGUE.fields
+        if not field.is_family and (seen.get(field.name) or field.examples)
+    ]
 
 
 def _preview_column(version: RuleVersion, result, *, is_live: bool) -> dict:

@@ -196,3 +196,19 @@ def test_a_form_naming_an_unknown_field_is_refused_by_the_service_as_before(db):
 
     assert not form.is_valid()
     assert "did you mean" in " ".join(form.errors["definition"])
+
+
+def test_the_editor_offers_suggestions_from_data_and_the_form_only_on_drafts(client, olivia, draft_version):
+    # given: an industry seen in the data
+    Account.objects.create(name="Acme", domain="acme.io", industry="Biotech")
+    client.force_login(olivia)
+    live = draft_version.based_on
+
+    # when
+    draft_page = client.get(reverse("admin:scoring_ruleversion_change", args=[draft_version.pk])).content.decode()
+    live_page = client.get(reverse("admin:scoring_ruleversion_change", args=[live.pk])).content.decode()
+
+    # then
+    assert '<datalist id="suggest-account.industry"><option value="Biotech">' in draft_page
+    assert 'class="condition-builder' in draft_page
+    assert 'class="condition-builder' not in live_page
