@@ -3,6 +3,8 @@
 from django import forms
 from django.core.exceptions import ValidationError
 
+from scoring.admin.condition_form import builder_from_data, condition_to_builder
+from scoring.admin.condition_widget import AdvancedJsonWidget, ConditionField
 from scoring.models import Rule, RuleKind, RuleVersion
 from scoring.services import (
     rule_check,
@@ -54,12 +56,14 @@ def example_rule(kind: str, definition: dict) -> dict:
 class RuleForm(forms.ModelForm):
     # Short labels: the kind column of the rules table is narrow.
     kind = forms.ChoiceField(choices=[(kind.value, kind.label.split(" (")[0]) for kind in RuleKind])
+    # The condition ("when") built with a form; the JSON stays the stored truth (see clean).
+    condition = ConditionField()
 
     class Meta:
         model = Rule
         fields = ["kind", "name", "description", "points", "position", "definition"]
         widgets = {
-            "definition": forms.Textarea(attrs={"rows": 5, "cols": 40, "class": "rule-definition"}),
+            "definition": AdvancedJsonWidget(attrs={"rows": 5, "cols": 40, "class": "rule-definition"}),
             "description": forms.Textarea(attrs={"rows": 3, "cols": 20}),
             "name": forms.TextInput(attrs={"size": 16}),
             # Widths in qualify_site/static/qualify_site/admin.css: the CSP allows no style attributes.
@@ -67,10 +71,39 @@ class RuleForm(forms.ModelForm):
             "position": forms.NumberInput(attrs={"class": "rule-position"}),
         }
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        definition = self.instance.definition if self.instance.pk else {}
+        when = definition.get("when") if isinstance(definition, dict) else None
+        builder = condition_to_builder(when)
+        for field_name in ("kind", "name", "points", "position", "description", "definition"):
+            # The tabular inline labels its columns in the table head only: name each control for screen readers.
+            self.fields[field_name].widget.attrs.setdefault("aria-label", str(self.fields[field_name].label))
+        widget = self.fields["condition"].widget
+        widget.kind = self.instance.kind if self.instance.pk else ""
+        self.fields["condition"].initial = when
+        if builder is None:
+            # The form cannot show it (nested deeper): open the JSON, with a note in the builder.
+            widget.expressible = False
+            self.fields["definition"].widget.is_open = True
+        else:
+            widget.builder = builder
+        name = self.add_prefix("condition")
+        if self.is_bound and self.data.get(f"{name}-source") == "form":
+            # After a refused save, show what was posted, not what is stored.
+            widget.builder, widget.expressible, widget.edited = builder_from_data(self.data, name), True, True
+
     def clean(self):
         cleaned = super().clean()
         if self.errors or not self.has_changed() or cleaned.get("DELETE"):
             return cleaned
+        built = cleaned.get("condition")
+        if built and built["source"] == "form" and isinstance(cleaned.get("definition"), dict):
+            # Form -> JSON on save: the built condition replaces "when"; the service validates it as before.
+            definition = {key: value for key, value in cleaned["definition"].items() if key != "when"}
+            if built["condition"] is not None:
+                definition["when"] = built["condition"]
+            cleaned["definition"] = definition
         try:
             rule_check(
                 kind=cleaned.get("kind"),

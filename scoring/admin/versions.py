@@ -5,11 +5,13 @@ import json
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Case, Count, Q, When
+from django.forms.models import BaseInlineFormSet
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
+from conditions import CATALOGUE
 from leads.models import Lead
 from scoring.admin.common import (
     ScoringPermissions,
@@ -19,10 +21,12 @@ from scoring.admin.common import (
     rescore_progress_text,
     rule_reads_as,
 )
+from scoring.admin.condition_form import builder_from_data, builder_read_back, catalogue_for_rule, field_operators
 from scoring.admin.forms import DEFINITION_EXAMPLES, DEFINITION_HELP, RuleForm, RuleVersionForm, example_rule
 from scoring.engine import diff
 from scoring.models import PublishedVersionError, Rule, RuleKind, RuleVersion, VersionStatus
 from scoring.selectors import rule_as_engine_dict, rule_version_document, rule_version_live
+from scoring.selectors_suggestions import condition_value_suggestions
 from scoring.services import (
     lead_score_preview,
     rule_version_check,
@@ -34,11 +38,20 @@ from scoring.services import (
 PREVIEW_SEARCH_LIMIT = 20
 
 
+class RuleFormSet(BaseInlineFormSet):
+    def add_fields(self, form, index):
+        super().add_fields(form, index)
+        if "DELETE" in form.fields:
+            # The table head labels the column; a screen reader needs the control named.
+            form.fields["DELETE"].widget.attrs["aria-label"] = "Delete this rule"
+
+
 class RuleInline(admin.TabularInline):
     model = Rule
     form = RuleForm
+    formset = RuleFormSet
     extra = 0
-    fields = ["kind", "name", "points", "position", "description", "definition", "reads_as"]
+    fields = ["kind", "name", "points", "position", "description", "condition", "definition", "reads_as"]
     readonly_fields = ["reads_as"]
 
     def get_queryset(self, request):
@@ -46,8 +59,14 @@ class RuleInline(admin.TabularInline):
         kind_order = Case(*(When(kind=kind, then=index) for index, kind in enumerate(RuleKind)), default=99)
         return super().get_queryset(request).order_by(kind_order, "position", "id")
 
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        # The condition form is for editing; a read-only version shows the JSON and its words.
+        return fields if self._can_edit(request, obj) else [field for field in fields if field != "condition"]
+
     def get_formset(self, request, obj=None, **kwargs):
         formset = super().get_formset(request, obj, **kwargs)
+
         formset.form.base_fields["definition"].help_text = DEFINITION_HELP
         return formset
 
@@ -195,6 +214,10 @@ class RuleVersionAdmin(ScoringPermissions, admin.ModelAdmin):
             is_nav_sidebar_enabled=False,
             can_edit_scoring=can_edit_scoring(request.user),
             live_version=rule_version_live(),
+            condition_suggestions=sorted(condition_value_suggestions().items())
+            if can_edit_scoring(request.user)
+            else [],
+            condition_operators=field_operators(),
             definition_examples=[
                 (kind, json.dumps(example), rule_reads_as(kind, example_rule(kind, example)))
                 for kind, example in DEFINITION_EXAMPLES
@@ -221,6 +244,7 @@ class RuleVersionAdmin(ScoringPermissions, admin.ModelAdmin):
             path("<int:version_id>/publish/", view(self.publish_view), name="scoring_ruleversion_publish"),
             path("<int:version_id>/changes/", view(self.changes_view), name="scoring_ruleversion_changes"),
             path("<int:version_id>/preview/", view(self.preview_view), name="scoring_ruleversion_preview"),
+            path("condition-words/", view(self.condition_words_view), name="scoring_ruleversion_condition_words"),
         ]
         return custom + super().get_urls()
 
@@ -310,6 +334,26 @@ class RuleVersionAdmin(ScoringPermissions, admin.ModelAdmin):
             changes=changes,
         )
 
+    def condition_words_view(self, request):
+        """The rule editor reads a built condition back in words, or says which clause is wrong (htmx)."""
+        if not can_edit_scoring(request.user):
+            raise PermissionDenied
+        name = request.GET.get("name", "")
+        prefix = name.removesuffix("-condition")
+        try:
+            definition = json.loads(request.GET.get(f"{prefix}-definition") or "{}")
+        except ValueError:
+            definition = {}
+        catalogue = catalogue_for_rule(request.GET.get(f"{prefix}-kind", ""), definition)
+        builder = builder_from_data(request.GET, name)
+        read_back = builder_read_back(builder, catalogue=catalogue)
+        rows = range(len(request.GET.getlist(f"{name}-row")))
+        return TemplateResponse(
+            request,
+            "admin/scoring/ruleversion/condition_words.html",
+            {"name": name, "rows": [(index, read_back["row_errors"].get(index, [])) for index in rows], **read_back},
+        )
+
     def preview_view(self, request, version_id: int):
         """Pick a lead, then see what the live version and this one score for it, side by side."""
         version = self._version(request, version_id)
@@ -331,7 +375,12 @@ class RuleVersionAdmin(ScoringPermissions, admin.ModelAdmin):
             compared = [live, version] if live and live.pk != version.pk else [version]
             for shown in compared:
                 result = lead_score_preview(lead=lead, version=shown)
-                columns.append(_preview_column(shown, result, is_live=shown.status == VersionStatus.PUBLISHED))
+                column = _preview_column(shown, result, is_live=shown.status == VersionStatus.PUBLISHED)
+                # Each rule that fired reads as words too, as the editor showed it.
+                words = {rule.name: rule_reads_as(rule.kind, rule_as_engine_dict(rule)) for rule in shown.rules.all()}
+                for hit in column["hits"]:
+                    hit["reads_as"] = words.get(hit["name"], "")
+                columns.append(column)
             if len(columns) == 2:
                 columns[1]["total_change"] = round(columns[1]["result"].total - columns[0]["result"].total, 1)
         return self._page(
@@ -344,6 +393,16 @@ class RuleVersionAdmin(ScoringPermissions, admin.ModelAdmin):
             lead=lead,
             columns=columns,
         )
+
+
+def _suggestions_with_examples() -> list[tuple[str, list[str]]]:
+    """Values seen in the data for each field, or the catalogue's examples where none were seen."""
+    seen = condition_value_suggestions()
+    return [
+        (field.name, seen.get(field.name) or [str(example) for example in field.examples])
+        for field in CATALOGUE.fields
+        if not field.is_family and (seen.get(field.name) or field.examples)
+    ]
 
 
 def _preview_column(version: RuleVersion, result, *, is_live: bool) -> dict:
