@@ -280,7 +280,8 @@ def _rep_plan(rep: Rep, *, policy: SlaPolicy, now: datetime) -> list[_Planned]:
     def planned(number: int, name: str, routed_at: datetime, touched_at: datetime | None, then: str) -> _Planned:
         # `name` (the scenario) stays out of what people see: one company and one person a request.
         first_name = FIRST_NAMES[number % 9]
-        last_name = LAST_NAMES[(number + number // 9 * 4 + len(username)) % 9]
+        # Each rep's people have other surnames than the other reps' (the same first names recur).
+        last_name = LAST_NAMES[(number + number // 9 * 4 + list(REP_COUNTRIES).index(username)) % 9]
         company = f"{COMPANIES[number % len(COMPANIES)]} {COMPANY_KINDS.get(username, 'Labs')}"
         return _Planned(
             rep=rep,

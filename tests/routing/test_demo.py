@@ -132,6 +132,8 @@ def test_each_demo_request_comes_from_its_own_company_named_as_customers_are(dem
     leads = Lead.objects.filter(source=demo_org).select_related("account")
     accounts = [lead.account_id for lead in leads]
     assert len(accounts) == len(set(accounts)) > 0
+    names = [(lead.first_name, lead.last_name) for lead in leads]
+    assert len(names) == len(set(names))
     shown = " ".join(f"{lead.email} {lead.account.name} {lead.first_name} {lead.last_name}" for lead in leads).lower()
     for scenario in ("breached", "risk", "late", "fresh", "accepted", "reject", "convert", "student"):
         assert scenario not in shown
