@@ -6,6 +6,7 @@ Both log one structured line saying what failed, where.
 """
 
 import logging
+import sqlite3
 
 from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse, JsonResponse
@@ -27,9 +28,19 @@ def is_dependency_unavailable(error: BaseException) -> bool:
     connection refused, server closed the connection, timeouts and deadlocks;
     InterfaceError a connection already closed. IntegrityError, DataError and
     ProgrammingError are not here: they are our bugs or the client's, not a
-    dependency's.
+    dependency's; nor SQLite's OperationalErrors for a statement it cannot run.
     """
-    return isinstance(error, OperationalError | InterfaceError)
+    if not isinstance(error, OperationalError | InterfaceError):
+        return False
+    # SQLite (the embedded default) reports our own bad SQL as an OperationalError too: that
+    # is a bug to see, not a database to wait for.
+    cause = error.__cause__
+    return not (isinstance(cause, sqlite3.Error) and any(words in str(cause).lower() for words in SQLITE_BUGS))
+
+
+# SQLite's words for a statement that can never succeed (the rest, "database is locked",
+# "unable to open database file", "disk I/O error", are the database's trouble).
+SQLITE_BUGS = ("syntax error", "no such table", "no such column", "no such function", "unrecognized token")
 
 
 def log_unavailable(error: BaseException, *, request, view: str) -> None:

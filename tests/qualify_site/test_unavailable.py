@@ -2,6 +2,7 @@
 every API answers 503 with Retry-After and the pages answer a 503 page, never a 500."""
 
 import logging
+import sqlite3
 
 import pytest
 from django.db import DataError, IntegrityError, InterfaceError, OperationalError, ProgrammingError
@@ -132,3 +133,24 @@ def test_the_pages_answer_a_503_page_with_retry_after_while_the_database_is_unre
 )
 def test_only_a_lost_connection_or_timeout_counts_as_the_database_being_down(error, unavailable):
     assert is_dependency_unavailable(error) is unavailable
+
+
+def _from_sqlite(message: str) -> OperationalError:
+    """Django's OperationalError as it wraps SQLite's (the driver's error is its cause)."""
+    error = OperationalError(message)
+    error.__cause__ = sqlite3.OperationalError(message)
+    return error
+
+
+@pytest.mark.parametrize(
+    ("message", "unavailable"),
+    [
+        ('near "FROM": syntax error', False),
+        ("no such table: routing_assignment", False),
+        ("no such function: julianday_x", False),
+        ("database is locked", True),
+        ("unable to open database file", True),
+    ],
+)
+def test_sqlite_reporting_a_statement_it_cannot_run_is_a_bug_not_the_database_being_down(message, unavailable):
+    assert is_dependency_unavailable(_from_sqlite(message)) is unavailable
