@@ -12,15 +12,14 @@ import heapq
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, Q
 from django.utils import timezone
 
 from leads import selectors as lead_selectors
 from leads.models import Event, EventType, Lead, Outcome, SourceKind, StageChange
 from qualify_site.roles import Role, user_has_role
 from routing.models import ACTIVE_ASSIGNMENT_STATUSES, Activity, ActivityKind, Assignment, RoutingDecision, SlaEvent
-from routing.permissions import can_manage, manages_queue, reps_managed_by
-from routing.selectors.visibility import assignments_visible_to
+from routing.permissions import can_manage, manages_queue
 
 TIMELINE_PAGE_SIZE = 25
 ACCOUNT_PEOPLE_LIMIT = 20
@@ -49,41 +48,15 @@ _TIMELINE_EVENT_TYPES = (EventType.TRACK, EventType.PAGE, EventType.SCREEN)
 # --- who may open a lead's workspace --------------------------------------------------------
 
 
-def leads_workspace_visible_to(user) -> QuerySet[Lead]:
-    """The leads whose workspace the user may open.
-
-    Admins and marketing ops (read only) any lead; a rep the leads they own, the leads of
-    accounts they own and the leads assigned to them now (as `leads.selectors.lead_get`);
-    a manager their team's: leads their reps hold, held or own, and the leads waiting in
-    their queues or in the fallback queue.
-    """
-    if not getattr(user, "is_authenticated", False):
-        return Lead.objects.none()
-    if user_has_role(user, Role.ADMIN, Role.MARKETING_OPS):
-        return Lead.objects.all()
-    visible = Q(pk__in=[])
-    if user_has_role(user, Role.MANAGER):
-        managed = reps_managed_by(user)
-        visible |= Q(id__in=assignments_visible_to(user).values("lead_id"))
-        visible |= Q(owner__rep__in=managed) | Q(account__owner__rep__in=managed)
-    if user_has_role(user, Role.REP):
-        held_now = Assignment.objects.filter(rep__user=user, status__in=ACTIVE_ASSIGNMENT_STATUSES)
-        visible |= Q(owner=user) | Q(account__owner=user) | Q(id__in=held_now.values("lead_id"))
-    return Lead.objects.filter(visible)
-
-
 def lead_workspace_get(*, user, lead_id: int) -> Lead | None:
     """The lead with its account, owners and source, or None when the user may not open it.
 
-    `lead_get` applies the leads app's rule (a rep sees only their own); managers, whom it
-    lets see every lead, are narrowed to their team's here.
+    One rule with the API's `/api/leads/<id>/` (`leads.selectors.lead_get`): a rep their own
+    leads (owned, of an account they own, assigned to them now); managers, marketing ops (read
+    only) and admins any lead. Acting on it is checked apart: only the rep who holds it works
+    its assignment here, and its managers reassign it from the board.
     """
-    lead = lead_selectors.lead_get(user=user, lead_id=lead_id)
-    if lead is None:
-        return None
-    if user_has_role(user, Role.ADMIN, Role.MARKETING_OPS) or not user_has_role(user, Role.MANAGER):
-        return lead
-    return lead if leads_workspace_visible_to(user).filter(id=lead.id).exists() else None
+    return lead_selectors.lead_get(user=user, lead_id=lead_id)
 
 
 def assignment_for_workspace(*, lead: Lead) -> Assignment | None:
@@ -143,9 +116,8 @@ def account_people(*, user, lead: Lead, limit: int = ACCOUNT_PEOPLE_LIMIT) -> Ac
         return AccountPeople(people=[], total=0)
     recent_first = (F("last_seen_at").desc(nulls_last=True), "-id")
     shown = list(others.select_related("owner").order_by(*recent_first)[:limit])
-    openable = set(
-        leads_workspace_visible_to(user).filter(id__in=[other.id for other in shown]).values_list("id", flat=True)
-    )
+    visible = lead_selectors.lead_list(user=user).filter(id__in=[other.id for other in shown])
+    openable = set(visible.values_list("id", flat=True))
     people = [AccountPerson(lead=other, may_open=other.id in openable) for other in shown]
     return AccountPeople(people=people, total=total)
 

@@ -1,8 +1,8 @@
 """The lead workspace: who is this, why now, what happened, what do I do.
 
 It is the page notification links open, so every recipient who may see the lead
-can open it: a rep their own leads, a manager their team's, marketing ops (read
-only) and admins any lead. A lead the user may not open does not exist (404),
+can open it, by the API's rule: a rep their own leads; managers, marketing ops
+(read only) and admins any lead. A lead the user may not open does not exist (404),
 whatever the URL: another rep's lead, a merged id, any timeline page of either.
 """
 
