@@ -135,3 +135,6 @@ def test_a_rep_who_types_another_reps_lead_url_gets_the_404_page(desk, browser):
     # then
     assert response is not None and response.status == 404
     assert "Bruno" not in browser.page.content()
+    # the app's own page, with the way back to the rep's work
+    assert browser.page.get_by_role("heading", name="Nothing here").is_visible()
+    assert browser.page.get_by_role("link", name="Back to your work").is_visible()
