@@ -6,7 +6,7 @@ PORT ?= 8000
 # How often `make demo` runs the beat schedule's jobs: short, so SLA flags change while you watch.
 DEMO_PERIODIC_SECONDS ?= 30
 
-.PHONY: demo test lint format check serve worker beat bench prod clean
+.PHONY: demo test test-sqlite lint format check serve worker beat bench prod clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
@@ -30,6 +30,11 @@ demo: venv
 ## test: the suite, on PostgreSQL + Redis when reachable (QUALIFY_REQUIRE_SERVICES=1 makes them mandatory)
 test: venv
 	$(PY) scripts/run_tests.py $(ARGS)
+
+## test-sqlite: the suite on the embedded default (SQLite, Celery eager; Redis when reachable): CI's second pass,
+## which tests the portable twins of the PostgreSQL statements; tests marked postgres are skipped
+test-sqlite: venv
+	$(PY) scripts/run_tests.py --sqlite $(ARGS)
 
 lint: venv
 	$(PY) -m ruff check .

@@ -62,7 +62,7 @@ from routing.services.reps import queue_member_add
 from scoring.models import LeadScore, ScoreChange
 from scoring.services import rule_version_clone, rule_version_install_default
 
-pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
+pytestmark = [pytest.mark.django_db]
 
 MANAGER, MARKETING_OPS, ADMIN = "manager", "marketing ops", "admin"
 ROLES = (MANAGER, MARKETING_OPS, ADMIN)

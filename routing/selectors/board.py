@@ -279,15 +279,17 @@ class RepStats:
 
 class _EpochSeconds(Func):
     """A timestamp as seconds since 1970 (a double). PostgreSQL's statement, and its portable
-    twin for the embedded SQLite default (julianday: exact to well under a millisecond)."""
+    twin for the embedded SQLite default: whole seconds from strftime plus the stored fraction
+    (Django writes 'YYYY-MM-DD HH:MM:SS[.ffffff]' in UTC). Not julianday: a double of days lands
+    a whole minute a few microseconds early, which the business clock then counts one minute short."""
 
     template = "EXTRACT(EPOCH FROM %(expressions)s)::float8"
     output_field = FloatField()
 
     def as_sqlite(self, compiler, connection, **extra_context):
-        return self.as_sql(
-            compiler, connection, template="((julianday(%(expressions)s) - 2440587.5) * 86400.0)", **extra_context
-        )
+        sql, params = compiler.compile(self.source_expressions[0])
+        twin = f"(CAST(strftime('%%s', {sql}) AS REAL) + CAST(substr({sql}, 20) AS REAL))"
+        return twin, (*params, *params)
 
 
 def _epoch(field_name: str) -> Func:

@@ -11,7 +11,7 @@ from leads.services.roles import roles_sync
 from leads.services.sources import write_key_hash
 from routing.models import Rep, Team
 
-pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
+pytestmark = [pytest.mark.django_db]
 
 
 @pytest.fixture(autouse=True)

@@ -5,7 +5,7 @@ import pytest
 from leads.models import Source
 from leads.services.roles import roles_sync
 
-pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
+pytestmark = [pytest.mark.django_db]
 
 LIMITS = {"rate_limit_per_second": "50000", "rate_limit_per_minute": "1200000", "rate_limit_requests_per_second": ""}
 

@@ -8,7 +8,7 @@ from rest_framework.test import APIClient
 
 from leads.models import Account, Campaign, Event, EventType, Identity, IdentityKind, Lead, Stage, StageChange
 
-pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
+pytestmark = [pytest.mark.django_db]
 
 T0 = timezone.now().replace(microsecond=0) - timedelta(days=10)
 

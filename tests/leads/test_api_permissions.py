@@ -8,7 +8,7 @@ from rest_framework.test import APIClient
 
 from leads.models import Account, Event, EventType, Lead, Stage
 
-pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
+pytestmark = [pytest.mark.django_db]
 
 
 @pytest.fixture(autouse=True)

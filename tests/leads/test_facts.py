@@ -17,7 +17,7 @@ from scoring.services import leads_rescore, rule_version_create_from_document, r
 from scoring.services.rescoring import lead_score_preview
 from tests.routing.world import fallback_queue, make_queue, rule
 
-pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
+pytestmark = [pytest.mark.django_db]
 
 
 @pytest.fixture

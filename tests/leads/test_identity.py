@@ -24,7 +24,7 @@ from leads.services.identity import events_process_batch
 from qualify_site import bulk_sql as bulk_sql_module
 from tests.worker_utils import ingest
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
+pytestmark = [pytest.mark.django_db]
 
 T0 = timezone.now().replace(microsecond=0) - timedelta(days=3)
 

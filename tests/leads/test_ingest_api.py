@@ -12,7 +12,7 @@ from django.core.cache import cache
 from leads.models import Event, RejectedMessage
 from qualify_site.api.middleware import MAX_URI_LENGTH
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
+pytestmark = [pytest.mark.django_db]
 
 
 def basic_auth(write_key: str) -> str:

@@ -10,7 +10,7 @@ from django.forms.models import model_to_dict
 
 from leads.models import Event, RejectedMessage
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
+pytestmark = [pytest.mark.django_db]
 
 
 def post(client, path, body, write_key=None, **headers):

@@ -7,7 +7,7 @@ from django.core.management import call_command
 from leads.services.roles import roles_sync
 from qualify_site.roles import Role
 
-pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
+pytestmark = [pytest.mark.django_db]
 
 
 def _codenames(role: Role) -> set[str]:

@@ -8,7 +8,7 @@ from leads.models import Event, Lead
 from pipeline.tasks import events_process_task
 from tests.worker_utils import ingest
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
+pytestmark = [pytest.mark.django_db]
 
 
 def test_a_redelivered_task_does_nothing_the_second_time(source_with_key):

@@ -22,7 +22,7 @@ from scoring.services.versions import RESCORE_ALL_TASK
 from tests.routing.world import make_queue, make_rep, rep_user, rule, sla
 from tests.worker_utils import ingest
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
+pytestmark = [pytest.mark.django_db]
 
 # Monday to Friday, 09:00-17:00 in New York: the SLA clock counts only those minutes.
 NEW_YORK_HOURS = {str(day): [["09:00", "17:00"]] for day in range(5)}

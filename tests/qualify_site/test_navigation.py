@@ -7,7 +7,7 @@ import pytest
 from qualify_site.navigation import HOME_BY_ROLE, NAV_BY_ROLE
 from qualify_site.roles import Role
 
-pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
+pytestmark = [pytest.mark.django_db]
 
 PERSONAS = {Role.REP: "alice", Role.MANAGER: "charlie", Role.MARKETING_OPS: "olivia", Role.ADMIN: "admin_user_qualify"}
 EVERY_LABEL = {"My work", "Board", "Stage definitions", "Assignments", "Routing", "Rule versions", "Admin"}

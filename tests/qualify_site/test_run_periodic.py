@@ -14,7 +14,7 @@ from routing.models import Assignment
 from routing.services.assignments import lead_route
 from tests.routing.world import make_lead, make_queue, make_rep, rep_user, rule, sla
 
-pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
+pytestmark = [pytest.mark.django_db]
 
 SLA_SWEEP = "routing.tasks.sla_sweep_task"
 REFRESH = "scoring.tasks.scores_refresh_stale_task"

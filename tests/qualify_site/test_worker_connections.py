@@ -8,7 +8,9 @@ from django.db import connection
 from leads.tasks import events_sweep_unprocessed_task
 from qualify_site.celery import database_connections_tidy
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# PostgreSQL: Django never closes the in-memory SQLite test database's connection
+# (closing it would drop the database), so max age is only observable on a server database.
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
 
 
 def _connect() -> None:

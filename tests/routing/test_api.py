@@ -27,7 +27,7 @@ from routing.models import (
 from routing.services.assignments import lead_route
 from routing.services.reps import queue_member_add
 
-pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
+pytestmark = [pytest.mark.django_db]
 
 ALWAYS = {str(day): [["00:00", "24:00"]] for day in range(7)}
 

@@ -23,7 +23,7 @@ from scoring.services import rule_version_install_default
 from tests.routing.world import make_lead, make_queue, make_rep, rule, sla
 from tests.scoring.pipeline import company, days_ago, lead_by_email, page, person, send, track
 
-pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
+pytestmark = [pytest.mark.django_db]
 
 
 @pytest.fixture

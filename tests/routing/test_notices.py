@@ -23,7 +23,7 @@ from routing.tasks import notice_send_task
 from tests.broker_utils import redis_unreachable
 from tests.routing.world import make_lead, make_queue, make_rep, rep_user, rule, sla
 
-pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
+pytestmark = [pytest.mark.django_db]
 
 
 @pytest.fixture

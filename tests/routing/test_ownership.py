@@ -11,7 +11,7 @@ from leads.services.roles import roles_sync
 from routing.models import Assignment, AssignmentStatus, Queue, Rep, Team
 from routing.services.ownership import lead_owner_set
 
-pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
+pytestmark = [pytest.mark.django_db]
 
 
 @pytest.fixture

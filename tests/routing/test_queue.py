@@ -14,7 +14,7 @@ from routing.services.assignments import lead_route
 from scoring.models import LeadScore, RuleVersion
 from tests.routing.world import make_lead, make_queue, make_rep, rep_user, rule
 
-pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
+pytestmark = [pytest.mark.django_db]
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from routing.models import Activity, ActivityKind, Assignment, AssignmentStatus
 from routing.services.actions import REJECTION_REASONS
 from tests.routing.test_queue import _assigned, desk  # noqa: F401 - the fixture
 
-pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
+pytestmark = [pytest.mark.django_db]
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 

@@ -16,7 +16,7 @@ from scoring.services import rule_version_create_from_document, rule_version_ins
 from tests.routing.world import make_account, make_lead, make_queue, make_rep, rep_user, rule
 from tests.scoring.pipeline import iso, send, track
 
-pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
+pytestmark = [pytest.mark.django_db]
 
 
 @pytest.fixture

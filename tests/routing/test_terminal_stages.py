@@ -19,7 +19,7 @@ from routing.services.ownership import lead_stage_set
 from routing.services.sla import sla_sweep
 from tests.routing.world import make_lead, make_queue, make_rep, rep_user, rule, sla
 
-pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
+pytestmark = [pytest.mark.django_db]
 
 TERMINAL = [Stage.WON, Stage.LOST, Stage.DISQUALIFIED]
 

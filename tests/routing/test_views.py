@@ -9,7 +9,7 @@ from routing.services.assignments import lead_route
 from scoring.models import LeadScore, RuleVersion
 from tests.routing.world import make_account, make_lead, make_queue, make_rep, rep_user, rule, sla
 
-pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
+pytestmark = [pytest.mark.django_db]
 
 
 @pytest.fixture

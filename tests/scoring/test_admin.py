@@ -13,7 +13,7 @@ from scoring.models import Rule, RuleKind, RuleVersion, ScoreChange, VersionStat
 from scoring.services import rule_version_clone, rule_version_install_default, rule_version_publish
 from tests.scoring.pipeline import company, days_ago, lead_by_email, page, person, send, track
 
-pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
+pytestmark = [pytest.mark.django_db]
 
 
 @pytest.fixture

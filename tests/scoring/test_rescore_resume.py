@@ -22,7 +22,7 @@ from scoring.services import (
 from scoring.services.rescoring import RESCORE_STALLED_AFTER
 from tests.broker_utils import redis_unreachable
 
-pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
+pytestmark = [pytest.mark.django_db]
 
 
 @pytest.fixture

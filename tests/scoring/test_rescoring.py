@@ -11,7 +11,7 @@ from scoring.models import LeadScore, ScoreChange
 from scoring.services import leads_rescore, rule_version_install_default
 from tests.scoring.pipeline import company, days_ago, lead_by_email, page, person, send, track
 
-pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
+pytestmark = [pytest.mark.django_db]
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from django.urls import reverse
 from scoring.models import RuleVersion
 from scoring.services import rule_version_clone, rule_version_install_default, rule_version_publish
 
-pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
+pytestmark = [pytest.mark.django_db]
 
 URL = "/scoring/definitions/"
 

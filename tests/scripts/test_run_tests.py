@@ -8,10 +8,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _run(env_overrides: dict) -> subprocess.CompletedProcess:
+def _run(env_overrides: dict, *flags: str) -> subprocess.CompletedProcess:
     env = {**os.environ, **env_overrides}
     return subprocess.run(
-        [sys.executable, "scripts/run_tests.py", "--collect-only", "-q", "tests/qualify_site/test_health.py"],
+        [sys.executable, "scripts/run_tests.py", *flags, "--collect-only", "-q", "tests/qualify_site/test_health.py"],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -34,3 +34,16 @@ def test_it_says_which_service_is_missing_when_not_required():
 
     assert result.returncode == 0, result.stderr
     assert "tests that need it are SKIPPED" in result.stderr
+
+
+def test_the_sqlite_pass_runs_on_sqlite_even_when_postgresql_is_required_and_reachable():
+    # given CI's settings: services required, PostgreSQL named
+    result = _run(
+        {"QUALIFY_REQUIRE_SERVICES": "1", "DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/postgres"},
+        "--sqlite",
+    )
+
+    # then it runs, on SQLite, and says the postgres-marked tests are skipped
+    assert result.returncode == 0, result.stderr
+    assert "database=SQLite" in result.stdout
+    assert "tests marked postgres are SKIPPED" in result.stderr

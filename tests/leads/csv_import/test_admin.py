@@ -10,7 +10,7 @@ from leads.models import Account, Campaign, Lead
 from leads.services.roles import roles_sync
 from qualify_site.roles import Role
 
-pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
+pytestmark = [pytest.mark.django_db]
 
 ACCOUNTS = (
     b"domain;name;employee_count;owner\n"
