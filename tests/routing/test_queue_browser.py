@@ -126,7 +126,7 @@ def test_a_rep_accepts_and_logs_a_call_from_the_keyboard_and_the_sla_clock_stops
     page.keyboard.press("r")
     picker = page.locator(f"#assignment-{worked_queue['Ada']} details.reject-picker")
     assert picker.get_attribute("open") is not None
-    assert page.evaluate("document.activeElement.name") == "reason"
+    page.wait_for_function("() => document.activeElement && document.activeElement.name === 'reason'")
     page.keyboard.press("j")  # typing in the picker moves nothing
     assert page.evaluate("document.activeElement.name") == "reason"
     problems += _serious_violations(page)

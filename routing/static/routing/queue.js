@@ -123,7 +123,11 @@
 
   document.addEventListener("close", function (event) {
     var dialog = event.target;
-    if (dialog.id === "queue-keys" && dialog.returnTo && dialog.returnTo.focus) dialog.returnTo.focus({ preventScroll: true });
+    if (dialog.id !== "queue-keys" || !dialog.returnTo || !dialog.returnTo.focus) return;
+    // "close" comes a task after Escape: keys pressed since (k, then r) may have moved focus on; keep it there.
+    var active = document.activeElement;
+    if (active && active !== document.body && !dialog.contains(active)) return;
+    dialog.returnTo.focus({ preventScroll: true });
   }, true);
 
   // A minute's poll waits while the rep is choosing a reason.
