@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "scoring",
     "routing",
     "pipeline",
+    "insights",
 ]
 
 MIDDLEWARE = [

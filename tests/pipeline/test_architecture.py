@@ -9,7 +9,7 @@ import grimp
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("conditions", "qualify_site", "leads", "scoring", "routing", "pipeline")
+PACKAGES = ("conditions", "qualify_site", "leads", "scoring", "routing", "pipeline", "insights")
 # Top to bottom: each may import only the ones after it.
 LAYERS = ("pipeline", "routing", "scoring", "leads", "qualify_site", "conditions")
 

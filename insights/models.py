@@ -1,0 +1,1 @@
+"""Insights models: what measuring rule versions against outcomes stores (backtests, suggestions)."""

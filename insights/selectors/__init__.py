@@ -1,0 +1,1 @@
+"""Insights selectors: the reads (conversion, calibration, what precedes buying)."""

@@ -1,0 +1,1 @@
+"""Insights services: the writes (outcomes recorded, backtests run, versions suggested)."""
