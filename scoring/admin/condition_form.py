@@ -311,12 +311,13 @@ def field_choices(keys: dict[str, list[str]] | None = None) -> list[tuple[str, l
         for family in (field for field in fields if field.is_family):
             family_title = _family_title(family.name)
             seen = [(family.name[:-1] + key, f"{family_title.lower()} · {key}") for key in keys.get(family.name, [])]
-            choices.append((family_title, [*seen, (family.name, f"{family_title.lower()} · another key…")]))
+            choices.append((family_title, [*seen, (family.name, f"{family_title.lower()} · type a key…")]))
     return choices
 
 
 def _short(name: str) -> str:
-    return name.split(".", 1)[1].replace("_", " ").replace(".", " ")
+    """`event.properties.asset_type` -> "asset type": the group already says whose it is."""
+    return name.rsplit(".", 1)[1].replace("_", " ")
 
 
 def picked_field(field: str, keys: dict[str, list[str]] | None = None) -> tuple[str, str]:
