@@ -76,8 +76,6 @@ def condition_builder(request) -> HttpResponse:
     if not can_edit_scoring(request.user):
         raise PermissionDenied
     name, kind, definition = _rule_context(request)
-    if not name.endswith("-condition"):
-        return HttpResponseBadRequest("name: the condition builder's name, like rules-0-condition")
     if not isinstance(definition, dict):
         return HttpResponseBadRequest("definition: must be a JSON object")
     widget = ConditionBuilderWidget()

@@ -298,3 +298,21 @@ def test_a_condition_the_form_cannot_show_opens_as_json_with_a_note(drafting, br
     card = browser.page.locator(".inline-related", has=browser.page.locator("input[value=Odd]"))
     assert "the form cannot show" in card.locator(".cb-note").inner_text()
     assert card.locator("details.advanced-json").get_attribute("open") is not None
+
+
+def test_a_published_version_shows_its_rules_as_read_only_cards_in_words(drafting, browser):  # noqa: F811
+    # given
+    live = drafting["draft"].based_on
+    browser.sign_in("olivia", "pw-olivia")
+
+    # when
+    report = browser.visit(f"/admin/scoring/ruleversion/{live.pk}/change/")
+
+    # then: no builder and no field to type in, each rule in words
+    page = browser.page
+    page.locator("#rules-group").scroll_into_view_if_needed()
+    _screenshot(page, "rule-editor-published.png")
+    assert page.locator("#rules-group .condition-builder").count() == 0
+    assert page.locator("#rules-group textarea, #rules-group input[type=text]").count() == 0
+    assert "points" in page.locator("#rules-group .field-reads_as").first.inner_text()
+    assert report.problems() == []
