@@ -87,7 +87,8 @@ class RuleInline(admin.StackedInline):
         formset.form.base_fields["definition"].help_text = DEFINITION_HELP
         return formset
 
-    @admin.display(description="Reads as")
+    # As saved: the builder's own words follow the edits before they are saved.
+    @admin.display(description="Rule as saved")
     def reads_as(self, obj) -> str:
         if obj is None or obj.pk is None:
             return "-"

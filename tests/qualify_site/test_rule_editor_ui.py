@@ -162,6 +162,19 @@ def test_marketing_ops_build_a_nested_engagement_rule_with_the_form_and_see_it_i
     # then: the words follow every level
     words.get_by_text("'free'").wait_for()
     assert "utm source is 'partner'" in words.inner_text()
+
+    # when: a group three levels down is added, then removed with what it holds
+    inner.locator(":scope > .cb-actions .cb-add-group").click()
+    extra = inner.locator(".cb-group").first
+    _clause(extra.locator(".cb-clause").first, "event.type", "eq", "page")
+    words.get_by_text("'page'").wait_for()
+    extra.locator(".cb-group-head .cb-remove").first.click()
+
+    # then: the words (and below, the JSON) are as before it
+    from playwright.sync_api import expect  # here: collecting must not need Playwright
+
+    expect(words).not_to_contain_text("'page'")
+    assert inner.locator(".cb-group").count() == 0
     card.locator(".field-condition").scroll_into_view_if_needed()
     _screenshot(page, "rule-editor.png")
 

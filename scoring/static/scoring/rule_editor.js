@@ -87,7 +87,7 @@
     }
     if (typeof definition !== "object" || Array.isArray(definition)) definition = {};
     if (condition) definition.when = condition; else delete definition.when;
-    textarea.value = JSON.stringify(definition, null, 1);
+    textarea.value = JSON.stringify(definition, null, 2);
     showJsonError(textarea, "");
   }
   function showJsonError(textarea, message) {
