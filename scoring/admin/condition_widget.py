@@ -2,6 +2,7 @@
 
 from django import forms
 
+from conditions import CATALOGUE
 from scoring.admin.condition_form import (
     OPERATOR_WORDS,
     builder_from_data,
@@ -39,6 +40,8 @@ class ConditionBuilderWidget(forms.Widget):
         context = super().get_context(name, value, attrs)
         read_back = builder_read_back(self.builder, catalogue=catalogue_for_rule(self.kind, self.definition))
         operators = field_operators()
+        fields = field_choices(self.keys)
+        options = {value for _, group in fields for value, _ in group}
         counter = iter(range(10_000))
 
         def annotate(item: dict, parent: str, depth: int) -> dict:
@@ -49,9 +52,12 @@ class ConditionBuilderWidget(forms.Widget):
                 row["items"] = [annotate(child, str(index), depth + 1) for child in item["items"]]
                 return row
             row["picked"], row["key"] = picked_field(item["field"], self.keys)
-            allowed = operators.get(row["picked"]) or operators.get(item["field"]) or list(OPERATOR_WORDS)
+            known = CATALOGUE.field(item["field"])
+            allowed = operators[known.name] if known is not None else list(OPERATOR_WORDS)
             row["operators"] = [(op, OPERATOR_WORDS.get(op, op)) for op in allowed]
-            row["known_field"] = row["picked"] in operators
+            # A field the picker has no option for (unknown, or an old alias) is shown as written.
+            row["known_field"] = row["picked"] in options
+            row["unknown_label"] = item["field"] + ("" if known is not None else " (not in the catalogue)")
             return row
 
         context["builder"] = {
@@ -61,7 +67,7 @@ class ConditionBuilderWidget(forms.Widget):
             "expressible": self.expressible,
             "source": self.source,
             "kind": self.kind,
-            "fields": field_choices(self.keys),
+            "fields": fields,
             "read_back": read_back,
         }
         return context

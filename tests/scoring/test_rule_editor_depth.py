@@ -276,3 +276,19 @@ def _rendered(definition: dict) -> str:
 
     form = RuleForm(instance=Rule(pk=1, kind="fit", name="x", points=1, definition=definition), prefix="rules-0")
     return form["condition"].as_widget()
+
+
+def test_a_stored_key_seen_in_the_data_is_picked_as_its_own_option_once(db):
+    # given: the key has been seen, so the picker lists it
+    RuleForm.condition_keys = {"lead.traits.*": ["plan_interest"]}
+    try:
+        html = _rendered({"when": {"field": "lead.traits.plan_interest", "op": "in", "value": ["a", "b"]}})
+    finally:
+        RuleForm.condition_keys = {}
+
+    # then: one selected field, the family's operators, no key typed
+    clause = html.split('class="cb-row cb-clause"')[1].split("</li>")[0]
+    assert clause.count(" selected>") == 2  # the field and the operator
+    assert '<option value="lead.traits.plan_interest" selected>lead traits · plan_interest</option>' in html
+    assert '<option value="in" selected>is one of</option>' in html
+    assert 'name="rules-0-condition-key" class="cb-key" value=""' in html
