@@ -78,33 +78,38 @@ class RuleForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        definition = self.instance.definition if self.instance.pk else {}
-        when = definition.get("when") if isinstance(definition, dict) else None
-        builder = condition_to_builder(when)
         for field_name in ("kind", "name", "points", "position", "description", "definition"):
             # Name each control for screen readers, whichever way the inline lays the rules out.
             self.fields[field_name].widget.attrs.setdefault("aria-label", str(self.fields[field_name].label))
+        definition = self.instance.definition if self.instance.pk else {}
+        when = definition.get("when") if isinstance(definition, dict) else None
+        self.fields["condition"].initial = when
         widget = self.fields["condition"].widget
         widget.kind = self.instance.kind if self.instance.pk else ""
-        widget.definition = definition if isinstance(definition, dict) else {}
         widget.keys = self.condition_keys
-        self.fields["condition"].initial = when
+        name = self.add_prefix("condition")
+        source = self.data.get(f"{name}-source") if self.is_bound else None
+        source = source if source in ("form", "json") else "unchanged"
+        if self.is_bound:
+            # After a refused save, show what was posted, not what is stored, with each part's error beside it:
+            # the builder as posted, or drawn from the JSON when that was edited last.
+            widget.kind = self.data.get(self.add_prefix("kind"), widget.kind)
+            try:
+                posted = json.loads(self.data.get(self.add_prefix("definition")) or "{}")
+            except ValueError:
+                posted = None
+            if isinstance(posted, dict):
+                definition = posted
+                when = posted.get("when") if source == "json" else when
+        widget.definition = definition if isinstance(definition, dict) else {}
+        widget.source = source
+        builder = builder_from_data(self.data, name) if source == "form" else condition_to_builder(when)
         if builder is None:
             # The form cannot show it: open the JSON, with a note in the builder.
             widget.expressible = False
             self.fields["definition"].widget.is_open = True
         else:
             widget.builder = builder
-        name = self.add_prefix("condition")
-        if self.is_bound and self.data.get(f"{name}-source") == "form":
-            # After a refused save, show what was posted, not what is stored, with each part's error beside it.
-            widget.builder, widget.expressible, widget.source = builder_from_data(self.data, name), True, "form"
-            widget.kind = self.data.get(self.add_prefix("kind"), widget.kind)
-            try:
-                posted = json.loads(self.data.get(self.add_prefix("definition")) or "{}")
-            except ValueError:
-                posted = {}
-            widget.definition = posted if isinstance(posted, dict) else {}
 
     def clean(self):
         cleaned = super().clean()

@@ -189,6 +189,8 @@ def test_marketing_ops_build_a_nested_engagement_rule_with_the_form_and_see_it_i
         deepest.locator(".cb-error").inner_text()
     ]
     assert "Fix the part marked in red" in words.inner_text()
+    error_id = deepest.locator(".cb-error").get_attribute("id")
+    assert deepest.locator("input.cb-value").get_attribute("aria-describedby") == error_id  # read with it
     _screenshot(page, "rule-editor-error.png")
     _clause(deepest, "event.properties.plan", "eq", "free")
     words.get_by_text("'free'").wait_for()

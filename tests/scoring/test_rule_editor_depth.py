@@ -22,6 +22,7 @@ from tests.scoring.test_rule_editor import _as_query as _query
 
 NAME = "rules-0-condition"
 DEEP_LEAF = {"field": "lead.title", "op": "contains", "value": "intern"}
+_SHOE = {"field": "lead.shoe_size", "op": "eq", "value": "42"}
 
 
 def _clause(field: str, op: str, value: str, *, negate: bool = False) -> dict:
@@ -292,3 +293,30 @@ def test_a_stored_key_seen_in_the_data_is_picked_as_its_own_option_once(db):
     assert '<option value="lead.traits.plan_interest" selected>lead traits · plan_interest</option>' in html
     assert '<option value="in" selected>is one of</option>' in html
     assert 'name="rules-0-condition-key" class="cb-key" value=""' in html
+
+
+def test_a_refused_save_of_hand_edited_json_draws_the_form_from_that_json_with_its_errors(db):
+    # given: the JSON was edited last (the form follows it), naming an unknown field two groups down
+    when = {"all": [{"field": "lead.country", "op": "eq", "value": "DE"}, {"any": [{"not": DEEP_LEAF}, _SHOE]}]}
+    data = _query(
+        {
+            "rules-0-kind": ["fit"],
+            "rules-0-name": ["Deep"],
+            "rules-0-points": ["5"],
+            "rules-0-position": ["1"],
+            "rules-0-description": [""],
+            "rules-0-definition": [json.dumps({"when": when})],
+            "rules-0-condition-source": ["json"],
+        }
+    )
+    form = RuleForm(data=data, prefix="rules-0")
+
+    # when
+    assert not form.is_valid()
+    html = form["condition"].as_widget()
+
+    # then: the posted JSON's parts, the error beside the fourth row (country, group, title, shoe size)
+    slots = dict(re.findall(rf'<p class="cb-error" id="{NAME}-error-(\d+)">([^<]*)</p>', html))
+    assert "is not a field" in slots["3"]
+    assert [index for index, message in slots.items() if message] == ["3"]
+    assert f'name="{NAME}-source" value="json"' in html

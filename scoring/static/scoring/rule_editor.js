@@ -42,6 +42,10 @@
     rows.forEach(function (row, index) {
       const error = row.querySelector(":scope > .cb-error");
       if (error) error.id = name + "-error-" + index;
+      // A screen reader reads each control's error with it.
+      row.querySelectorAll(":scope > .cb-clause-line [aria-describedby], :scope > .cb-group-head [aria-describedby]").forEach(function (control) {
+        control.setAttribute("aria-describedby", name + "-error-" + index);
+      });
       const group = row.parentElement.closest(".cb-group");
       row.querySelector(":scope > .cb-parent").value = group ? String(rows.indexOf(group)) : "";
     });
