@@ -20,9 +20,8 @@ from scoring.admin.condition_widget import ConditionBuilderWidget
 from scoring.engine.describe import describe_hit
 from scoring.models import RuleVersion
 from scoring.selectors import rule_version_document
+from scoring.selectors_score_card import hit_key, rule_documents_by_hit
 from scoring.selectors_suggestions import ConditionSuggestions, condition_suggestions
-
-_HIT_SECTIONS = {"fit": "fit_rules", "engagement": "engagement_rules", "negative": "negative_rules"}
 
 
 def suggestions_for(request) -> ConditionSuggestions:
@@ -91,12 +90,11 @@ def condition_builder(request) -> HttpResponse:
 
 def preview_column(version: RuleVersion, result, *, is_live: bool) -> dict:
     """One version's score for the previewed lead; each fired rule's evidence in words, as on the score card."""
-    document = rule_version_document(version)
-    rules = {(section, rule["name"]): rule for section in _HIT_SECTIONS.values() for rule in document.get(section, [])}
+    rules = rule_documents_by_hit(rule_version_document(version))
     hits = []
     # Fit first, then engagement; within each, what weighs most first.
     for hit in sorted(result.hits, key=lambda hit: (hit.bucket != "fit", -abs(hit.points))):
-        rule = rules.get((_HIT_SECTIONS.get(hit.kind, "fit_rules"), hit.name))
+        rule = rules.get(hit_key(hit.to_dict()))
         hits.append(
             {
                 "name": hit.name,
