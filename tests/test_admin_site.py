@@ -143,6 +143,7 @@ CUSTOM_VIEWS = {
     "scoring_ruleversion_changes": ("scoring.ruleversion", "draft", {MANAGER, MARKETING_OPS, ADMIN}),
     "scoring_ruleversion_preview": ("scoring.ruleversion", "draft", {MANAGER, MARKETING_OPS, ADMIN}),
     "scoring_ruleversion_condition_words": ("scoring.ruleversion", None, {MARKETING_OPS, ADMIN}),
+    "scoring_ruleversion_condition_builder": ("scoring.ruleversion", None, {MARKETING_OPS, ADMIN}),
     "routing_reroute": ("routing.routingrule", None, {MANAGER, ADMIN}),
     "routing_preview": ("routing.routingdecision", None, {MANAGER, MARKETING_OPS, ADMIN}),
 }
