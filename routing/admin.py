@@ -586,5 +586,6 @@ class ActivityAdmin(_ReadOnly, admin.ModelAdmin):
     date_hierarchy = "at"
 
 
-# The lead and account pages: their actions (owner, stage by hand, route now) are routing's.
-from routing import lead_admin  # noqa: E402, F401 - registers the Lead and Account admins
+# The lead and account pages: their actions (owner, stage by hand, route now) are routing's;
+# the outcome pages: recording one moves its leads.
+from routing import lead_admin, outcome_admin  # noqa: E402, F401 - registers their admins

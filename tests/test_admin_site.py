@@ -96,7 +96,8 @@ MATRIX: dict[str, dict[str, str | dict[str, str]]] = {
     "leads.identity": READ_BY_ALL,
     "leads.stagechange": READ_BY_ALL,
     "leads.leadmerge": READ_BY_ALL,
-    "leads.outcome": {MANAGER: VIEW, MARKETING_OPS: VIEW, ADMIN: ALL},
+    # Outcomes come from the CRM: marketing ops import them (routing.services.outcomes).
+    "leads.outcome": {MANAGER: VIEW, MARKETING_OPS: EDIT, ADMIN: ALL},
     # Batches set aside: their errors speak of internals and a replay re-runs the pipeline.
     "leads.deadletter": {MANAGER: NONE, MARKETING_OPS: NONE, ADMIN: VIEW},
     "scoring.leadscore": SCORING_RECORDS,
