@@ -281,6 +281,7 @@ SPECTACULAR_SETTINGS = {
         "StageEnum": "leads.models.Stage",
         "CampaignTypeEnum": "leads.models.CampaignType",
         "EventTypeEnum": "leads.models.EventType",
+        "OutcomeKindEnum": "leads.models.OutcomeKind",
     },
 }
 

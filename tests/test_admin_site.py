@@ -137,6 +137,8 @@ CUSTOM_VIEWS = {
     "leads_account_process_import": ("leads.account", None, {MARKETING_OPS, ADMIN}),
     "leads_lead_import": ("leads.lead", None, {MARKETING_OPS, ADMIN}),
     "leads_lead_process_import": ("leads.lead", None, {MARKETING_OPS, ADMIN}),
+    "leads_outcome_import": ("leads.outcome", None, {MARKETING_OPS, ADMIN}),
+    "leads_outcome_process_import": ("leads.outcome", None, {MARKETING_OPS, ADMIN}),
     "leads_lead_change_stage": ("leads.lead", "ours", {MANAGER, ADMIN}),
     "leads_event_unmatched": ("leads.event", None, {MANAGER, MARKETING_OPS, ADMIN}),
     "scoring_ruleversion_clone": ("scoring.ruleversion", "draft", {MARKETING_OPS, ADMIN}),
@@ -153,6 +155,7 @@ POST_ONLY = {
     "routing_reroute",
     "leads_account_process_import",
     "leads_lead_process_import",
+    "leads_outcome_process_import",
 }
 
 
