@@ -13,7 +13,7 @@ from leads.csv_import.resources import OutcomeColumns
 from leads.models import UNMATCHED_OUTCOME, Outcome
 from leads.services.imports import ImportResult
 from qualify_site.admin_site import ServiceRefusalAdmin, service_refusals
-from routing.services.outcome_import import outcome_unmatched_note, outcomes_csv_import
+from routing.services.outcome_import import outcome_not_known_yet, outcomes_csv_import
 from routing.services.outcome_input import outcome_input_check
 from routing.services.outcomes import outcome_record
 
@@ -37,7 +37,7 @@ class MatchedFilter(admin.SimpleListFilter):
 class OutcomeAdmin(CsvImportMixin, ServiceRefusalAdmin, admin.ModelAdmin):
     csv_import_kind = "outcomes"
     csv_import_resource = OutcomeColumns
-    list_display = ["occurred_at", "kind", "lead", "account", "named", "amount", "currency", "external_id"]
+    list_display = ["external_id", "kind", "occurred_at", "amount_shown", "lead", "account", "not_known_yet"]
     list_filter = [MatchedFilter, "kind", "currency"]
     search_fields = ["=external_id", "lead__email", "lead_email", "account__name", "account__domain", "account_domain"]
     list_select_related = ["lead", "account"]
@@ -68,9 +68,13 @@ class OutcomeAdmin(CsvImportMixin, ServiceRefusalAdmin, admin.ModelAdmin):
             form.base_fields["external_id"].required = True
         return form
 
-    @admin.display(description="Unmatched")
-    def named(self, obj) -> str:
-        return outcome_unmatched_note(obj) or "-"
+    @admin.display(description="Not known yet")
+    def not_known_yet(self, obj) -> str:
+        return ", ".join(outcome_not_known_yet(obj)) or "-"
+
+    @admin.display(description="Amount", ordering="amount")
+    def amount_shown(self, obj) -> str:
+        return f"{obj.amount:,.2f} {obj.currency}" if obj.amount is not None else "-"
 
     def csv_import_run(self, request, *, data: bytes, dry_run: bool, create_campaigns: bool) -> ImportResult:
         return outcomes_csv_import(data=data, dry_run=dry_run)

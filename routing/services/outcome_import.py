@@ -21,16 +21,22 @@ _ROW_STATUS = {
 }
 
 
-def outcome_unmatched_note(outcome: Outcome) -> str:
-    """What an unmatched outcome waits for, in words ('' when it is linked)."""
+def outcome_not_known_yet(outcome: Outcome) -> list[str]:
+    """What an unmatched outcome named that nobody has yet (`lead ann@acme.com`), to link when it appears."""
     missing = []
     if outcome.lead_id is None and outcome.lead_email:
-        missing.append(f"no lead {outcome.lead_email}")
+        missing.append(f"lead {outcome.lead_email}")
     if outcome.account_id is None and outcome.account_domain:
-        missing.append(f"no account {outcome.account_domain}")
+        missing.append(f"account {outcome.account_domain}")
+    return missing
+
+
+def outcome_unmatched_note(outcome: Outcome) -> str:
+    """What an unmatched outcome waits for, in words ('' when it is linked)."""
+    missing = outcome_not_known_yet(outcome)
     if not missing:
         return ""
-    return f"kept unmatched ({' and '.join(missing)} yet): linked when it appears"
+    return f"kept unmatched (no {' and no '.join(missing)} yet): linked when it appears"
 
 
 def _row_write(cells: dict[str, str]) -> RowWritten:
