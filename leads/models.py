@@ -421,6 +421,9 @@ class Outcome(models.Model):
     amount = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
     currency = models.CharField(max_length=3, default="USD")
     occurred_at = models.DateTimeField(db_index=True)
+    opened_at = models.DateTimeField(
+        null=True, blank=True, help_text="A closed deal: when its opportunity was created (occurred_at: closed)."
+    )
     external_id = models.CharField(max_length=100, null=True, blank=True, unique=True, help_text="CRM record id.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -47,6 +47,7 @@ class OutcomeAdmin(CsvImportMixin, ServiceRefusalAdmin, admin.ModelAdmin):
         "external_id",
         "kind",
         "occurred_at",
+        "opened_at",
         "amount",
         "currency",
         "lead",
@@ -80,7 +81,16 @@ class OutcomeAdmin(CsvImportMixin, ServiceRefusalAdmin, admin.ModelAdmin):
         return outcomes_csv_import(data=data, dry_run=dry_run)
 
     def save_model(self, request, obj, form, change):
-        fields = ("external_id", "kind", "occurred_at", "amount", "currency", "lead_email", "account_domain")
+        fields = (
+            "external_id",
+            "kind",
+            "occurred_at",
+            "opened_at",
+            "amount",
+            "currency",
+            "lead_email",
+            "account_domain",
+        )
         raw = {name: getattr(obj, name) for name in fields} | {"lead_id": obj.lead_id, "account_id": obj.account_id}
         with service_refusals():
             recorded = outcome_record(data=outcome_input_check(raw))

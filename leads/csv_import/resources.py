@@ -221,7 +221,17 @@ class OutcomeColumns(CsvResource):
     class Meta:
         model = Outcome
         name = "Outcomes"
-        fields = ["external_id", "kind", "occurred_at", "amount", "currency", "lead_email", "account_domain"]
+        # The last one is optional: a closed deal's opportunity creation.
+        fields = [
+            "external_id",
+            "kind",
+            "occurred_at",
+            "amount",
+            "currency",
+            "lead_email",
+            "account_domain",
+            "opened_at",
+        ]
         import_id_fields = ["external_id"]
 
     def import_data(self, *args, **kwargs):

@@ -3,6 +3,7 @@
 An outcome naming a lead or an account Qualify does not know yet is kept,
 unmatched, instead of being refused, and linked when that lead or account
 appears: so it must be storable with neither foreign key, by what it named.
+A closed deal may also say when its opportunity was opened (opened_at).
 """
 
 from django.db import migrations, models
@@ -28,6 +29,11 @@ class Migration(migrations.Migration):
             model_name='outcome',
             name='lead_email',
             field=models.CharField(blank=True, help_text="The lead's email as the CRM named it (normalized).", max_length=254, null=True),
+        ),
+        migrations.AddField(
+            model_name='outcome',
+            name='opened_at',
+            field=models.DateTimeField(blank=True, help_text='A closed deal: when its opportunity was created (occurred_at: closed).', null=True),
         ),
         migrations.AddField(
             model_name='outcome',

@@ -67,6 +67,7 @@ class OutcomeOutput(serializers.ModelSerializer):
             "external_id",
             "kind",
             "occurred_at",
+            "opened_at",
             "amount",
             "currency",
             "lead",
@@ -87,6 +88,11 @@ class OutcomeInput(serializers.Serializer):
     kind = serializers.ChoiceField(choices=OutcomeKind.choices)
     occurred_at = serializers.DateTimeField(
         help_text="When it happened (ISO 8601; no offset means UTC), never in the future."
+    )
+    opened_at = serializers.DateTimeField(
+        required=False,
+        allow_null=True,
+        help_text="A closed deal: when its opportunity was created (the lead passes through opportunity then).",
     )
     amount = serializers.DecimalField(
         max_digits=14,

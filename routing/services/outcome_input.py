@@ -1,5 +1,8 @@
 """What one outcome from the CRM may say, checked once for the API and the CSV import.
 
+A closed deal may also say when its opportunity was created (`opened_at`), so that time
+from opportunity to close is known even when the CRM only ever sends the closed record.
+
 `outcome_input_check` takes the raw fields (JSON values from the API, text cells from a CSV
 row; a missing or empty one is None) and returns an OutcomeInput, or raises a ValidationError
 listing every problem, each under the field it is about, so a CRM or a person fixing a file
@@ -23,6 +26,7 @@ FIELDS = (
     "external_id",
     "kind",
     "occurred_at",
+    "opened_at",
     "amount",
     "currency",
     "lead_id",
@@ -37,6 +41,7 @@ DEFAULT_CURRENCY = "USD"
 # A CRM's clock may run a little ahead of ours; an outcome further in the future has not happened.
 CLOCK_SKEW = timedelta(minutes=5)
 _CURRENCY = re.compile(r"[A-Z]{3}")
+CLOSED_KINDS = (OutcomeKind.CLOSED_WON, OutcomeKind.CLOSED_LOST)
 NAMES_NOTHING = "Name a lead (lead_id or lead_email) or an account (account_id or account_domain)."
 
 
@@ -45,6 +50,7 @@ class OutcomeInput:
     external_id: str
     kind: str
     occurred_at: datetime
+    opened_at: datetime | None = None
     amount: Decimal | None = None
     currency: str = DEFAULT_CURRENCY
     lead_id: int | None = None
@@ -138,6 +144,7 @@ _CHECKS = {
     "external_id": lambda value: _text(value, max_length=EXTERNAL_ID_MAX_LENGTH),
     "kind": _kind,
     "occurred_at": _occurred_at,
+    "opened_at": _occurred_at,
     "amount": _amount,
     "currency": _currency,
     "lead_id": _id,
@@ -167,6 +174,11 @@ def outcome_input_check(raw: Mapping) -> OutcomeInput:
             cleaned[name] = check(value)
         except ValueError as error:
             errors[name] = [str(error)]
+    opened_at = cleaned.get("opened_at")
+    if opened_at is not None and cleaned.get("kind") not in (None, *CLOSED_KINDS):
+        errors["opened_at"] = ["Only a closed deal has one: an opportunity's occurred_at is when it was created."]
+    elif opened_at is not None and "occurred_at" in cleaned and opened_at > cleaned["occurred_at"]:
+        errors["opened_at"] = ["The opportunity was created after the deal closed (occurred_at)."]
     names = ("lead_id", "lead_email", "account_id", "account_domain")
     if not any(name in cleaned or name in errors for name in names):
         errors[NON_FIELD_ERRORS] = [NAMES_NOTHING]

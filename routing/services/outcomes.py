@@ -44,7 +44,7 @@ from leads.models import (
 )
 from leads.services.stages import TERMINAL_STAGES, StageTransition, leads_stage_transition_bulk
 from routing.models import ACTIVE_ASSIGNMENT_STATUSES, Assignment, AssignmentStatus
-from routing.services.outcome_input import EXTERNAL_ID_MAX_LENGTH, OutcomeInput, outcome_input_check
+from routing.services.outcome_input import CLOSED_KINDS, EXTERNAL_ID_MAX_LENGTH, OutcomeInput, outcome_input_check
 
 # The system actor of the stage changes outcomes make (scoring's are "scoring").
 ACTOR_LABEL = "outcome"
@@ -150,17 +150,18 @@ def _evidence(outcome: Outcome) -> dict:
         "amount": str(outcome.amount) if outcome.amount is not None else None,
         "currency": outcome.currency,
         "occurred_at": outcome.occurred_at.isoformat(),
+        "opened_at": outcome.opened_at.isoformat() if outcome.opened_at is not None else None,
         "on_account": outcome.lead_id is None,
     }
 
 
-def outcome_describe(outcome: Outcome) -> str:
+def outcome_describe(outcome: Outcome, *, kind: str | None = None) -> str:
     """`Closed won in the CRM (opp-1, 12,500.00 USD)`: the reason on the stage changes it makes."""
     details = [outcome.external_id or f"outcome {outcome.id}"]
     if outcome.amount is not None:
         details.append(f"{outcome.amount:,.2f} {outcome.currency}")
     where = " on the account" if outcome.lead_id is None else ""
-    return f"{outcome.get_kind_display()} in the CRM{where} ({', '.join(details)})"
+    return f"{OutcomeKind(kind or outcome.kind).label} in the CRM{where} ({', '.join(details)})"
 
 
 def _leads_moved_by(outcome: Outcome) -> list[Lead]:
@@ -175,19 +176,22 @@ def _leads_moved_by(outcome: Outcome) -> list[Lead]:
     return list(leads.select_for_update().order_by("id"))
 
 
-def _leads_move(leads: list[Lead], *, to_stage_of, outcome: Outcome) -> list[int]:
+def _leads_move(leads: list[Lead], *, to_stage_of, outcome: Outcome, opening: bool = False) -> list[int]:
     """Move each lead to `to_stage_of(lead)` (None: stays) with the outcome as evidence; close the
-    open assignments of those that reach won or lost."""
+    open assignments of those that reach won or lost. `opening`: the opportunity step of a closed
+    deal that says when it was opened, dated then."""
     now = timezone.now()
-    reason = outcome_describe(outcome)
+    reason = outcome_describe(outcome, kind=OutcomeKind.OPPORTUNITY if opening else None)
+    happened_at = outcome.opened_at if opening else outcome.occurred_at
     transitions = []
     for lead in leads:
         to_stage = to_stage_of(lead)
         if to_stage is None:
             continue
         # When it happened, but never before the lead's current stage began: history stays in order.
-        at = min(max(outcome.occurred_at, lead.stage_changed_at), now)
+        at = min(max(happened_at, lead.stage_changed_at), now)
         transitions.append(StageTransition(lead.id, lead.stage, to_stage, at, ACTOR_LABEL, reason, _evidence(outcome)))
+        lead.stage, lead.stage_changed_at = to_stage, at
     if not transitions:
         return []
     leads_stage_transition_bulk(transitions=transitions)
@@ -207,12 +211,24 @@ def _leads_move(leads: list[Lead], *, to_stage_of, outcome: Outcome) -> list[int
 
 
 def _outcome_apply(outcome: Outcome) -> list[int]:
-    """Move the leads the outcome speaks of. Safe to repeat: stages only move forward."""
-    return _leads_move(
-        _leads_moved_by(outcome),
-        to_stage_of=lambda lead: outcome_target_stage(current=lead.stage, kind=outcome.kind),
-        outcome=outcome,
+    """Move the leads the outcome speaks of. Safe to repeat: stages only move forward.
+
+    A closed deal that says when its opportunity was opened takes the lead through opportunity
+    then, so stage history (and time from opportunity to close) is whole.
+    """
+    leads = _leads_moved_by(outcome)
+    moved = []
+    if outcome.opened_at is not None and outcome.kind in CLOSED_KINDS:
+        moved += _leads_move(
+            leads,
+            to_stage_of=lambda lead: outcome_target_stage(current=lead.stage, kind=OutcomeKind.OPPORTUNITY),
+            outcome=outcome,
+            opening=True,
+        )
+    moved += _leads_move(
+        leads, to_stage_of=lambda lead: outcome_target_stage(current=lead.stage, kind=outcome.kind), outcome=outcome
     )
+    return sorted(set(moved))
 
 
 def _wins_withdraw(outcome: Outcome) -> list[int]:
@@ -235,10 +251,21 @@ def _wins_withdraw(outcome: Outcome) -> list[int]:
 # --- recording ---------------------------------------------------------------------------------
 
 
-def _stored_values(data: OutcomeInput, lead: Lead | None, account: Account | None) -> dict:
+def _opened_at(data: OutcomeInput, stored: Outcome | None):
+    """A closed deal resent without its opening keeps the one known: the one it said before, or
+    the creation of the opportunity this same record was."""
+    if data.opened_at is not None or data.kind not in CLOSED_KINDS or stored is None:
+        return data.opened_at
+    if stored.kind == OutcomeKind.OPPORTUNITY:
+        return stored.occurred_at
+    return stored.opened_at
+
+
+def _stored_values(data: OutcomeInput, lead: Lead | None, account: Account | None, stored=None) -> dict:
     return {
         "kind": data.kind,
         "occurred_at": data.occurred_at,
+        "opened_at": _opened_at(data, stored),
         "amount": data.amount,
         "currency": data.currency,
         "lead_email": data.lead_email,
@@ -266,6 +293,7 @@ def outcome_record(*, data: OutcomeInput) -> OutcomeRecorded:
     )
     if is_created:
         return OutcomeRecorded(outcome, RecordStatus.CREATED, tuple(_outcome_apply(outcome)))
+    values = _stored_values(data, lead, account, stored=outcome)
     if _is_same(outcome, values):
         return OutcomeRecorded(outcome, RecordStatus.UNCHANGED)
     was_won = outcome.kind == OutcomeKind.CLOSED_WON

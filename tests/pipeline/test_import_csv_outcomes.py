@@ -110,6 +110,20 @@ def test_a_changed_amount_in_a_later_file_updates_the_outcome(tmp_path, acme):
     assert str(Outcome.objects.get().amount) == "1500.00"
 
 
+def test_a_file_may_say_when_a_closed_deal_was_opened_in_an_extra_column(tmp_path, acme):
+    # when
+    out, _, error = _import(
+        tmp_path,
+        b"external_id,kind,occurred_at,opened_at,lead_email\nopp-1,closed_lost,2026-03-01,2026-02-01,ann@acme.com\n",
+    )
+
+    # then
+    assert error is None and "1 created" in out
+    changes = acme["ann"].stage_changes.order_by("changed_at", "id")
+    assert list(changes.values_list("to_stage", flat=True)) == [Stage.OPPORTUNITY, Stage.LOST]
+    assert Outcome.objects.get().opened_at.date().isoformat() == "2026-02-01"
+
+
 def test_a_dry_run_says_what_each_row_would_do_and_writes_nothing(tmp_path, acme):
     # when
     out, _, _ = _import(tmp_path, OUTCOMES, "--dry-run")

@@ -155,6 +155,54 @@ def test_an_opportunity_resent_as_closed_won_moves_the_lead_on():
     assert Outcome.objects.count() == 1
 
 
+def test_a_closed_deal_that_says_when_it_was_opened_takes_the_lead_through_opportunity_then():
+    # given
+    lead = make_lead("ann@acme.com", stage=Stage.MQL)
+    Lead.objects.filter(id=lead.id).update(stage_changed_at=timezone.now() - 60 * DAY)
+    opened_at, won_at = timezone.now() - 30 * DAY, timezone.now() - DAY
+
+    # when
+    recorded = outcome_record(
+        data=_outcome("opp-1", OutcomeKind.CLOSED_WON, lead_id=lead.id, opened_at=opened_at, occurred_at=won_at)
+    )
+
+    # then
+    changes = list(StageChange.objects.filter(lead=lead).order_by("changed_at"))
+    assert [(c.from_stage, c.to_stage, c.changed_at) for c in changes] == [
+        (Stage.MQL, Stage.OPPORTUNITY, opened_at),
+        (Stage.OPPORTUNITY, Stage.WON, won_at),
+    ]
+    assert changes[0].reason == "Opportunity created in the CRM (opp-1)"
+    assert recorded.moved_lead_ids == (lead.id,)
+
+
+def test_an_opportunity_resent_closed_keeps_when_it_was_opened():
+    # given
+    lead = make_lead("ann@acme.com", stage=Stage.MQL)
+    opened_at = timezone.now() - 30 * DAY
+    outcome_record(data=_outcome("opp-1", OutcomeKind.OPPORTUNITY, lead_id=lead.id, occurred_at=opened_at))
+
+    # when: the CRM sends the same record closed, without its opening, twice
+    closed = _outcome("opp-1", OutcomeKind.CLOSED_LOST, lead_id=lead.id)
+    first, again = outcome_record(data=closed), outcome_record(data=closed)
+
+    # then
+    assert (first.status, again.status) == (RecordStatus.UPDATED, RecordStatus.UNCHANGED)
+    assert Outcome.objects.get().opened_at == opened_at
+    lead.refresh_from_db()
+    assert lead.stage == Stage.LOST
+
+
+@pytest.mark.parametrize(
+    ("kind", "opened_days_ago", "message"),
+    [("meeting", 3, "Only a closed deal"), ("closed_won", 0.5, "after the deal closed")],
+)
+def test_an_opening_is_for_a_closed_deal_and_before_it_closed(kind, opened_days_ago, message):
+    with pytest.raises(ValidationError) as raised:
+        _outcome("opp-1", kind, lead_email="ann@acme.com", opened_at=timezone.now() - opened_days_ago * DAY)
+    assert message in raised.value.message_dict["opened_at"][0]
+
+
 def test_a_record_corrected_from_won_to_lost_takes_its_win_back_unless_another_win_stands():
     # given: ann won by opp-1; bob by opp-2 and opp-3
     ann = make_lead("ann@acme.com", stage=Stage.OPPORTUNITY)
