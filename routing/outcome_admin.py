@@ -14,7 +14,7 @@ from leads.models import UNMATCHED_OUTCOME, Outcome
 from leads.services.imports import ImportResult
 from qualify_site.admin_site import ServiceRefusalAdmin, service_refusals
 from routing.services.outcome_import import outcome_not_known_yet, outcomes_csv_import
-from routing.services.outcome_input import outcome_input_check
+from routing.services.outcome_input import FIELDS, outcome_input_check
 from routing.services.outcomes import outcome_record
 
 
@@ -81,17 +81,8 @@ class OutcomeAdmin(CsvImportMixin, ServiceRefusalAdmin, admin.ModelAdmin):
         return outcomes_csv_import(data=data, dry_run=dry_run)
 
     def save_model(self, request, obj, form, change):
-        fields = (
-            "external_id",
-            "kind",
-            "occurred_at",
-            "opened_at",
-            "amount",
-            "currency",
-            "lead_email",
-            "account_domain",
-        )
-        raw = {name: getattr(obj, name) for name in fields} | {"lead_id": obj.lead_id, "account_id": obj.account_id}
+        # The model's attributes are the service's fields (lead_id, account_id included).
+        raw = {name: getattr(obj, name) for name in FIELDS}
         with service_refusals():
             recorded = outcome_record(data=outcome_input_check(raw))
         obj.pk = recorded.outcome.pk
