@@ -96,7 +96,8 @@ MATRIX: dict[str, dict[str, str | dict[str, str]]] = {
     "leads.identity": READ_BY_ALL,
     "leads.stagechange": READ_BY_ALL,
     "leads.leadmerge": READ_BY_ALL,
-    "leads.outcome": {MANAGER: VIEW, MARKETING_OPS: VIEW, ADMIN: ALL},
+    # Outcomes come from the CRM: marketing ops import them (routing.services.outcomes).
+    "leads.outcome": {MANAGER: VIEW, MARKETING_OPS: EDIT, ADMIN: ALL},
     # Batches set aside: their errors speak of internals and a replay re-runs the pipeline.
     "leads.deadletter": {MANAGER: NONE, MARKETING_OPS: NONE, ADMIN: VIEW},
     "scoring.leadscore": SCORING_RECORDS,
@@ -136,6 +137,8 @@ CUSTOM_VIEWS = {
     "leads_account_process_import": ("leads.account", None, {MARKETING_OPS, ADMIN}),
     "leads_lead_import": ("leads.lead", None, {MARKETING_OPS, ADMIN}),
     "leads_lead_process_import": ("leads.lead", None, {MARKETING_OPS, ADMIN}),
+    "leads_outcome_import": ("leads.outcome", None, {MARKETING_OPS, ADMIN}),
+    "leads_outcome_process_import": ("leads.outcome", None, {MARKETING_OPS, ADMIN}),
     "leads_lead_change_stage": ("leads.lead", "ours", {MANAGER, ADMIN}),
     "leads_event_unmatched": ("leads.event", None, {MANAGER, MARKETING_OPS, ADMIN}),
     "scoring_ruleversion_clone": ("scoring.ruleversion", "draft", {MARKETING_OPS, ADMIN}),
@@ -153,6 +156,7 @@ POST_ONLY = {
     "routing_reroute",
     "leads_account_process_import",
     "leads_lead_process_import",
+    "leads_outcome_process_import",
 }
 
 

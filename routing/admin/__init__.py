@@ -25,7 +25,8 @@ from routing.admin.rules import RoutingRuleAdmin, SlaPolicyAdmin
 
 # isort: split
 # The lead and account pages: their actions (owner, stage by hand, route now) are routing's.
-from routing import lead_admin  # noqa: F401 - registers the Lead and Account admins
+# The outcome pages too: recording one moves its leads (routing/outcome_admin.py).
+from routing import lead_admin, outcome_admin  # noqa: F401 - registers the Lead, Account and Outcome admins
 
 __all__ = [
     "ActivityAdmin",
