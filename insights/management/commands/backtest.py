@@ -9,6 +9,7 @@ measured yet.
 """
 
 import csv
+from argparse import ArgumentTypeError
 from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
@@ -24,14 +25,16 @@ from scoring.models import RuleVersion
 NOT_YET = "cannot be measured yet"
 
 
+# Argument errors are argparse's: on the command line a usage line and the message (exit 2),
+# through call_command a CommandError; never a traceback.
 def _positive_int(name: str):
     def parse(value: str) -> int:
         try:
             number = int(value)
         except ValueError:
-            raise CommandError(f"{name} must be a whole number, not {value!r}") from None
+            raise ArgumentTypeError(f"{name} must be a whole number, not {value!r}") from None
         if number < 1:
-            raise CommandError(f"{name} must be at least 1, not {number}")
+            raise ArgumentTypeError(f"{name} must be at least 1, not {number}")
         return number
 
     return parse
@@ -41,7 +44,7 @@ def _day(value: str) -> date:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise CommandError(f"--as-of must be a date as YYYY-MM-DD, not {value!r}") from None
+        raise ArgumentTypeError(f"--as-of must be a date as YYYY-MM-DD, not {value!r}") from None
 
 
 def _fraction(value: float | None) -> str:
