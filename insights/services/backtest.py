@@ -78,8 +78,10 @@ def backtest_start(
     unit: str = BacktestUnit.LEAD,
     positive: str = PositiveKind.WON,
     user=None,
+    budget_seconds: float | None = None,
 ) -> BacktestRun:
-    """Queue a backtest of the version (a draft included) beside the live one; it runs on commit."""
+    """Queue a backtest of the version (a draft included) beside the live one; it runs on commit.
+    `budget_seconds`: how long each of its tasks works before handing on (STEP_BUDGET_SECONDS)."""
     backtest_check(
         from_date=from_date,
         to_date=to_date,
@@ -109,7 +111,7 @@ def backtest_start(
             requested_by=user,
             progress_at=timezone.now(),
         )
-        enqueue_on_commit(STEP_TASK, run.id, 0, recovered_by=RECOVERED_BY)
+        enqueue_on_commit(STEP_TASK, run.id, 0, budget_seconds, recovered_by=RECOVERED_BY)
     return run
 
 
@@ -131,7 +133,7 @@ def backtest_advance(*, run_id: int, step: int, budget_seconds: float | None = N
         recorded += 1
         step += 1
         if time.monotonic() >= deadline:
-            enqueue_on_commit(STEP_TASK, run_id, step, recovered_by=RECOVERED_BY)
+            enqueue_on_commit(STEP_TASK, run_id, step, budget_seconds, recovered_by=RECOVERED_BY)
             return recorded
 
 
@@ -192,5 +194,5 @@ def backtests_resume_stalled(*, now: datetime | None = None) -> int:
     claimed = backtest_stalled_claim(now=now)
     for run_id, step in claimed:
         logger.warning("Backtest %s stalled at step %s: resuming", run_id, step)
-        enqueue_on_commit(STEP_TASK, run_id, step, recovered_by=RECOVERED_BY)
+        enqueue_on_commit(STEP_TASK, run_id, step, None, recovered_by=RECOVERED_BY)
     return len(claimed)

@@ -169,13 +169,12 @@ def test_the_run_goes_in_bounded_steps_each_recorded_once_with_progress(history,
 def test_the_task_chain_runs_eagerly_on_commit_to_the_end(
     history, live, monkeypatch, django_capture_on_commit_callbacks
 ):
-    # given one step per task
-    monkeypatch.setattr(backtests, "STEP_BUDGET_SECONDS", 0)
+    # given chunks of two leads (6 steps), and one step per task (a budget of no time)
     monkeypatch.setattr("insights.selectors.backtest.LEAD_CHUNK", 2)
 
     # when the backtest starts and every task it enqueues on commit runs
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        run = _start(demo_only_version())
+        run = _start(demo_only_version(), budget_seconds=0)
 
     # then seven tasks ran (six steps and the finish) and the run is done
     run.refresh_from_db()
