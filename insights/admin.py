@@ -34,8 +34,12 @@ def can_view_backtests(user) -> bool:
 
 
 class BacktestStartForm(forms.Form):
-    from_date = forms.DateField(label="First point", help_text="YYYY-MM-DD; midnight UTC.")
-    to_date = forms.DateField(label="Last point", help_text="No later than today.")
+    from_date = forms.DateField(
+        label="First point", help_text="Midnight UTC of this day.", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    to_date = forms.DateField(
+        label="Last point", help_text="No later than today.", widget=forms.DateInput(attrs={"type": "date"})
+    )
     step_days = forms.IntegerField(label="Step (days)", min_value=1, help_text="Days between points.")
     horizon_days = forms.IntegerField(
         label="Horizon (days)", min_value=1, help_text="Outcomes this many days after a point label it."
@@ -43,6 +47,12 @@ class BacktestStartForm(forms.Form):
     capacity = forms.IntegerField(min_value=1, help_text="Leads (or accounts) the team can work per step.")
     unit = forms.ChoiceField(choices=BacktestUnit.choices)
     positive = forms.ChoiceField(label="Converted means", choices=PositiveKind.choices)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name, field in self.fields.items():
+            if field.help_text:
+                field.widget.attrs["aria-describedby"] = f"id_{name}-help"
 
 
 def percent(rate: dict | None) -> str:

@@ -24,8 +24,10 @@ from scoring.selectors import rule_version_live
 LEAD_CHUNK = 1000
 ACCOUNT_CHUNK = 250  # an account brings its leads: a few per account, a chunk of about a thousand
 DEFAULT_HORIZON_DAYS = 90
-DEFAULT_STEP_DAYS = 14
-DEFAULT_POINTS = 6
+# Three monthly points: a quarter, as validation is. Each point costs about as much as scoring
+# every lead twice (both versions); more points are a choice on the start form.
+DEFAULT_STEP_DAYS = 30
+DEFAULT_POINTS = 3
 # A quarter: "validate thresholds quarterly against what converted" (seeds).
 VALIDATION_MAX_AGE = timedelta(days=90)
 
@@ -85,7 +87,7 @@ class BacktestDefaults:
 
 
 def backtest_defaults(*, today: date | None = None, unit: str = BacktestUnit.LEAD) -> BacktestDefaults:
-    """Fortnightly points over the quarter before the last fully labelled day (today less the
+    """Monthly points over the quarter before the last fully labelled day (today less the
     horizon), moved up to the first lead seen when history is younger than that."""
     today = today or timezone.now().date()
     to_date = today - timedelta(days=DEFAULT_HORIZON_DAYS)
