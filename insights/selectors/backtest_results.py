@@ -31,6 +31,7 @@ from routing.models import Queue
 from routing.selectors.policy import routing_facts, routing_policy_compiled
 
 CHANGES_LISTED = 500
+READ_CHUNK = 5000  # ids per IN list
 BANDS = 10
 SIDES = ("version", "compared")
 
@@ -181,39 +182,37 @@ REACHED = {
 
 def _reached_after(unit: str, first: dict[int, datetime]) -> dict[str, int]:
     """How many of the qualified later reached SQL, opportunity (or a closed deal) and won:
-    from stage history and outcomes at or after the first point they qualified at."""
+    from stage history and outcomes at or after the first point they qualified at. An outcome
+    naming an account and no lead credits the account's leads, as the snapshot's labels do."""
     stages = set().union(*(stages for stages, _ in REACHED.values()))
     kinds = set().union(*(kinds for _, kinds in REACHED.values()))
-    account_of = {}
-    if unit == BacktestUnit.ACCOUNT:
-        account_of = dict(Lead.objects.filter(account_id__in=list(first)).values_list("id", "account_id"))
-    # (candidate, stage or kind, when): stage moves of leads, outcomes naming a lead or an account.
+    is_account = unit == BacktestUnit.ACCOUNT
+    # The leads concerned, with their accounts: the qualified leads, or the qualified accounts' leads.
+    account_of: dict[int, int | None] = {}
+    ids = list(first)
+    for start in range(0, len(ids), READ_CHUNK):
+        leads = Lead.objects.filter(**{"account_id__in" if is_account else "id__in": ids[start : start + READ_CHUNK]})
+        account_of.update(leads.values_list("id", "account_id"))
+    lead_ids = list(account_of)
+    members: dict[int, list[int]] = defaultdict(list)
+    for lead_id, account_id in account_of.items():
+        if account_id is not None:
+            members[account_id].append(lead_id)
+    # (candidate, stage or kind, when)
     moments: dict[int, list[tuple[str, datetime]]] = defaultdict(list)
-    lead_ids = list(account_of) if unit == BacktestUnit.ACCOUNT else list(first)
-    for start in range(0, len(lead_ids), 5000):
-        chunk = lead_ids[start : start + 5000]
-        for lead_id, stage, at in StageChange.objects.filter(lead_id__in=chunk, to_stage__in=stages).values_list(
-            "lead_id", "to_stage", "changed_at"
-        ):
-            moments[account_of.get(lead_id, lead_id)].append((stage, at))
+    for start in range(0, len(lead_ids), READ_CHUNK):
+        moves = StageChange.objects.filter(lead_id__in=lead_ids[start : start + READ_CHUNK], to_stage__in=stages)
+        for lead_id, stage, at in moves.values_list("lead_id", "to_stage", "changed_at"):
+            moments[account_of[lead_id] if is_account else lead_id].append((stage, at))
     outcomes = Outcome.objects.filter(kind__in=kinds).values_list("lead_id", "account_id", "kind", "occurred_at")
-    lead_accounts = None
     for lead_id, account_id, kind, at in outcomes.iterator():
-        if unit == BacktestUnit.ACCOUNT:
-            owner = account_id or account_of.get(lead_id)
+        if is_account:
+            owners = [account_id or account_of.get(lead_id)]
+        else:
+            owners = [lead_id] if lead_id else members.get(account_id, [])
+        for owner in owners:
             if owner in first:
                 moments[owner].append((kind, at))
-        elif lead_id:
-            moments[lead_id].append((kind, at))
-        elif account_id:
-            if lead_accounts is None:
-                lead_accounts = defaultdict(list)
-                for each, account in Lead.objects.filter(id__in=lead_ids, account__isnull=False).values_list(
-                    "id", "account_id"
-                ):
-                    lead_accounts[account].append(each)
-            for each in lead_accounts.get(account_id, ()):
-                moments[each].append((kind, at))
     counts = dict.fromkeys(REACHED, 0)
     for candidate_id, since in first.items():
         later = {what for what, at in moments.get(candidate_id, ()) if at >= since}

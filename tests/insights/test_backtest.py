@@ -241,6 +241,20 @@ def test_accounts_are_backtested_as_a_unit(history, live):
     first, second = run.results["per_point"]
     assert first["candidates"] == second["candidates"] == 1
     assert first["version"]["qualified"] == 1 and first["compared"]["qualified"] == 0
+    # and acme, qualified on 1 March, won through ada on the 10th
+    assert run.results["version"]["reached"] == {"sql": 1, "opportunity": 1, "won": 1}
+    assert run.results["changes"]["queues"] is None  # accounts are not routed: leads are
+
+
+def test_an_outcome_naming_only_the_account_counts_for_its_qualified_leads(history, live):
+    # given an opportunity for Acme as a whole, after ada qualified
+    outcome("opportunity", FIRST + days(2), company=history["ada"].account)
+    history["ada"].outcomes.filter(kind="closed_won").delete()
+
+    run = _run_to_the_end(_start(demo_only_version()))
+
+    # then ada (Acme's) reached an opportunity; cleo still won; dan's own opportunity counts
+    assert run.results["version"]["reached"] == {"sql": 3, "opportunity": 3, "won": 1}
 
 
 @pytest.mark.parametrize(
