@@ -67,7 +67,7 @@ def tasks_routed_to_own_queue(tasks: Collection[str] = INGESTION_TASKS):
     pipeline's events_process_task) for real (not eagerly) to a queue of this test's own;
     yields its name."""
     queue = f"test-{uuid.uuid4().hex[:12]}"
-    route = MapRoute(dict.fromkeys(tasks, {"queue": queue}))
+    route = MapRoute({task: {"queue": queue} for task in tasks})
     amqp = celery_app.amqp
     saved_routes, saved_router = amqp.routes, amqp.router
     amqp._rtable = (route, *saved_routes)
