@@ -88,7 +88,8 @@ class BacktestPart(models.Model):
     """One step's rows: every candidate of one chunk as of one point, scored by both versions.
 
     `rows` holds [id, score, qualified, compared score, compared qualified, outcome kinds] per
-    candidate, plus a seventh item (key and both scores in full) where the versions disagree.
+    candidate, plus a seventh item where either version qualifies it (its key; both scores in
+    full where the versions disagree).
     Unique per step: a redelivered step records nothing twice."""
 
     run = models.ForeignKey(BacktestRun, on_delete=models.CASCADE, related_name="parts")

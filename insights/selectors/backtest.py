@@ -146,8 +146,12 @@ def _row(candidate: Candidate, compared: Candidate | None) -> list:
         int(compared.is_qualified) if compared else 0,
         kinds,
     ]
-    if compared is not None and candidate.is_qualified != compared.is_qualified:
-        row.append({"key": candidate.key, "version": _summary(candidate), "compared": _summary(compared)})
+    is_compared_qualified = compared is not None and compared.is_qualified
+    if candidate.is_qualified or is_compared_qualified:
+        # Who qualified is listed by address; where the versions disagree, with both scores.
+        row.append({"key": candidate.key})
+        if compared is not None and candidate.is_qualified != compared.is_qualified:
+            row[6].update(version=_summary(candidate), compared=_summary(compared))
     return row
 
 

@@ -31,6 +31,7 @@ from routing.models import Queue
 from routing.selectors.policy import routing_facts, routing_policy_compiled
 
 CHANGES_LISTED = 500
+QUALIFIED_LISTED = 500
 READ_CHUNK = 5000  # ids per IN list
 BANDS = 10
 SIDES = ("version", "compared")
@@ -107,6 +108,7 @@ def backtest_results(*, run: BacktestRun, now: datetime | None = None) -> dict:
     has_compared = run.compared_version_id is not None
     sides = {name: _Side() for name in SIDES}
     details: dict[int, tuple[int, dict]] = {}  # where the versions disagreed first
+    keys: dict[int, str] = {}  # the address of everyone either version qualified
     per_point, pooled_positives, pooled_candidates, complete_points = [], 0, 0, 0
     for index, as_of in enumerate(points):
         rows = list(_rows_by_point(run, index))
@@ -137,8 +139,10 @@ def backtest_results(*, run: BacktestRun, now: datetime | None = None) -> dict:
                 side.pool(figures)
             entry[name] = figures
         for row in rows:
-            if len(row) > 6 and row[0] not in details:
-                details[row[0]] = (index, row[6])
+            if len(row) > 6:
+                keys.setdefault(row[0], row[6]["key"])
+                if "version" in row[6] and row[0] not in details:
+                    details[row[0]] = (index, row[6])
         if labels_complete:
             complete_points += 1
             pooled_positives += entry["positives"]
@@ -160,9 +164,25 @@ def backtest_results(*, run: BacktestRun, now: datetime | None = None) -> dict:
         summary["qualified"] = len(side.first)
         summary["reached"] = _reached_after(run.unit, {cid: points[index] for cid, index in side.first.items()})
         results[name] = summary
+    results["qualified_listed"] = _qualified(points, sides, keys)
     if has_compared:
         results["changes"] = _changes(run, points, sides, details)
     return results
+
+
+def _qualified(points: list[datetime], sides: dict, keys: dict[int, str]) -> list[dict]:
+    """Who the version would have qualified and when, first come first, with when the compared one did."""
+    ours, theirs = sides["version"].first, sides["compared"].first
+    order = sorted(ours, key=lambda candidate_id: (ours[candidate_id], candidate_id))[:QUALIFIED_LISTED]
+    return [
+        {
+            "id": candidate_id,
+            "key": keys.get(candidate_id, ""),
+            "version": points[ours[candidate_id]].date().isoformat(),
+            "compared": points[theirs[candidate_id]].date().isoformat() if candidate_id in theirs else None,
+        }
+        for candidate_id in order
+    ]
 
 
 # --- What happened after qualifying ------------------------------------------------------------

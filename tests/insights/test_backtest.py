@@ -112,7 +112,13 @@ def test_who_would_have_qualified_when_and_what_they_reached_later(history, live
     run = _run_to_the_end(_start(demo_only_version()))
 
     results = run.results
-    # the draft qualified ada, dan and cleo: all three reached an opportunity, ada and cleo won
+    # the draft qualified ada and dan on 1 March (dan the live version too), cleo on the 8th
+    assert [(item["key"], item["version"], item["compared"]) for item in results["qualified_listed"]] == [
+        ("ada@acme.example", "2026-03-01", None),
+        ("dan@hooli.example", "2026-03-01", "2026-03-01"),
+        ("cleo@globex.example", "2026-03-08", None),
+    ]
+    # all three reached an opportunity, ada and cleo won
     assert results["version"]["qualified"] == 3
     assert results["version"]["reached"] == {"sql": 3, "opportunity": 3, "won": 2}
     # the live version qualified ben and dan: only dan's opportunity

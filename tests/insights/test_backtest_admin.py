@@ -143,6 +143,7 @@ def test_the_versions_page_shows_its_latest_run_with_a_chart_and_its_tables(clie
     assert "vendor/chartjs/chart.umd.min.js" in html and "insights/backtest.js" in html
     # the tables: the summary, the bands, and the leads whose status would change, with both scores
     assert "Precision at capacity" in html and "Conversion by score band" in html
+    assert "would have qualified, and when" in html
     assert "ada@acme.example" in html and "newly qualified" in html
     assert "ben@initech.example" in html and "no longer qualified" in html
 
