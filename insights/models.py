@@ -45,6 +45,9 @@ class BacktestRun(models.Model):
     horizon_days = models.PositiveIntegerField(default=90, help_text="Outcomes within this many days label a point.")
     capacity = models.PositiveIntegerField(help_text="How many leads or accounts the team can work per step.")
     positive = models.CharField(max_length=16, choices=PositiveKind.choices, default=PositiveKind.WON)
+    # The version's rules when the run started: a draft edited meanwhile fails the run, so its
+    # figures never mix two sets of rules.
+    version_hash = models.CharField(max_length=64, blank=True, editable=False)
     status = models.CharField(max_length=8, choices=BacktestStatus.choices, default=BacktestStatus.QUEUED)
     # Candidate id ranges ([first, last]), fixed at the start: a step is (point, chunk).
     chunks = models.JSONField(default=list, editable=False)

@@ -24,7 +24,7 @@ from insights.selectors.backtest import backtest_chunks, backtest_points, backte
 from insights.selectors.backtest_results import backtest_results
 from qualify_site.enqueue import enqueue_on_commit
 from scoring.models import RuleVersion
-from scoring.selectors import rule_version_live
+from scoring.selectors import rule_version_compiled, rule_version_live
 
 logger = logging.getLogger(__name__)
 
@@ -93,6 +93,7 @@ def backtest_start(
     )
     version = RuleVersion.objects.get(id=version_id)
     live = rule_version_live()
+    version_hash = rule_version_compiled(version).content_hash
     chunks = backtest_chunks(unit=unit)
     points = backtest_points(from_date=from_date, to_date=to_date, step_days=step_days)
     with transaction.atomic():
@@ -106,6 +107,7 @@ def backtest_start(
             horizon_days=horizon_days,
             capacity=capacity,
             positive=positive,
+            version_hash=version_hash,
             chunks=chunks,
             steps_total=len(points) * len(chunks),
             requested_by=user,
@@ -125,6 +127,12 @@ def backtest_advance(*, run_id: int, step: int, budget_seconds: float | None = N
         run = BacktestRun.objects.select_related("version", "compared_version").filter(id=run_id).first()
         if run is None or run.status not in ACTIVE or run.steps_done != step:
             return recorded  # finished, failed, or this step is someone else's now
+        if run.version_hash and rule_version_compiled(run.version).content_hash != run.version_hash:
+            backtest_fail(
+                run_id=run_id,
+                error=f"v{run.version.number} was edited while it was backtested: start a new backtest.",
+            )
+            return recorded
         if step >= run.steps_total:
             backtest_finish(run=run)
             return recorded

@@ -279,3 +279,19 @@ def test_a_backtest_that_cannot_run_is_refused_naming_the_field(history, overrid
         _start(demo_only_version(), **overrides)
     assert field in refused.value.message_dict
     assert not BacktestRun.objects.exists()
+
+
+def test_a_draft_edited_while_it_is_backtested_fails_the_run_instead_of_mixing_rules(history, live):
+    # given a run of a draft, one step done
+    draft = demo_only_version()
+    run = _start(draft)
+    backtest_advance(run_id=run.id, step=0, budget_seconds=0)
+
+    # when marketing ops change a rule's points before the next step
+    draft.rules.update(points=10)
+    backtest_advance(run_id=run.id, step=1)
+
+    # then the run stops and says why
+    run.refresh_from_db()
+    assert run.status == BacktestStatus.FAILED and "was edited while it was backtested" in run.error
+    assert not BacktestPart.objects.filter(run=run).exists()
