@@ -183,6 +183,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "scoring.tasks.scores_refresh_stale_task",
         "schedule": envint("SCORE_REFRESH_INTERVAL_SECONDS", "3600"),
     },
+    "resume-stalled-backtests": {
+        "task": "insights.tasks.backtests_resume_stalled_task",
+        "schedule": 300,  # a stalled run is one quiet for 10 minutes (insights/services/backtest.py)
+    },
 }
 
 # --- Cache (rate limiting) -------------------------------------------------

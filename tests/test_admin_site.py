@@ -26,6 +26,7 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.authtoken.models import Token, TokenProxy
 
+from insights.models import BacktestRun
 from leads.models import (
     Account,
     Campaign,
@@ -119,6 +120,8 @@ MATRIX: dict[str, dict[str, str | dict[str, str]]] = {
     "routing.routingdecision": READ_BY_ALL,
     "routing.slaevent": {MANAGER: VIEW, MARKETING_OPS: NONE, ADMIN: VIEW},
     "routing.activity": {MANAGER: VIEW, MARKETING_OPS: NONE, ADMIN: VIEW},
+    # Backtests: marketing ops and admins start them (and clear old ones), managers read them.
+    "insights.backtestrun": {MANAGER: VIEW, MARKETING_OPS: "vd", ADMIN: "vd"},
 }
 
 # Actions besides Django's delete_selected (which follows the delete permission of each row).
@@ -149,6 +152,10 @@ CUSTOM_VIEWS = {
     "scoring_ruleversion_condition_builder": ("scoring.ruleversion", None, {MARKETING_OPS, ADMIN}),
     "routing_reroute": ("routing.routingrule", None, {MANAGER, ADMIN}),
     "routing_preview": ("routing.routingdecision", None, {MANAGER, MARKETING_OPS, ADMIN}),
+    "insights_backtestrun_results": ("insights.backtestrun", "row", {MANAGER, MARKETING_OPS, ADMIN}),
+    "insights_backtestrun_progress": ("insights.backtestrun", "row", {MANAGER, MARKETING_OPS, ADMIN}),
+    "insights_backtestrun_version": ("scoring.ruleversion", "draft", {MANAGER, MARKETING_OPS, ADMIN}),
+    "insights_backtestrun_start": ("scoring.ruleversion", "draft", {MARKETING_OPS, ADMIN}),
 }
 # Pages that only answer POST: anyone allowed gets 405 for a GET.
 POST_ONLY = {
@@ -262,6 +269,9 @@ def world(alice, bob, charlie, dana, erin, olivia, admin_user_qualify):
         "routing.routingdecision": RoutingDecision.objects.get(lead=leads["ours"]),
         "routing.slaevent": SlaEvent.objects.create(assignment=assignments["ours"], kind="at_risk", at=now),
         "routing.activity": Activity.objects.create(lead=leads["ours"], kind="note", at=now, actor=alice),
+        "insights.backtestrun": BacktestRun.objects.create(
+            version=draft, compared_version=live, from_date=now.date(), to_date=now.date(), capacity=10, steps_total=4
+        ),
     }
     users = {MANAGER: charlie, MARKETING_OPS: olivia, ADMIN: admin_user_qualify}
     return {
