@@ -223,3 +223,42 @@ def lift_ranked(
         if found_evidence.lift is not None and found_evidence.lift >= min_lift:
             found.append((name, found_evidence))
     return sorted(found, key=lambda item: (-(item[1].lift or 0.0), item[0]))
+
+
+# --- validation on weighted rows -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AtCapacity:
+    """The best-scored candidates up to `capacity`, measured; rows carry weights (a sampled row stands for
+    several candidates), so on a sampled world these are estimates and on a full one exact counts."""
+
+    picked: float
+    precision: float | None
+    recall: float | None
+    lift: float | None
+    base_rate: float | None
+    positives: float
+
+
+def weighted_at_capacity(rows: Sequence[tuple[int, float, bool, float]], capacity: int) -> AtCapacity:
+    """`rows`: (id, score, is_positive, weight). Ranked like insights.engine.measures (score, then id)."""
+    ordered = sorted(rows, key=lambda row: (-row[1], row[0]))
+    total = sum(row[3] for row in ordered)
+    positives = sum(row[3] for row in ordered if row[2])
+    picked = hits = 0.0
+    for _, _, is_positive, weight in ordered:
+        if picked >= capacity:
+            break
+        picked += weight
+        hits += weight if is_positive else 0.0
+    precision = hits / picked if picked else None
+    base_rate = positives / total if total else None
+    return AtCapacity(
+        picked=picked,
+        precision=precision,
+        recall=hits / positives if positives else None,
+        lift=precision / base_rate if precision is not None and base_rate else None,
+        base_rate=base_rate,
+        positives=positives,
+    )

@@ -33,16 +33,10 @@ BEHAVIOUR_WINDOW_DAYS = 30
 BEHAVIOUR_CAP = 3  # counts are capped like an engagement rule's max_count: the fourth visit adds nothing
 # Property values worth a rule of their own (PRODUCT.md: `path` of pages, `asset_type` of downloads).
 NOTABLE_PROPERTIES = ("asset_type", "form_id", "webinar")
-# Fit attributes a rule can name with `eq`; the lead's stage is left out (it is today's, not the cut-off's).
-ATTRIBUTE_FIELDS = (
-    "lead.email_type",
-    "lead.seniority",
-    "lead.department",
-    "lead.source_kind",
-    "lead.campaign_type",
-    "account.segment",
-    "account.industry",
-)
+# Fit attributes a rule can name with `eq`, those with a few values: free-text ones (industry, department)
+# have so many that some value always looks over-represented among a few dozen buyers by chance. The
+# lead's stage is left out: it is today's, not the cut-off's.
+ATTRIBUTE_FIELDS = ("lead.email_type", "lead.seniority", "lead.source_kind", "lead.campaign_type", "account.segment")
 
 
 @dataclass(frozen=True)

@@ -22,8 +22,15 @@ from django.db import transaction
 from django.db.models import Min
 from django.db.models.functions import Coalesce
 
-from insights.engine.fitting import DEFAULT_C, choose_c, evidence, fit_logistic, lift_ranked, time_split
-from insights.engine.measures import Scored, at_capacity
+from insights.engine.fitting import (
+    DEFAULT_C,
+    choose_c,
+    evidence,
+    fit_logistic,
+    lift_ranked,
+    time_split,
+    weighted_at_capacity,
+)
 from insights.models import VersionSuggestion
 from insights.selectors.training import Behaviour, TrainingRow, training_rows
 from insights.services.suggest_document import POINT_SECTIONS, capacity_thresholds, draft_document
@@ -41,7 +48,7 @@ MIN_RESOLVED = 10  # outcomes needed to estimate a kind's weight; below, a defau
 DEFAULT_WEIGHTS = {OutcomeKind.OPPORTUNITY: 0.5, OutcomeKind.MEETING: 0.25}
 MAX_ADDED = 8  # rules added at most, the highest lift first
 MIN_LIFT = 1.5
-SAMPLE_LIMIT = 20_000  # candidates read per training cut-off (all with an outcome, a sample of the rest)
+SAMPLE_LIMIT = 15_000  # candidates read per cut-off: all with an outcome, a weighted sample of the rest
 
 
 class SuggestionError(ValueError):
@@ -163,13 +170,13 @@ def _penalty(train, matrix: Matrix, labels, sample, split, names, seed: int) -> 
 
 
 def _measure(rows: list[TrainingRow], kinds, capacity: int) -> dict:
-    selection = at_capacity([Scored(row.id, row.total, False, row.reached(kinds)) for row in rows], capacity)
+    selection = weighted_at_capacity([(row.id, row.total, row.reached(kinds), row.weight) for row in rows], capacity)
     return {
-        "precision_at_capacity": selection.precision.rate,
-        "recall_at_capacity": selection.recall.rate,
+        "precision_at_capacity": selection.precision,
+        "recall_at_capacity": selection.recall,
         "lift_at_capacity": selection.lift,
-        "base_rate": selection.base_rate.rate,
-        "positives": selection.base_rate.count,
+        "base_rate": selection.base_rate,
+        "positives": round(selection.positives),
     }
 
 
@@ -246,9 +253,10 @@ def version_suggest(
     _check_added(draft.document)
 
     # Validation: the base and the draft, each scored at the validation cut-off.
-    validation_base = training_rows(compiled=compiled, cutoff=split.validation, horizon_days=horizon_days, unit=unit)
-    suggested = compile_version(draft.document)
-    validation = training_rows(compiled=suggested, cutoff=split.validation, horizon_days=horizon_days, unit=unit)
+    # The same sample of candidates for both (same cut-off, same labels, same seed).
+    read = {"cutoff": split.validation, "horizon_days": horizon_days, "unit": unit, "sample_limit": SAMPLE_LIMIT}
+    validation_base = training_rows(compiled=compiled, seed=seed, **read)
+    validation = training_rows(compiled=compile_version(draft.document), seed=seed, **read)
     evidence_kinds = tuple(kind for kind in EVIDENCE_KINDS if weights[kind] > 0)
     if not any(row.reached(evidence_kinds) for row in validation):
         raise SuggestionError(
@@ -258,7 +266,7 @@ def version_suggest(
     fit_points = lambda document: sum(r["points"] for r in document["fit_rules"] if r["points"] > 0)  # noqa: E731
     scale_fit = fit_points(draft.document) / max(fit_points(base_document), 1)
     draft.document["thresholds"] = capacity_thresholds(
-        base_document, [(r.total, r.fit, r.engagement, bool(r.paths)) for r in ordered], capacity, scale_fit
+        base_document, [(r.total, r.fit, r.engagement, bool(r.paths), r.weight) for r in ordered], capacity, scale_fit
     )
     figures = _figures(draft, train, validation, validation_base, evidence_kinds, capacity, split, weights)
     figures["penalty_c"] = c
@@ -268,11 +276,13 @@ def version_suggest(
 
 def _qualified(rows: list[TrainingRow], thresholds: dict) -> int:
     mql = thresholds["mql"]
-    return sum(
-        1
-        for row in rows
-        if row.paths
-        or (row.fit >= mql["fit_min"] and row.engagement >= mql["engagement_min"] and row.total >= mql["total_min"])
+    return round(
+        sum(
+            row.weight
+            for row in rows
+            if row.paths
+            or (row.fit >= mql["fit_min"] and row.engagement >= mql["engagement_min"] and row.total >= mql["total_min"])
+        )
     )
 
 
@@ -306,8 +316,10 @@ def _figures(draft, train, validation, validation_base, evidence_kinds, capacity
         "capacity": capacity,
         "validation_cutoff": split.validation.isoformat(),
         "train_cutoffs": ",".join(cutoff.date().isoformat() for cutoff in split.training),
-        "train_candidates": len(train),
-        "validation_candidates": len(validation),
+        "train_candidates": round(sum(row.weight for row in train)),
+        "train_rows_read": len(train),
+        "validation_candidates": round(sum(row.weight for row in validation)),
+        "validation_rows_read": len(validation),
         "qualified_at_validation": _qualified(validation, draft.document["thresholds"]),
     }
     for kind in EVIDENCE_KINDS:

@@ -115,9 +115,9 @@ def behaviour_rule(behaviour: Behaviour, points: int) -> tuple[str, dict]:
 
 
 def _unique(name: str, taken: set[str]) -> str:
-    candidate, number = name, 2
+    candidate, number = name, 1
     while candidate.casefold() in taken:
-        candidate = f"{name[:95]} ({number})"
+        candidate = f"{name[:85]} (suggested{f' {number}' if number > 1 else ''})"
         number += 1
     taken.add(candidate.casefold())
     return candidate
@@ -168,10 +168,10 @@ def draft_document(
     return draft
 
 
-def _qualified(ranked, fit_min: float, engagement_min: float, total_min: float) -> int:
+def _qualified(ranked, fit_min: float, engagement_min: float, total_min: float) -> float:
     return sum(
-        1
-        for total, fit, engagement, is_pql in ranked
+        weight
+        for total, fit, engagement, is_pql, weight in ranked
         if is_pql or (fit >= fit_min and engagement >= engagement_min and total >= total_min)
     )
 
@@ -179,14 +179,20 @@ def _qualified(ranked, fit_min: float, engagement_min: float, total_min: float) 
 def capacity_thresholds(base: dict, ranked: list[tuple[float, float, float, bool]], capacity: int, scale_fit: float):
     """MQL thresholds under which about `capacity` candidates qualify (PQLs count; they qualify anyway).
 
-    `ranked`: (total, fit, engagement, is_pql) of the candidates at the latest cut-off, best first.
+    `ranked`: (total, fit, engagement, is_pql, weight) of the candidates at the latest cut-off, best
+    first (a sampled candidate weighs as many as it stands for).
     The total minimum is at the last candidate the team can work (or just above it, when many
     candidates tie there and that is nearer the capacity); the fit and engagement minimums are the
     weakest among those picked (never below zero), so the picked ones qualify.
     """
     others = [row for row in ranked if not row[3]]
-    room = max(capacity - (len(ranked) - len(others)), 0)
-    picked = others[:room]
+    room = max(capacity - sum(row[4] for row in ranked if row[3]), 0)
+    picked, weight = [], 0.0
+    for row in others:
+        if weight >= room:
+            break
+        picked.append(row)
+        weight += row[4]
     if picked:
         fit_min = max(0, math.floor(min(row[1] for row in picked)))
         engagement_min = max(0, math.floor(min(row[2] for row in picked)))

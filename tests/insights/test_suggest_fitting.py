@@ -13,7 +13,9 @@ from insights.engine.fitting import (
     points_scale,
     time_split,
     to_points,
+    weighted_at_capacity,
 )
+from insights.engine.measures import Scored, at_capacity
 
 NAMES = ["signal", "noise_count", "noise_level"]
 
@@ -132,3 +134,18 @@ def test_evidence_counts_who_had_it_and_lift_ranks_the_over_represented():
     assert (found.present, found.converted.count, found.base_rate.count) == (4, 3, 4)
     assert found.lift == pytest.approx(0.75 / 0.4)
     assert [name for name, _ in ranked] == ["a"]
+
+
+def test_at_capacity_on_weighted_rows_matches_the_plain_count_and_lets_a_sample_stand_for_the_rest():
+    # given six candidates, the first and fourth converting
+    rows = [(1, 90.0, True), (2, 80.0, False), (3, 80.0, False), (4, 70.0, True), (5, 10.0, False), (6, 5.0, False)]
+    plain = at_capacity([Scored(i, score, False, positive) for i, score, positive in rows], 3)
+
+    # when measured with every weight 1, and with the non-converting rows of a sample weighing 2
+    whole = weighted_at_capacity([(*row, 1.0) for row in rows], 3)
+    sampled = weighted_at_capacity([(*row, 1.0 if row[2] else 2.0) for row in rows], 3)
+
+    # then the first is the plain count, and in the second the top two fill the capacity (1 + 2)
+    assert (whole.precision, whole.recall, whole.base_rate) == (plain.precision.rate, plain.recall.rate, 2 / 6)
+    assert whole.lift == pytest.approx(plain.lift)
+    assert (sampled.picked, sampled.precision, sampled.positives) == (3.0, 1 / 3, 2.0)
