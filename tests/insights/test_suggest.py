@@ -9,7 +9,7 @@ import pytest
 from insights.models import VersionSuggestion
 from insights.selectors.training import training_rows
 from insights.services.suggest import ENOUGH_WINS, SuggestionError, evidence_weights, version_suggest
-from leads.models import Event, Lead, Outcome
+from leads.models import Account, Event, Lead, Outcome
 from scoring.engine import compile_version, validate_version
 from scoring.models import RuleVersion, VersionStatus
 from scoring.selectors import rule_version_definitions, rule_version_document
@@ -30,13 +30,23 @@ BASE = {
 }
 
 
-def signal_history(*, people: int = 600, buyer_outcome: str = "closed_won", seed: int = 11) -> None:
+def signal_history(
+    *, people: int = 600, buyer_outcome: str = "closed_won", seed: int = 11, with_accounts: bool = False
+) -> None:
     """`people` leads seen 130 days before AS_OF. A quarter hit a plan limit and, ten days later, mostly
     buy (`buyer_outcome`); a tenth ask for a demo and often buy; everyone opens newsletters at random."""
     rng = random.Random(seed)
     start = AS_OF - timedelta(days=130)
+    companies = [None] * people
+    if with_accounts:  # a company of one each: its outcomes and behaviour are its lead's
+        companies = Account.objects.bulk_create(
+            [Account(name=f"Co {number}", domain=f"co{number}.example") for number in range(people)]
+        )
     leads = Lead.objects.bulk_create(
-        [Lead(email=f"p{number}@co{number}.example", first_seen_at=start) for number in range(people)]
+        [
+            Lead(email=f"p{number}@co{number}.example", first_seen_at=start, account=companies[number])
+            for number in range(people)
+        ]
     )
     events, outcomes = [], []
     origin = source()
