@@ -321,6 +321,7 @@ def _figures(draft, train, validation, validation_base, evidence_kinds, capacity
         "validation_candidates": round(sum(row.weight for row in validation)),
         "validation_rows_read": len(validation),
         "qualified_at_validation": _qualified(validation, draft.document["thresholds"]),
+        "pql_at_validation": round(sum(row.weight for row in validation if row.paths)),
     }
     for kind in EVIDENCE_KINDS:
         figures[f"train_positives_{kind}"] = sum(1 for row in train if kind in row.outcomes)
@@ -346,9 +347,17 @@ def _notes(base, draft, figures, weight_reasons, as_of) -> str:
         f"(v{base.number}: {shown(figures['base_evidence_precision_at_capacity'])}).",
         "Evidence weights: "
         + "; ".join(f"{kind} {figures[f'weight_{kind}']:g} ({reason})" for kind, reason in weight_reasons.items()),
+        f"MQL thresholds set for a capacity of {figures['capacity']}: {figures['qualified_at_validation']} "
+        f"would have qualified at the validation cut-off.",
         "",
         *(change.sentence for change in draft.changes),
     ]
+    if figures["pql_at_validation"] > figures["capacity"]:
+        lines.insert(
+            4,
+            f"The PQL paths alone qualify {figures['pql_at_validation']}, more than the team can work: "
+            "review them before publishing (MQL is then set above every other candidate).",
+        )
     return "\n".join(lines)
 
 

@@ -91,7 +91,7 @@ def behaviour_rule(behaviour: Behaviour, points: int) -> tuple[str, dict]:
         name = f"{behaviour.field.split('.')[1].replace('_', ' ').capitalize()} {behaviour.value}"
         when = {"field": behaviour.field, "op": "eq", "value": behaviour.value}
         rule = {"name": name[:100], "points": points, "when": when}
-        rule["description"] = f"The {behaviour.words}: over-represented among buyers (suggested)."
+        rule["description"] = f"Where {behaviour.words}: over-represented among buyers (suggested)."
         return "fit_rules", rule
     rule: dict = {"points": points, "max_count": BEHAVIOUR_CAP, "window_days": BEHAVIOUR_WINDOW_DAYS}
     if behaviour.kind == "event":
@@ -110,7 +110,8 @@ def behaviour_rule(behaviour: Behaviour, points: int) -> tuple[str, dict]:
         )
     rule["name"] = rule["name"][:100]
     rule["label"] = rule["name"][:60].lower()
-    rule["description"] = f"{behaviour.words.capitalize()} in the last {BEHAVIOUR_WINDOW_DAYS} days (suggested)."
+    did = "Made" if behaviour.kind == "page" else "Did"
+    rule["description"] = f"{did} {behaviour.words} in the last {BEHAVIOUR_WINDOW_DAYS} days (suggested)."
     return "engagement_rules", rule
 
 
