@@ -202,7 +202,7 @@ def training_rows(
                 paths=frozenset(match.name for match in result.pql_matches),
                 behaviours={key: float(count) for key, (_, count) in behaviours.items()},
                 outcomes=frozenset(kinds),
-                weight=weights.get(lead.id, 1.0),
+                weight=weights.get(lead.id, 1.0) if unit == "lead" else 1.0,
                 lead_ids=(lead.id,),
             )
         )

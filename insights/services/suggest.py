@@ -48,7 +48,7 @@ MIN_RESOLVED = 10  # outcomes needed to estimate a kind's weight; below, a defau
 DEFAULT_WEIGHTS = {OutcomeKind.OPPORTUNITY: 0.5, OutcomeKind.MEETING: 0.25}
 MAX_ADDED = 8  # rules added at most, the highest lift first
 MIN_LIFT = 1.5
-SAMPLE_LIMIT = 15_000  # candidates read per cut-off: all with an outcome, a weighted sample of the rest
+SAMPLE_LIMIT = 10_000  # candidates read per cut-off: all with an outcome, a weighted sample of the rest
 
 
 class SuggestionError(ValueError):

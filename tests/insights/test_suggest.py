@@ -224,3 +224,19 @@ def test_a_training_row_sees_no_event_after_its_cutoff():
     # then
     assert "event:Plan Limit Reached" not in before[0].behaviours
     assert after[0].behaviours["event:Plan Limit Reached"] == 1.0
+
+
+def test_on_a_big_world_every_converting_candidate_is_read_and_a_weighted_sample_stands_for_the_rest():
+    # given 200 candidates at the cut-off, some converting in the horizon after
+    signal_history(people=200)
+    cutoff = AS_OF - timedelta(days=28)
+    everyone = training_rows(compiled=compile_version(BASE), cutoff=cutoff, horizon_days=HORIZON)
+
+    # when at most 50 are read
+    sampled = training_rows(compiled=compile_version(BASE), cutoff=cutoff, horizon_days=HORIZON, sample_limit=50)
+
+    # then every converting one is there, and the weights add up to everyone
+    converting = {row.id for row in everyone if row.outcomes}
+    assert converting and converting <= {row.id for row in sampled}
+    assert len(sampled) == 50
+    assert sum(row.weight for row in sampled) == pytest.approx(len(everyone))
