@@ -201,23 +201,36 @@ class Evidence:
         }
 
 
-def evidence(column: Sequence[float] | np.ndarray, labels: Sequence[bool] | np.ndarray) -> Evidence:
+def evidence(
+    column: Sequence[float] | np.ndarray,
+    labels: Sequence[bool] | np.ndarray,
+    weights: Sequence[float] | np.ndarray | None = None,
+) -> Evidence:
+    """`weights`: how many candidates each row stands for (a sampled row, several), counts rounded."""
     present = np.asarray(column, dtype=float) > 0
     y = np.asarray(labels, dtype=bool)
-    converted = Rate(int((present & y).sum()), int(present.sum()))
-    base = Rate(int(y.sum()), len(y))
-    return Evidence(int(present.sum()), converted, base, lift(converted, base))
+    w = np.ones(len(y)) if weights is None else np.asarray(weights, dtype=float)
+    had = round(float(w[present].sum()))
+    converted = Rate(round(float(w[present & y].sum())), had)
+    base = Rate(round(float(w[y].sum())), round(float(w.sum())))
+    return Evidence(had, converted, base, lift(converted, base))
 
 
 def lift_ranked(
-    matrix: np.ndarray, labels: np.ndarray, names: Sequence[str], *, min_present: int, min_lift: float
+    matrix: np.ndarray,
+    labels: np.ndarray,
+    names: Sequence[str],
+    *,
+    min_present: int,
+    min_lift: float,
+    weights: np.ndarray | None = None,
 ) -> list[tuple[str, Evidence]]:
     """Columns over-represented among converters, highest lift first: at least `min_present` rows with
     the feature, three of them converting, and `min_lift` times the base rate. Whether one is worth a
     rule is the fit's call; this only keeps the fit from drowning in a long tail of rare behaviours."""
     found = []
     for index, name in enumerate(names):
-        found_evidence = evidence(matrix[:, index], labels)
+        found_evidence = evidence(matrix[:, index], labels, weights)
         if found_evidence.present < min_present or found_evidence.converted.count < 3:
             continue
         if found_evidence.lift is not None and found_evidence.lift >= min_lift:

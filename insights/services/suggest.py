@@ -147,7 +147,9 @@ def _candidates_to_add(rows, labels, catalogue, compiled) -> list[tuple[Behaviou
     if not keys:
         return []
     matrix = Matrix.of(rows, keys)
-    ranked = lift_ranked(matrix.values, labels, keys, min_present=max(10, len(rows) // 500), min_lift=MIN_LIFT)
+    sampled = np.array([row.weight for row in rows])
+    floor = max(10, round(sampled.sum()) // 500)
+    ranked = lift_ranked(matrix.values, labels, keys, min_present=floor, min_lift=MIN_LIFT, weights=sampled)
     added = []
     for key, found in ranked[:MAX_ADDED]:
         added.append((catalogue[key], found))
@@ -244,9 +246,10 @@ def version_suggest(
     matrix = Matrix.of(train, names)
     c = _penalty(train, matrix, labels, sample, split, names, seed)
     fitted = fit_logistic(matrix.values, labels, names=names, sample_weight=sample, c=c, seed=seed)
-    rule_evidence = {name: evidence(matrix.column(f"rule:{name}"), labels) for name in rule_names}
+    stands_for = np.array([row.weight for row in train])
+    rule_evidence = {name: evidence(matrix.column(f"rule:{name}"), labels, stands_for) for name in rule_names}
     path_evidence = {
-        path["name"]: evidence([float(path["name"] in row.paths) for row in train], labels)
+        path["name"]: evidence([float(path["name"] in row.paths) for row in train], labels, stands_for)
         for path in base_document.get("pql_paths", [])
     }
     draft = draft_document(base_document, fitted, rule_evidence, added, path_evidence)
@@ -347,6 +350,7 @@ def _notes(base, draft, figures, weight_reasons, as_of) -> str:
         f"(v{base.number}: {shown(figures['base_evidence_precision_at_capacity'])}).",
         "Evidence weights: "
         + "; ".join(f"{kind} {figures[f'weight_{kind}']:g} ({reason})" for kind, reason in weight_reasons.items()),
+        "Below, 'converted' means reached one of those outcomes within the horizon after a training cut-off.",
         f"MQL thresholds set for a capacity of {figures['capacity']}: {figures['qualified_at_validation']} "
         f"would have qualified at the validation cut-off.",
         "",
