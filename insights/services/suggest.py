@@ -266,8 +266,8 @@ def version_suggest(
             f"no outcome between {split.validation:%Y-%m-%d} and {as_of:%Y-%m-%d} to validate the suggestion against"
         )
     ordered = sorted(validation, key=lambda row: (-row.total, row.id))
-    fit_points = lambda document: sum(r["points"] for r in document["fit_rules"] if r["points"] > 0)  # noqa: E731
-    scale_fit = fit_points(draft.document) / max(fit_points(base_document), 1)
+    # Grades are fit bands: they move with the fit rules' points.
+    scale_fit = _fit_points(draft.document) / max(_fit_points(base_document), 1)
     draft.document["thresholds"] = capacity_thresholds(
         base_document, [(r.total, r.fit, r.engagement, bool(r.paths), r.weight) for r in ordered], capacity, scale_fit
     )
@@ -275,6 +275,10 @@ def version_suggest(
     figures["penalty_c"] = c
     figures["seconds"] = round(time.monotonic() - started, 1)
     return _save(base, draft, figures, weights, weight_reasons, as_of, horizon_days, capacity, unit, user)
+
+
+def _fit_points(document: dict) -> int:
+    return sum(rule["points"] for rule in document["fit_rules"] if rule["points"] > 0)
 
 
 def _qualified(rows: list[TrainingRow], thresholds: dict) -> int:

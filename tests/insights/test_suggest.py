@@ -9,6 +9,7 @@ import pytest
 from insights.models import VersionSuggestion
 from insights.selectors.training import training_rows
 from insights.services.suggest import ENOUGH_WINS, SuggestionError, evidence_weights, version_suggest
+from insights.services.suggest_document import capacity_thresholds
 from leads.models import Account, Event, Lead, Outcome
 from scoring.engine import compile_version, validate_version
 from scoring.models import RuleVersion, VersionStatus
@@ -240,3 +241,21 @@ def test_on_a_big_world_every_converting_candidate_is_read_and_a_weighted_sample
     assert converting and converting <= {row.id for row in sampled}
     assert len(sampled) == 50
     assert sum(row.weight for row in sampled) == pytest.approx(len(everyone))
+
+
+@pytest.mark.parametrize(
+    ("totals", "capacity", "expected_total_min"),
+    [
+        ([90.0, 70.5, 50.0, 30.0], 2, 70),  # the second best's total, rounded down
+        ([90.0, 40.0, 40.0, 40.0, 40.0, 10.0], 2, 41),  # four tie at 40: one qualifies rather than five
+        ([90.0, 40.0, 40.0, 10.0], 2, 41),  # two tie at 40: 3 or 1 qualify, equally near 2: the stricter bar
+    ],
+)
+def test_the_total_minimum_sits_at_the_last_candidate_the_team_can_work(totals, capacity, expected_total_min):
+    ranked = [(total, 20.0, total - 20.0, False, 1.0) for total in totals]
+
+    thresholds = capacity_thresholds(BASE, ranked, capacity, 1.0)
+
+    assert thresholds["mql"]["total_min"] == expected_total_min
+    assert thresholds["hot"]["total_min"] > expected_total_min
+    assert validate_version({**BASE, "thresholds": thresholds}) == []
