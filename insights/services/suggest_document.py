@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from insights.engine.fitting import Evidence, Fitted, points_scale, to_points
 from insights.selectors.training import BEHAVIOUR_CAP, BEHAVIOUR_WINDOW_DAYS, Behaviour
+from scoring.engine.rules import KIND_WORD, SECTION_KIND
 
 POINT_SECTIONS = ("fit_rules", "engagement_rules", "negative_rules")
 MIN_SUPPORT = 5  # a rule that fired for fewer training candidates keeps its points: too little evidence
@@ -49,7 +50,7 @@ class Change:
             points = f" ({self.points_before} points)"
         else:
             points = ""
-        return f"{verb} {self.section.replace('_', ' ')[:-1]} '{self.name}'{points}. {self.reason}"
+        return f"{verb} {KIND_WORD[SECTION_KIND[self.section]]} '{self.name}'{points}. {self.reason}"
 
 
 @dataclass
