@@ -33,7 +33,7 @@ from insights.engine.fitting import (
 )
 from insights.models import VersionSuggestion
 from insights.selectors.training import Behaviour, TrainingRow, training_rows
-from insights.services.suggest_document import POINT_SECTIONS, capacity_thresholds, draft_document
+from insights.services.suggest_document import POINT_SECTIONS, Draft, capacity_thresholds, draft_document
 from leads.models import Lead, Outcome, OutcomeKind
 from scoring.engine import compile_version, validate_rule
 from scoring.engine.rules import CompiledVersion
@@ -233,6 +233,32 @@ def version_suggest(
         )
     wins = sum(1 for row in train if OutcomeKind.CLOSED_WON in row.outcomes)
     weights, weight_reasons = evidence_weights(as_of=as_of, training_wins=wins)
+    draft, c = _fit_draft(base_document, compiled, train, catalogue, weights, split, seed, as_of)
+
+    # Validation: the base and the draft, each scored at the validation cut-off, on the same sample of
+    # candidates (same cut-off, same labels, same seed).
+    read = {"cutoff": split.validation, "horizon_days": horizon_days, "unit": unit, "sample_limit": SAMPLE_LIMIT}
+    validation_base = training_rows(compiled=compiled, seed=seed, **read)
+    validation = training_rows(compiled=compile_version(draft.document), seed=seed, **read)
+    evidence_kinds = tuple(kind for kind in EVIDENCE_KINDS if weights[kind] > 0)
+    if not any(row.reached(evidence_kinds) for row in validation):
+        raise SuggestionError(
+            f"no outcome between {split.validation:%Y-%m-%d} and {as_of:%Y-%m-%d} to validate the suggestion against"
+        )
+    ordered = sorted(validation, key=lambda row: (-row.total, row.id))
+    # Grades are fit bands: they move with the fit rules' points.
+    scale_fit = _fit_points(draft.document) / max(_fit_points(base_document), 1)
+    draft.document["thresholds"] = capacity_thresholds(
+        base_document, [(r.total, r.fit, r.engagement, bool(r.paths), r.weight) for r in ordered], capacity, scale_fit
+    )
+    figures = _figures(draft, train, validation, validation_base, evidence_kinds, capacity, split, weights)
+    figures["penalty_c"] = c
+    figures["seconds"] = round(time.monotonic() - started, 1)
+    return _save(base, draft, figures, weights, weight_reasons, as_of, horizon_days, capacity, unit, user)
+
+
+def _fit_draft(base_document, compiled, train, catalogue, weights, split, seed, as_of) -> tuple[Draft, float]:
+    """Label the training rows, pick the behaviours worth trying, fit, and read the fit back into rules."""
     labels, sample = _labels(train, weights)
     if labels.sum() < MIN_POSITIVES or labels.all():
         counts = ", ".join(f"{sum(kind in row.outcomes for row in train)} {kind}" for kind in EVIDENCE_KINDS)
@@ -254,27 +280,7 @@ def version_suggest(
     }
     draft = draft_document(base_document, fitted, rule_evidence, added, path_evidence)
     _check_added(draft.document)
-
-    # Validation: the base and the draft, each scored at the validation cut-off.
-    # The same sample of candidates for both (same cut-off, same labels, same seed).
-    read = {"cutoff": split.validation, "horizon_days": horizon_days, "unit": unit, "sample_limit": SAMPLE_LIMIT}
-    validation_base = training_rows(compiled=compiled, seed=seed, **read)
-    validation = training_rows(compiled=compile_version(draft.document), seed=seed, **read)
-    evidence_kinds = tuple(kind for kind in EVIDENCE_KINDS if weights[kind] > 0)
-    if not any(row.reached(evidence_kinds) for row in validation):
-        raise SuggestionError(
-            f"no outcome between {split.validation:%Y-%m-%d} and {as_of:%Y-%m-%d} to validate the suggestion against"
-        )
-    ordered = sorted(validation, key=lambda row: (-row.total, row.id))
-    # Grades are fit bands: they move with the fit rules' points.
-    scale_fit = _fit_points(draft.document) / max(_fit_points(base_document), 1)
-    draft.document["thresholds"] = capacity_thresholds(
-        base_document, [(r.total, r.fit, r.engagement, bool(r.paths), r.weight) for r in ordered], capacity, scale_fit
-    )
-    figures = _figures(draft, train, validation, validation_base, evidence_kinds, capacity, split, weights)
-    figures["penalty_c"] = c
-    figures["seconds"] = round(time.monotonic() - started, 1)
-    return _save(base, draft, figures, weights, weight_reasons, as_of, horizon_days, capacity, unit, user)
+    return draft, c
 
 
 def _fit_points(document: dict) -> int:
