@@ -11,20 +11,22 @@ from django.db import connection
 from django.db.models import Case, F, JSONField, Q, Value, When
 
 from conditions.language import condition_fields
-from leads.facts import ACCOUNT_COLUMNS, LEAD_COLUMNS, lead_facts, with_fact_columns
+from leads.facts import ACCOUNT_COLUMNS, LEAD_COLUMNS, AccountAsOf, lead_facts, with_fact_columns
 from leads.facts import account_facts as account_fields
-from leads.models import Event, EventType, Lead
+from leads.models import Account, Event, EventType, Lead
+from leads.selectors_as_of import accounts_as_of, leads_as_of
 from qualify_site.bulk_sql import values_rows
 from scoring.engine import (
     AccountFacts,
     CompiledVersion,
     EventFacts,
     LeadFacts,
+    LeadPart,
     ScoringFacts,
     compile_version,
     describe,
 )
-from scoring.engine.horizons import EventHorizons, event_horizons
+from scoring.engine.horizons import EventHorizons, event_horizons, pql_horizons
 from scoring.models import Rule, RuleKind, RuleVersion, VersionStatus
 
 SECTION_FOR_KIND = {
@@ -180,14 +182,24 @@ def _event_facts(row: tuple, *, is_account_level: bool) -> EventFacts:
     )
 
 
-def _seats_history(*, account_ids: set[int], since: datetime, now: datetime) -> dict[int, tuple]:
+def _until(*, now: datetime, as_of: datetime | None) -> Q:
+    """What has happened: at or before `now` for live scoring; strictly before `as_of` as of a
+    past moment (what happened at that very moment was not known yet)."""
+    return Q(timestamp__lt=as_of) if as_of is not None else Q(timestamp__lte=now)
+
+
+def _seats_history(
+    *, account_ids: set[int], since: datetime, now: datetime, as_of: datetime | None = None
+) -> dict[int, tuple]:
     """Seat counts from `group` calls: those in the window plus the last one before it,
     the baseline seat growth is measured from."""
     if not account_ids:
         return {}
     group_events = Event.objects.filter(account_id__in=account_ids, type=EventType.GROUP)
     rows = list(
-        group_events.filter(timestamp__gte=since, timestamp__lte=now).values_list("account_id", "timestamp", "traits")
+        group_events.filter(_until(now=now, as_of=as_of), timestamp__gte=since).values_list(
+            "account_id", "timestamp", "traits"
+        )
     )
     before = group_events.filter(timestamp__lt=since).order_by("account_id", "-timestamp")
     if connection.vendor == "postgresql":
@@ -234,10 +246,16 @@ def _details_filter(horizons: EventHorizons) -> Q | None:
 
 
 def _event_rows(
-    *, whose: Q, now: datetime, since: datetime, with_context: bool, horizons: EventHorizons | None
+    *,
+    whose: Q,
+    now: datetime,
+    since: datetime,
+    with_context: bool,
+    horizons: EventHorizons | None,
+    as_of: datetime | None = None,
 ) -> Iterable[tuple]:
     """Events (`whose`: of which leads or accounts), as rows laid out like `_EVENT_COLUMNS` (+ context)."""
-    events = Event.objects.filter(whose, timestamp__gte=since, timestamp__lte=now)
+    events = Event.objects.filter(whose, _until(now=now, as_of=as_of), timestamp__gte=since)
     columns = (*_EVENT_COLUMNS, "context") if with_context else _EVENT_COLUMNS
     if horizons is None:
         return values_rows(events.values_list(*columns))
@@ -267,24 +285,38 @@ def _event_rows(
 def scoring_facts_for_leads(
     *,
     leads: list[Lead],
-    now: datetime,
     since: datetime,
+    now: datetime | None = None,
+    as_of: datetime | None = None,
     with_context: bool = True,
     horizons: EventHorizons | None = None,
     account_horizons: EventHorizons | None = None,
 ) -> dict[int, ScoringFacts]:
     """Facts for many leads in a few queries: the leads are given (from
     `leads_for_scoring()`); their own events come in one query, their accounts'
-    events in another (one when no horizons are given), seats in a third. No
-    look-ahead: only events at or before `now` count, so a backtest at a past
-    `now` sees what was known then. `with_context=False` skips loading event
-    context when no rule reads it. `horizons` and `account_horizons` (the
-    version's `event_horizons`, own and account-level) limit the events read to
-    those a rule can look at: a colleague's events only matter to the few rules
-    and paths with scope "account"."""
+    events in another (one when no horizons are given), seats in a third.
+
+    Live (`now`): events at or before `now`, and who the lead and its account are
+    from their rows. Point in time (`as_of`, the engine's `now` then): nothing at
+    or after `as_of` is read: events, seats and who the lead and its account were
+    (fields, traits, plan, seats, stage) are rebuilt from history strictly before
+    it (leads/selectors_as_of.py), which costs two queries more per call that live
+    scoring never pays. `now=` a past moment without `as_of` is still live scoring
+    at that clock (today's rows): backtests pass `as_of`.
+
+    `with_context=False` skips loading event context when no rule reads it.
+    `horizons` and `account_horizons` (the version's `event_horizons`, own and
+    account-level) limit the events read to those a rule can look at: a
+    colleague's events only matter to the few rules and paths with scope "account"."""
+    if as_of is not None:
+        if now is not None and now != as_of:
+            raise ValueError("as of a past moment the engine's clock is that moment: give `as_of` alone")
+        now = as_of
+    if now is None:
+        raise TypeError("scoring_facts_for_leads() needs `now` (live) or `as_of` (point in time)")
     lead_ids = [lead.id for lead in leads]
     account_ids = {lead.account_id for lead in leads if lead.account_id}
-    read = {"now": now, "since": since, "with_context": with_context}
+    read = {"now": now, "since": since, "with_context": with_context, "as_of": as_of}
     if horizons is None or account_horizons is None:
         rows = _event_rows(whose=Q(lead_id__in=lead_ids) | Q(account_id__in=account_ids), horizons=None, **read)
         own_rows = account_rows = rows
@@ -303,7 +335,12 @@ def scoring_facts_for_leads(
     for row in account_rows:
         if row[_ACCOUNT] in account_ids:
             by_account[row[_ACCOUNT]].append([row[_LEAD], row, None])
-    seats = _seats_history(account_ids=account_ids, since=since, now=now)
+    seats = _seats_history(account_ids=account_ids, since=since, now=now, as_of=as_of)
+    known_leads = known_accounts = None
+    if as_of is not None:
+        known_leads = leads_as_of(leads=leads, as_of=as_of)
+        accounts = {lead.account_id: lead.account for lead in leads if lead.account_id}
+        known_accounts = accounts_as_of(accounts=accounts.values(), as_of=as_of)
 
     account_facts: dict[int, AccountFacts] = {}
     facts: dict[int, ScoringFacts] = {}
@@ -321,17 +358,86 @@ def scoring_facts_for_leads(
             events = events + colleagues
             account = account_facts.get(lead.account_id)
             if account is None:
-                account = AccountFacts(
-                    id=lead.account_id,
-                    attributes=account_fields(lead.account, as_of=now),
-                    seats_history=seats.get(lead.account_id, ()),
-                    plan=lead.account.plan or None,
+                account = account_facts[lead.account_id] = _account_facts(
+                    lead.account,
+                    now=now,
+                    seats=seats.get(lead.account_id, ()),
+                    known=known_accounts[lead.account_id] if known_accounts is not None else None,
                 )
-                account_facts[lead.account_id] = account
+        attributes = lead_facts(lead, as_of=now, known=known_leads[lead.id] if known_leads is not None else None)
         facts[lead.id] = ScoringFacts(
-            lead=LeadFacts(id=lead.id, attributes=lead_facts(lead, as_of=now)),
+            lead=LeadFacts(id=lead.id, attributes=attributes),
             now=now,
             account=account,
             events=tuple(events),
         )
     return facts
+
+
+def _account_facts(account: Account, *, now: datetime, seats: tuple, known: AccountAsOf | None) -> AccountFacts:
+    attributes = account_fields(account, as_of=now, known=known)
+    return AccountFacts(id=account.id, attributes=attributes, seats_history=seats, plan=attributes["plan"] or None)
+
+
+# --- Accounts -----------------------------------------------------------------------------
+
+
+def accounts_for_scoring():
+    """Accounts with just the columns the facts builder reads."""
+    return Account.objects.only(*ACCOUNT_COLUMNS)
+
+
+def account_lead_parts(*, account_ids: Iterable[int]) -> dict[int, list[LeadPart]]:
+    """Each account's unmerged leads with their stage and stored score (not scored yet: no score)."""
+    parts: dict[int, list[LeadPart]] = defaultdict(list)
+    rows = Lead.objects.filter(account_id__in=list(account_ids), merged_into__isnull=True).values_list(
+        "account_id", "id", "stage", "score__fit", "score__engagement", "score__total"
+    )
+    for account_id, lead_id, stage, fit, engagement, total in rows:
+        if fit is None:
+            parts[account_id].append(LeadPart(lead_id=lead_id, stage=stage, is_scored=False))
+        else:
+            parts[account_id].append(LeadPart(lead_id, stage, fit, engagement, total))
+    return parts
+
+
+def scoring_facts_for_accounts(
+    *,
+    accounts: list[Account],
+    compiled: CompiledVersion,
+    now: datetime | None = None,
+    as_of: datetime | None = None,
+) -> dict[int, ScoringFacts]:
+    """An account's own facts for its roll-up (scoring/engine/accounts.py): its fields (live, or
+    rebuilt as of a past moment like a lead's), seat history and the events the version's PQL
+    paths read (`pql_horizons`), every person's as the account's own."""
+    if as_of is not None:
+        now = as_of
+    if now is None:
+        raise TypeError("scoring_facts_for_accounts() needs `now` (live) or `as_of` (point in time)")
+    since = now - timedelta(days=compiled.max_window_days)
+    with_context = account_signals(compiled).uses_context
+    horizons = pql_horizons(compiled)
+    account_ids = {account.id for account in accounts}
+    rows = _event_rows(
+        whose=Q(account_id__in=account_ids),
+        now=now,
+        since=since,
+        with_context=with_context,
+        horizons=horizons,
+        as_of=as_of,
+    )
+    events: dict[int, list[EventFacts]] = defaultdict(list)
+    for row in rows:
+        events[row[_ACCOUNT]].append(_event_facts(row, is_account_level=False))
+    seats = _seats_history(account_ids=account_ids, since=since, now=now, as_of=as_of)
+    known = accounts_as_of(accounts=accounts, as_of=as_of) if as_of is not None else {}
+    return {
+        account.id: ScoringFacts(
+            lead=LeadFacts(id=None),
+            now=now,
+            account=_account_facts(account, now=now, seats=seats.get(account.id, ()), known=known.get(account.id)),
+            events=tuple(events.get(account.id, ())),
+        )
+        for account in accounts
+    }

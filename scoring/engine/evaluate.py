@@ -219,6 +219,14 @@ def _evaluate_paths(
     return tuple(matches)
 
 
+def evaluate_account_paths(compiled: CompiledVersion, facts: ScoringFacts, *, fit: float) -> tuple[PqlMatch, ...]:
+    """The PQL paths satisfied by a whole account: `facts.events` are every person's events and
+    the group-level ones, read by every path whatever its scope (an account activates when its
+    people, together, complete the steps); seat growth reads the account's seat history; a
+    path's `fit_min` is compared with the account's `fit`."""
+    return _evaluate_paths(compiled, facts, facts.events, fit, facts.now.timestamp())
+
+
 # --- the one-line why ---------------------------------------------------------------------
 
 

@@ -28,6 +28,7 @@ from scoring.selectors import (
     rule_version_live,
     scoring_facts_for_leads,
 )
+from scoring.services.accounts import accounts_rescore
 
 RESCORE_CHUNK_SIZE = 1000
 SCORING_ACTOR = "scoring"
@@ -175,6 +176,8 @@ def _rescore_chunk(*, lead_ids: list[int], version: RuleVersion, now: datetime) 
             LeadScore.objects.filter(lead_id__in=unchanged).update(computed_at=now)
         bulk_insert(ScoreChange, _CHANGE_ROW, changes)
         leads_stage_transition_bulk(transitions=transitions)
+        # The accounts roll up from their leads as they now stand (scores and stages).
+        accounts_rescore(account_ids={lead.account_id for lead in leads if lead.account_id}, version=version, now=now)
     return RescoreResult(
         scored=len(leads),
         changed=len(changes),

@@ -1,0 +1,79 @@
+"""Account scores: each account's leads' scores rolled up with its own product usage
+(scoring/engine/accounts.py), written by the rescoring passes that score its leads."""
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from django.db import transaction
+
+from qualify_site.bulk_sql import bulk_insert
+from scoring.engine import AccountScoreResult, account_roll_up
+from scoring.models import AccountScore, RuleVersion
+from scoring.selectors import (
+    account_lead_parts,
+    accounts_for_scoring,
+    rule_version_compiled,
+    scoring_facts_for_accounts,
+)
+
+_ACCOUNT_SCORE_ROW = (
+    "account_id",
+    "version_id",
+    "fit",
+    "engagement",
+    "total",
+    "grade",
+    "is_mql",
+    "is_pql",
+    "pql_path",
+    "stage",
+    "why",
+    "explanation",
+    "computed_at",
+)
+
+
+def account_score_row(account_id: int, *, version: RuleVersion, result: AccountScoreResult, now: datetime) -> tuple:
+    """One AccountScore row laid out like _ACCOUNT_SCORE_ROW."""
+    return (
+        account_id,
+        version.id,
+        result.fit,
+        result.engagement,
+        result.total,
+        result.grade,
+        result.is_mql,
+        result.is_pql,
+        result.pql_path or "",
+        result.stage,
+        result.why,
+        result.to_dict(),
+        now,
+    )
+
+
+def accounts_rescore(*, account_ids: Iterable[int], version: RuleVersion, now: datetime) -> int:
+    """Roll up and store the scores of these accounts from their leads' stored scores and stages.
+
+    Called in the transaction that wrote the leads' scores. The account rows are locked (in id
+    order, after the leads) so that two passes sharing an account write its roll-up one after
+    the other, the later one reading what the earlier committed: the last write sees every lead."""
+    ids = sorted(set(account_ids))
+    if not ids:
+        return 0
+    compiled = rule_version_compiled(version)
+    with transaction.atomic():
+        accounts = list(accounts_for_scoring().select_for_update(of=("self",)).filter(id__in=ids).order_by("id"))
+        parts = account_lead_parts(account_ids=ids)
+        facts = scoring_facts_for_accounts(accounts=accounts, compiled=compiled, now=now)
+        rows = [
+            account_score_row(
+                account.id,
+                version=version,
+                result=account_roll_up(compiled, leads=parts.get(account.id, []), facts=facts[account.id]),
+                now=now,
+            )
+            for account in accounts
+        ]
+        bulk_insert(AccountScore, _ACCOUNT_SCORE_ROW, rows, upsert_on="account_id")
+    return len(rows)
