@@ -12,17 +12,10 @@ from leads.services.sources import source_create
 from scoring.engine import compile_version, default_rules
 from scoring.models import AccountScore, LeadScore, ScoreChange
 from scoring.selectors import leads_for_scoring, scoring_facts_for_leads
-from scoring.services import rule_version_install_default
 from scoring.services.point_in_time import account_scores_as_of, scores_as_of
 from tests.scoring.pipeline import iso, send, track
 
 pytestmark = [pytest.mark.django_db]
-
-
-@pytest.fixture
-def live_rules(django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True):
-        return rule_version_install_default()
 
 
 @pytest.fixture

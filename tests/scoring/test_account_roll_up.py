@@ -1,0 +1,99 @@
+"""An account's score rolled up from its leads and its own product usage: the pure engine, no database."""
+
+import pytest
+
+from scoring.engine import LeadPart, account_roll_up, compile_version, default_rules
+from scoring.engine.accounts import STAGE_ORDER, stage_rank
+from tests.scoring.builders import FITTING_ACCOUNT, event, facts
+
+COMPILED = compile_version(default_rules())
+
+
+def _account(*events, seats=()):
+    return facts(*events, account=FITTING_ACCOUNT, seats=seats)
+
+
+def test_fit_comes_from_the_best_fitting_lead_and_engagement_from_the_most_engaged():
+    # given a VP who fits but barely engaged, and an engineer who engaged a lot
+    leads = [
+        LeadPart(lead_id=1, stage="new", fit=70, engagement=5, total=75),
+        LeadPart(lead_id=2, stage="new", fit=30, engagement=40, total=70),
+    ]
+
+    # when
+    result = account_roll_up(COMPILED, leads=leads, facts=_account())
+
+    # then the committee counts together
+    assert (result.fit, result.engagement, result.total) == (70, 40, 110)
+    assert result.best_fit_lead_id == 1 and result.most_engaged_lead_id == 2
+    assert result.is_mql and result.stage == "mql"
+    assert result.grade == "A"
+    assert result.engaged_lead_count == 2 and result.lead_count == 2
+
+
+@pytest.mark.parametrize(
+    ("stages", "expected"),
+    [
+        (["new", "sql", "mql"], "sql"),
+        (["lost", "new"], "new"),
+        (["disqualified", "lost"], "lost"),
+        (["opportunity", "won"], "won"),
+        (["nurture", "accepted"], "accepted"),
+    ],
+)
+def test_the_stage_is_the_most_advanced_among_the_leads(stages, expected):
+    # given leads with no score worth qualifying on
+    leads = [LeadPart(lead_id=n, stage=stage) for n, stage in enumerate(stages)]
+
+    # when
+    result = account_roll_up(COMPILED, leads=leads, facts=_account())
+
+    # then
+    assert result.stage == expected == result.lead_stage
+
+
+def test_two_people_who_together_activate_make_the_account_a_pql_though_neither_does_alone():
+    # given activation (scope "lead") split across two people of the account
+    usage = [
+        event("Source Connected", days=3, user="u1"),
+        event("Job Run", days=2, user="u2"),
+        event("Results Viewed", days=1, user="u2"),
+    ]
+    leads = [LeadPart(lead_id=1, stage="new", fit=50), LeadPart(lead_id=2, stage="mql", fit=40, engagement=30)]
+
+    # when
+    result = account_roll_up(COMPILED, leads=leads, facts=_account(*usage))
+
+    # then
+    assert result.is_pql and result.pql_path == "Activation"
+    assert result.stage == "pql"
+    assert result.why.startswith("PQL: ")
+
+
+def test_account_seat_growth_makes_a_pql_but_never_lowers_a_more_advanced_stage():
+    # given an account that added five seats, with a lead already in SQL
+    seats = ((event("x", days=20).timestamp, 2), (event("x", days=2).timestamp, 7))
+
+    # when
+    result = account_roll_up(COMPILED, leads=[LeadPart(lead_id=1, stage="sql")], facts=_account(seats=seats))
+
+    # then
+    assert result.pql_path == "Seat growth"
+    assert result.stage == "sql"
+
+
+def test_an_account_with_no_known_people_gets_the_fit_of_its_own_fields():
+    # when
+    result = account_roll_up(COMPILED, leads=[], facts=_account())
+
+    # then: industry, size and country rules, no person's
+    assert result.fit == 40 and result.engagement == 0
+    assert result.stage == "new" and result.lead_stage is None
+    assert "no known people yet" in result.why
+    assert result.to_dict()["lead_count"] == 0
+
+
+def test_stages_rank_open_work_above_closed_losses():
+    assert [stage_rank(stage) for stage in STAGE_ORDER] == list(range(len(STAGE_ORDER)))
+    assert stage_rank("lost") < stage_rank("new") < stage_rank("mql") < stage_rank("pql") < stage_rank("won")
+    assert stage_rank("something else") == stage_rank("new")
