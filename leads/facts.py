@@ -16,6 +16,10 @@ under the declared fields, which win.
 
     facts = condition_facts(lead, as_of=now, score=lead.score)
     facts["lead"]["email_domain"], facts["account"]["employee_count"], facts["score"]["total"]
+
+Live, the fields come from the current rows. As of a past moment (point-in-time scoring), pass
+what was known then (`known=`: a `LeadAsOf` or `AccountAsOf` from leads/selectors_as_of.py): the
+fields come from it, and ownership, of which no history is kept, is None (unknown).
 """
 
 from __future__ import annotations

@@ -7,10 +7,12 @@ The rule (scoring/engine/README.md, "Accounts"):
   lead gets the version's fit rules on its own fields;
 - engagement: the highest engagement among its leads; total = fit + engagement, so the
   committee counts: the VP who fits and the engineer who engages make one strong account;
-- PQL: the version's PQL paths evaluated over the whole account (every person's product events
-  and the group-level ones, whatever the path's scope; the account's seat history and plan),
-  each path's `fit_min` compared with the account's fit: the account whose product usage shows
-  it is ready;
+- PQL: the account whose product usage shows it is ready: the first of the version's PQL paths
+  (in the version's order) that one of its leads reached. A path with scope "account" already
+  reads the whole account's usage (every person's product events, group-level events, the seat
+  history) for each lead; one with scope "lead" asks one person to do it, and the account keeps
+  that meaning. An account with no scored lead is evaluated on its own: its account-scoped paths
+  over its events and seat history;
 - MQL: the version's MQL thresholds on the account's fit, engagement and total;
 - stage: the most advanced stage among its leads (won, opportunity, SQL, accepted, PQL, MQL,
   new, nurture, lost, disqualified, most advanced first), raised to PQL (or MQL) when the
@@ -41,7 +43,7 @@ def stage_rank(stage: str) -> int:
 
 @dataclass(frozen=True)
 class LeadPart:
-    """What one lead brings to its account: its stage and, once scored, its score."""
+    """What one lead brings to its account: its stage and, once scored, its score and PQL match."""
 
     lead_id: Any
     stage: str
@@ -49,6 +51,7 @@ class LeadPart:
     engagement: float = 0.0
     total: float = 0.0
     is_scored: bool = True
+    pql: PqlMatch | None = None
 
 
 @dataclass(frozen=True)
@@ -114,10 +117,22 @@ def _why(*, pql: PqlMatch | None, is_mql: bool, engaged: int, leads: int, stage:
     return " · ".join(parts)[:MAX_WHY_LENGTH]
 
 
-def account_roll_up(compiled: CompiledVersion, *, leads: Sequence[LeadPart], facts: ScoringFacts) -> AccountScoreResult:
-    """Score one account from its leads' parts and its own facts (`facts.lead` is unused: give
-    an empty LeadFacts; `facts.events` are the account's events for its PQL paths, see
-    `horizons.pql_horizons`; `facts.now` the clock, the as-of moment for a past one)."""
+def _lead_matches(compiled: CompiledVersion, leads: Sequence[LeadPart]) -> tuple[PqlMatch, ...]:
+    """The paths its leads reached, each once (the first lead's evidence), in the version's order."""
+    reached: dict[str, PqlMatch] = {}
+    for lead in leads:
+        if lead.pql is not None:
+            reached.setdefault(lead.pql.name, lead.pql)
+    order = {path.name: index for index, path in enumerate(compiled.pql_paths)}
+    return tuple(sorted(reached.values(), key=lambda match: order.get(match.name, len(order))))
+
+
+def account_roll_up(
+    compiled: CompiledVersion, *, leads: Sequence[LeadPart], facts: ScoringFacts | None = None
+) -> AccountScoreResult:
+    """Score one account from its leads' parts. `facts` (the account's own: `facts.lead` an empty
+    LeadFacts, `facts.account` its fields and seat history, `facts.events` its events; `now` the
+    clock, the as-of moment for a past one) are read only when no lead is scored yet."""
     scored = [lead for lead in leads if lead.is_scored]
     if scored:
         best_fit = max(scored, key=lambda lead: (lead.fit, lead.total))
@@ -125,13 +140,16 @@ def account_roll_up(compiled: CompiledVersion, *, leads: Sequence[LeadPart], fac
         fit, engagement = best_fit.fit, most_engaged.engagement
     else:
         best_fit = most_engaged = None
-        fit = evaluate(compiled, replace(facts, events=())).fit
+        fit = evaluate(compiled, replace(facts, events=())).fit if facts is not None else 0.0
         engagement = 0.0
     fit, engagement = _round(fit), _round(engagement)
     total = _round(fit + engagement)
     thresholds = compiled.thresholds
     is_mql = fit >= thresholds.fit_min and engagement >= thresholds.engagement_min and total >= thresholds.total_min
-    matches = evaluate_account_paths(compiled, facts, fit=fit)
+    if scored or facts is None:
+        matches = _lead_matches(compiled, scored)
+    else:
+        matches = evaluate_account_paths(compiled, facts, fit=fit)
     pql = matches[0] if matches else None
 
     lead_stage = max((lead.stage for lead in leads), key=stage_rank, default=None)

@@ -220,11 +220,10 @@ def _evaluate_paths(
 
 
 def evaluate_account_paths(compiled: CompiledVersion, facts: ScoringFacts, *, fit: float) -> tuple[PqlMatch, ...]:
-    """The PQL paths satisfied by a whole account: `facts.events` are every person's events and
-    the group-level ones, read by every path whatever its scope (an account activates when its
-    people, together, complete the steps); seat growth reads the account's seat history; a
-    path's `fit_min` is compared with the account's `fit`."""
-    return _evaluate_paths(compiled, facts, facts.events, fit, facts.now.timestamp())
+    """The PQL paths an account satisfies on its own, with no person: those with scope "account"
+    over `facts.events` (its events) and its seat history; a path with scope "lead" needs a
+    person to do it. A path's `fit_min` is compared with the account's `fit`."""
+    return _evaluate_paths(compiled, facts, (), fit, facts.now.timestamp())
 
 
 # --- the one-line why ---------------------------------------------------------------------

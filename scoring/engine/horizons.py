@@ -72,12 +72,9 @@ class EventHorizons:
         return sorted(groups, key=lambda group: -group.days)
 
 
-def event_horizons(
-    compiled: CompiledVersion, *, account_level: bool = False, paths_only: bool = False
-) -> EventHorizons:
+def event_horizons(compiled: CompiledVersion, *, account_level: bool = False) -> EventHorizons:
     """What the version reads of a lead's own events, or with `account_level` of its
-    colleagues' (only rules and paths with scope "account" count those); with `paths_only`,
-    what its PQL paths alone read (every path, whatever its scope)."""
+    colleagues' (only rules and paths with scope "account" count those)."""
     names: dict[str, float] = {}
     types: dict[str, float] = {}
     any_event: float | None = None
@@ -88,7 +85,7 @@ def event_horizons(
     def widen(table: dict[str, float], key: str, days: float) -> None:
         table[key] = max(days, table.get(key, 0.0))
 
-    for rule in () if paths_only else compiled.event_rules:
+    for rule in compiled.event_rules:
         if account_level and not rule.includes_account_events:
             continue
         days = rule.window_seconds / DAY
@@ -126,9 +123,3 @@ def event_horizons(
         detail_types=frozenset(detail_types),
         detail_any=detail_any,
     )
-
-
-def pql_horizons(compiled: CompiledVersion) -> EventHorizons:
-    """What the version's PQL paths read of a whole account's events, whatever their scope: the
-    events an account-level PQL evaluation (`evaluate_account_paths`) needs."""
-    return event_horizons(compiled, paths_only=True)

@@ -53,27 +53,41 @@ def account_score_row(account_id: int, *, version: RuleVersion, result: AccountS
 
 
 def accounts_rescore(*, account_ids: Iterable[int], version: RuleVersion, now: datetime) -> int:
-    """Roll up and store the scores of these accounts from their leads' stored scores and stages.
+    """Roll up and store the scores of these accounts from their leads' stored scores, PQL matches
+    and stages; an account with no scored lead from its own facts.
 
     Called in the transaction that wrote the leads' scores. The account rows are locked (in id
-    order, after the leads) so that two passes sharing an account write its roll-up one after
-    the other, the later one reading what the earlier committed: the last write sees every lead."""
+    order, after the leads) so that two passes sharing an account write its roll-up one after the
+    other, the later one reading what the earlier committed: the last write sees every lead."""
     ids = sorted(set(account_ids))
     if not ids:
         return 0
     compiled = rule_version_compiled(version)
     with transaction.atomic():
-        accounts = list(accounts_for_scoring().select_for_update(of=("self",)).filter(id__in=ids).order_by("id"))
+        ids = list(
+            accounts_for_scoring()
+            .select_for_update(of=("self",))
+            .filter(id__in=ids)
+            .order_by("id")
+            .values_list("id", flat=True)
+        )
         parts = account_lead_parts(account_ids=ids)
-        facts = scoring_facts_for_accounts(accounts=accounts, compiled=compiled, now=now)
+        alone = [account_id for account_id in ids if not any(part.is_scored for part in parts.get(account_id, ()))]
+        facts = (
+            scoring_facts_for_accounts(
+                accounts=list(accounts_for_scoring().filter(id__in=alone)), compiled=compiled, now=now
+            )
+            if alone
+            else {}
+        )
         rows = [
             account_score_row(
-                account.id,
+                account_id,
                 version=version,
-                result=account_roll_up(compiled, leads=parts.get(account.id, []), facts=facts[account.id]),
+                result=account_roll_up(compiled, leads=parts.get(account_id, []), facts=facts.get(account_id)),
                 now=now,
             )
-            for account in accounts
+            for account_id in ids
         ]
         bulk_insert(AccountScore, _ACCOUNT_SCORE_ROW, rows, upsert_on="account_id")
     return len(rows)

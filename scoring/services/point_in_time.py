@@ -93,12 +93,17 @@ def account_scores_as_of(
             leads_for_scoring().filter(lead_known_before(as_of), account_id__in=chunk).order_by("account_id", "id")
         )
         results = _lead_results(leads, version=version, as_of=as_of) if leads else {}
-        facts = scoring_facts_for_accounts(accounts=accounts, compiled=compiled, as_of=as_of)
         parts: dict[int, list[LeadPart]] = {}
         for lead in leads:
             result, stage = results[lead.id]
             parts.setdefault(lead.account_id, []).append(
-                LeadPart(lead.id, stage, result.fit, result.engagement, result.total)
+                LeadPart(lead.id, stage, result.fit, result.engagement, result.total, pql=result.pql)
             )
+        # An account with no lead known then is scored on its own facts as of then.
+        alone = [account for account in accounts if account.id not in parts]
+        facts = scoring_facts_for_accounts(accounts=alone, compiled=compiled, as_of=as_of) if alone else {}
         for account in accounts:
-            yield account.id, account_roll_up(compiled, leads=parts.get(account.id, []), facts=facts[account.id])
+            yield (
+                account.id,
+                account_roll_up(compiled, leads=parts.get(account.id, []), facts=facts.get(account.id)),
+            )

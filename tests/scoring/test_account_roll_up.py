@@ -2,7 +2,7 @@
 
 import pytest
 
-from scoring.engine import LeadPart, account_roll_up, compile_version, default_rules
+from scoring.engine import LeadPart, PqlMatch, account_roll_up, compile_version, default_rules
 from scoring.engine.accounts import STAGE_ORDER, stage_rank
 from tests.scoring.builders import FITTING_ACCOUNT, event, facts
 
@@ -52,34 +52,51 @@ def test_the_stage_is_the_most_advanced_among_the_leads(stages, expected):
     assert result.stage == expected == result.lead_stage
 
 
-def test_two_people_who_together_activate_make_the_account_a_pql_though_neither_does_alone():
-    # given activation (scope "lead") split across two people of the account
-    usage = [
-        event("Source Connected", days=3, user="u1"),
-        event("Job Run", days=2, user="u2"),
-        event("Results Viewed", days=1, user="u2"),
+def _reached(name: str) -> PqlMatch:
+    return PqlMatch(name=name, kind="plan_limit", summary=name, evidence={})
+
+
+def test_the_first_path_any_lead_reached_in_the_versions_order_makes_the_account_a_pql():
+    # given one lead whose account grew seats, another who hit the plan limit (earlier in the version)
+    leads = [
+        LeadPart(lead_id=1, stage="new", fit=50, pql=_reached("Seat growth")),
+        LeadPart(lead_id=2, stage="mql", fit=40, engagement=30, pql=_reached("Plan limit reached")),
+        LeadPart(lead_id=3, stage="new", fit=10, pql=_reached("Seat growth")),
     ]
-    leads = [LeadPart(lead_id=1, stage="new", fit=50), LeadPart(lead_id=2, stage="mql", fit=40, engagement=30)]
 
     # when
-    result = account_roll_up(COMPILED, leads=leads, facts=_account(*usage))
+    result = account_roll_up(COMPILED, leads=leads, facts=_account())
 
     # then
-    assert result.is_pql and result.pql_path == "Activation"
-    assert result.stage == "pql"
-    assert result.why.startswith("PQL: ")
+    assert result.pql_path == "Plan limit reached"
+    assert [match.name for match in result.pql_matches] == ["Plan limit reached", "Seat growth"]
+    assert result.stage == "pql" and result.lead_stage == "mql"
+    assert result.why.startswith("PQL: Plan limit reached")
 
 
-def test_account_seat_growth_makes_a_pql_but_never_lowers_a_more_advanced_stage():
-    # given an account that added five seats, with a lead already in SQL
-    seats = ((event("x", days=20).timestamp, 2), (event("x", days=2).timestamp, 7))
+def test_a_pql_account_never_lowers_a_more_advanced_stage():
+    # when
+    result = account_roll_up(COMPILED, leads=[LeadPart(lead_id=1, stage="sql", pql=_reached("Seat growth"))])
+
+    # then
+    assert result.is_pql and result.stage == "sql"
+
+
+def test_an_account_with_no_known_people_is_a_pql_on_its_own_account_wide_usage_only():
+    # given five people using the product this week, and the three activation steps, none identified
+    team = [event("Job Run", days=1, user=f"anonymous-{n}", account_level=True) for n in range(5)]
+    activation = [
+        event(name, days=2, user="anonymous-0", account_level=True)
+        for name in ("Source Connected", "Job Run", "Results Viewed")
+    ]
 
     # when
-    result = account_roll_up(COMPILED, leads=[LeadPart(lead_id=1, stage="sql")], facts=_account(seats=seats))
+    with_team = account_roll_up(COMPILED, leads=[], facts=_account(*team, *activation))
+    steps_only = account_roll_up(COMPILED, leads=[], facts=_account(*activation))
 
-    # then
-    assert result.pql_path == "Seat growth"
-    assert result.stage == "sql"
+    # then: team usage reads the whole account; activation asks one known person to do it
+    assert with_team.pql_path == "Team usage" and with_team.stage == "pql"
+    assert not steps_only.is_pql
 
 
 def test_an_account_with_no_known_people_gets_the_fit_of_its_own_fields():

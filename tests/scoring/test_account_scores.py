@@ -10,7 +10,7 @@ from rest_framework.test import APIClient
 from leads.models import Account, Lead, Stage
 from leads.services.sources import source_create
 from routing.lead_admin import AccountAdmin
-from scoring.models import AccountScore, LeadScore
+from scoring.models import AccountScore
 from scoring.services.point_in_time import account_scores_as_of
 from tests.scoring.pipeline import iso, send, track
 
@@ -64,24 +64,25 @@ def test_rescoring_rolls_the_leads_scores_up_into_the_accounts(live_rules, sourc
     assert score.explanation["best_fit_lead_id"] == ada.id
 
 
-def test_an_account_whose_people_activate_together_is_a_pql_though_no_lead_is(live_rules, source):
-    # given activation (a path scored per lead) split between two people of the account
+def test_a_lead_that_reached_a_pql_path_makes_its_account_a_pql_with_the_same_evidence(live_rules, source):
+    # given the engineer hit the plan limit yesterday
     send(
         source,
         [
             *_people_at_acme(at=_ago(days=10)),
-            track("u1", "Source Connected", at=_ago(days=3), group_id="acme"),
-            track("u2", "Job Run", at=_ago(days=2), group_id="acme"),
-            track("u2", "Results Viewed", at=_ago(days=1), group_id="acme"),
+            track("u2", "Plan Limit Reached", at=_ago(days=1), group_id="acme", limit="jobs"),
         ],
     )
+    bob = Lead.objects.select_related("score").get(email="bob@acme.io")
 
     # when
-    score = AccountScore.objects.get(account__domain="acme.io")
+    score = AccountScore.objects.get(account=bob.account)
 
     # then
-    assert not LeadScore.objects.exclude(pql_path="").exists()
-    assert score.is_pql and score.pql_path == "Activation" and score.stage == Stage.PQL
+    assert bob.score.pql_path == "Plan limit reached"
+    assert score.is_pql and score.pql_path == "Plan limit reached" and score.stage == Stage.PQL
+    assert score.explanation["pql"] == bob.score.explanation["pql"]
+    assert score.why.startswith("PQL: Hit plan limit")
 
 
 def test_account_scores_as_of_do_not_see_seats_grown_after_as_of(live_rules, source):
