@@ -39,6 +39,7 @@ from leads.facts import ACCOUNT_HISTORY_FIELDS, LEAD_HISTORY_FIELDS, AccountAsOf
 from leads.identity.engine import UNSUBSCRIBED_EVENT
 from leads.identity.traits import account_traits_parse, lead_traits_parse
 from leads.models import Account, Event, EventType, Lead, StageChange
+from qualify_site.bulk_sql import values_rows
 
 
 def lead_known_before(as_of: datetime) -> Q:
@@ -110,6 +111,7 @@ def leads_as_of(*, leads: Iterable[Lead], as_of: datetime) -> dict[int, LeadAsOf
         .order_by("timestamp", "id")
         .values_list("lead_id", "timestamp", "type", "event", "traits", "context__traits")
     )
+    history = values_rows(history)
     for lead_id, timestamp, kind, name, traits, context_traits in history:
         folds[lead_id].add(
             kind=kind, name=name, traits=traits, context_traits=context_traits, is_before=timestamp < as_of
@@ -160,6 +162,7 @@ def accounts_as_of(*, accounts: Iterable[Account], as_of: datetime) -> dict[int,
         .order_by("timestamp", "id")
         .values_list("account_id", "timestamp", "traits")
     )
+    history = values_rows(history)
     for account_id, timestamp, traits in history:
         parsed = account_traits_parse(traits)
         ever[account_id].update(parsed.fields)

@@ -42,16 +42,19 @@ class RescoreResult:
     hot_lead_ids: tuple[int, ...] = ()
 
 
-def lead_score_preview(*, lead: Lead, version: RuleVersion, now: datetime | None = None) -> ScoreResult:
-    """What `version` would score for `lead` now, without saving anything."""
+def lead_score_preview(
+    *, lead: Lead, version: RuleVersion, now: datetime | None = None, as_of: datetime | None = None
+) -> ScoreResult:
+    """What `version` would score for `lead` now, or as of a past moment (`as_of`: only what
+    was known strictly before it), without saving anything."""
     compiled = rule_version_compiled(version)
-    now = now or timezone.now()
-    since = now - timedelta(days=compiled.max_window_days)
+    clock = as_of or now or timezone.now()
     lead = leads_for_scoring().get(id=lead.id)
     facts = scoring_facts_for_leads(
         leads=[lead],
-        now=now,
-        since=since,
+        now=None if as_of else clock,
+        as_of=as_of,
+        since=clock - timedelta(days=compiled.max_window_days),
         horizons=event_horizons(compiled),
         account_horizons=event_horizons(compiled, account_level=True),
     )[lead.id]

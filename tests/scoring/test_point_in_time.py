@@ -12,6 +12,7 @@ from leads.services.sources import source_create
 from scoring.engine import compile_version, default_rules
 from scoring.models import AccountScore, LeadScore, ScoreChange
 from scoring.selectors import leads_for_scoring, scoring_facts_for_leads
+from scoring.services import lead_score_preview
 from scoring.services.point_in_time import account_scores_as_of, scores_as_of
 from tests.scoring.pipeline import iso, send, track
 
@@ -104,6 +105,7 @@ def test_a_title_changed_after_as_of_is_not_seen(live_rules, source, now, as_of)
 
     # then
     assert lead.title == "VP Data"
+    assert lead_score_preview(lead=lead, version=live_rules, as_of=as_of) == result
     assert facts.lead.attributes["title"] == "Office Manager"
     assert facts.lead.attributes["country"] == "US"  # what the earlier identify set is kept
     assert facts.now == as_of
