@@ -98,11 +98,28 @@ class AccountAdmin(CsvImportMixin, OwnerAssignableAdmin):
     list_select_related = ["owner", "score"]
     raw_id_fields = ["owner"]
     date_hierarchy = "created_at"
-    readonly_fields = ["segment", "traits_pretty", "created_at", "updated_at"]
+    readonly_fields = ["segment", "score_summary", "traits_pretty", "created_at", "updated_at"]
     exclude = ["traits"]
 
     def owner_can_decide(self, user, obj) -> bool:
         return account_can_decide(user, obj)
+
+    @admin.display(description="Score")
+    def score_summary(self, obj):
+        score = getattr(obj, "score", None)
+        if score is None:
+            return "Not scored yet (an account is scored with its leads)"
+        return format_html(
+            "{} (fit {}, engagement {}), grade {}, stage {}{} · {} · by rule version {}",
+            f"{score.total:g}",
+            f"{score.fit:g}",
+            f"{score.engagement:g}",
+            score.grade,
+            score.stage.upper(),
+            f", PQL: {score.pql_path}" if score.pql_path else "",
+            score.why or "-",
+            score.version.number,
+        )
 
     @admin.display(description="Score", ordering="score__total")
     def score_total(self, obj):

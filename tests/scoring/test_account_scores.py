@@ -185,3 +185,18 @@ def test_the_admin_account_list_sorts_by_the_score_column(client, admin_user_qua
     page = response.content.decode()
     assert page.index("Initech") < page.index("Acme")
     assert "120 (D, MQL)" in page
+
+
+def test_the_admin_account_page_shows_the_accounts_score(client, admin_user_qualify, scored_accounts, live_rules):
+    # given
+    client.force_login(admin_user_qualify)
+
+    # when
+    scored = client.get(reverse("admin:leads_account_change", args=[scored_accounts["Initech"].id]))
+    unscored = client.get(reverse("admin:leads_account_change", args=[scored_accounts["Globex"].id]))
+
+    # then
+    assert f"120 (fit 0, engagement 0), grade D, stage MQL · - · by rule version {live_rules.number}" in (
+        scored.content.decode()
+    )
+    assert "Not scored yet" in unscored.content.decode()

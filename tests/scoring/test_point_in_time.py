@@ -228,3 +228,25 @@ def test_the_earlier_call_with_now_still_scores_live_at_that_clock(live_rules, s
     assert point_in_time.lead.attributes["title"] == "Office Manager"
     with pytest.raises(ValueError, match="as_of"):
         scoring_facts_for_leads(leads=[lead], now=now, as_of=as_of, since=since)
+
+
+def test_context_traits_fill_blanks_as_of_and_an_unsubscribe_after_as_of_is_not_seen(live_rules, source, now, as_of):
+    # given a title first seen in a track call's context.traits, replaced by an identify call and
+    # followed by an unsubscribe, both after as_of
+    send(
+        source,
+        [
+            identify("u1", "ada@acme.io", at=now - timedelta(days=10)),
+            {**track("u1", "Form Submitted", at=iso(now - timedelta(days=5))), "context": {"traits": {"title": "CTO"}}},
+            identify("u1", "ada@acme.io", at=now - timedelta(days=1), title="CEO"),
+            track("u1", "Unsubscribed", at=iso(now - timedelta(days=1))),
+        ],
+    )
+    lead = Lead.objects.get(email="ada@acme.io")
+
+    # when
+    then = _facts_as_of(lead, as_of).lead.attributes
+
+    # then
+    assert (lead.title, lead.is_unsubscribed) == ("CEO", True)
+    assert (then["title"], then["is_unsubscribed"]) == ("CTO", False)
