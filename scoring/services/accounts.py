@@ -5,7 +5,10 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from django.db import transaction
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
 
+from leads.models import StageChange
 from qualify_site.bulk_sql import bulk_insert
 from scoring.engine import AccountScoreResult, account_roll_up
 from scoring.models import AccountScore, RuleVersion
@@ -13,9 +16,11 @@ from scoring.selectors import (
     account_lead_parts,
     accounts_for_scoring,
     rule_version_compiled,
+    rule_version_live,
     scoring_facts_for_accounts,
 )
 
+ACCOUNT_CHUNK_SIZE = 1000
 _ACCOUNT_SCORE_ROW = (
     "account_id",
     "version_id",
@@ -91,3 +96,27 @@ def accounts_rescore(*, account_ids: Iterable[int], version: RuleVersion, now: d
         ]
         bulk_insert(AccountScore, _ACCOUNT_SCORE_ROW, rows, upsert_on="account_id")
     return len(rows)
+
+
+def accounts_with_stage_moves(*, limit: int) -> list[int]:
+    """Accounts one of whose leads moved stage (by hand, by an outcome: anything but the pass that
+    rolled the account up) after its roll-up, oldest roll-up first: their rolled-up stage is behind."""
+    moved = StageChange.objects.filter(lead__account_id=OuterRef("account_id"), changed_at__gt=OuterRef("computed_at"))
+    return list(
+        AccountScore.objects.filter(Exists(moved)).order_by("computed_at").values_list("account_id", flat=True)[:limit]
+    )
+
+
+def accounts_roll_up_again(*, account_ids: Iterable[int], now: datetime | None = None) -> int:
+    """Roll these accounts up again with the live version from their leads as they stand (no event
+    is read): what a stage moved by hand or by an outcome needs."""
+    version = rule_version_live()
+    if version is None:
+        return 0
+    total = 0
+    ids = sorted(set(account_ids))
+    for start in range(0, len(ids), ACCOUNT_CHUNK_SIZE):
+        total += accounts_rescore(
+            account_ids=ids[start : start + ACCOUNT_CHUNK_SIZE], version=version, now=now or timezone.now()
+        )
+    return total

@@ -9,9 +9,12 @@ from rest_framework.test import APIClient
 
 from leads.models import Account, Lead, Stage
 from leads.services.sources import source_create
+from leads.services.stages import lead_stage_change
 from routing.lead_admin import AccountAdmin
 from scoring.models import AccountScore
+from scoring.services import accounts_with_stage_moves
 from scoring.services.point_in_time import account_scores_as_of
+from scoring.tasks import scores_refresh_stale_task
 from tests.scoring.pipeline import iso, send, track
 
 pytestmark = [pytest.mark.django_db]
@@ -200,3 +203,21 @@ def test_the_admin_account_page_shows_the_accounts_score(client, admin_user_qual
         scored.content.decode()
     )
     assert "Not scored yet" in unscored.content.decode()
+
+
+def test_a_lead_moved_by_hand_moves_its_accounts_stage_at_the_next_refresh(live_rules, source, charlie):
+    # given a scored account, then its lead accepted and converted to SQL by hand
+    send(source, _people_at_acme(at=_ago(days=10)))
+    ada = Lead.objects.get(email="ada@acme.io")
+    before = AccountScore.objects.get(account=ada.account)
+    lead_stage_change(lead_id=ada.id, to_stage=Stage.SQL, actor=charlie, reason="Qualified on a call")
+
+    # when
+    waiting = accounts_with_stage_moves(limit=10)
+    scores_refresh_stale_task()
+
+    # then
+    assert before.stage == Stage.NEW
+    assert waiting == [ada.account_id]
+    assert AccountScore.objects.get(account=ada.account).stage == Stage.SQL
+    assert accounts_with_stage_moves(limit=10) == []
