@@ -77,7 +77,8 @@ class _LeadFold:
             self.fields.update(identify.fields)
             self.traits.update(identify.extra)
         if context is not None:
-            self.fields.update({name: value for name, value in context.fields.items() if not self.fields.get(name)})
+            blanks = {key: value for key, value in context.fields.items() if not self.fields.get(key)}
+            self.fields.update(blanks)
             self.traits = {**context.extra, **self.traits}
         for parsed in filter(None, (identify, context)):
             self.email = self.email or parsed.email
