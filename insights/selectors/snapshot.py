@@ -134,7 +134,7 @@ def _lead_scores(versions: Sequence[RuleVersion], as_of: datetime, leads, ids: l
     for start in range(0, len(ids), CHUNK_SIZE):
         chunk = list(leads.filter(id__in=ids[start : start + CHUNK_SIZE]).order_by("id"))
         facts = scoring_facts_for_leads(
-            leads=chunk, now=as_of, since=since, horizons=horizons, account_horizons=account_horizons
+            leads=chunk, as_of=as_of, since=since, horizons=horizons, account_horizons=account_horizons
         )
         for lead in chunk:
             yield lead, [evaluate(each, facts[lead.id]) for each in compiled]

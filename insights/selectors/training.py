@@ -90,7 +90,7 @@ def _event_behaviours(lead_ids: list[int], cutoff: datetime) -> dict[int, dict[s
     since = cutoff - timedelta(days=BEHAVIOUR_WINDOW_DAYS)
     columns = ("lead_id", "type", "event", *(f"properties__{key}" for key in ("path", *NOTABLE_PROPERTIES)))
     rows = (
-        Event.objects.filter(lead_id__in=lead_ids, timestamp__gt=since, timestamp__lte=cutoff)
+        Event.objects.filter(lead_id__in=lead_ids, timestamp__gt=since, timestamp__lt=cutoff)
         .filter(type__in=(EventType.TRACK, EventType.PAGE))
         .values_list(*columns)
         .annotate(count=Count("id"))
@@ -144,7 +144,7 @@ def _lead_rows(compiled: CompiledVersion, cutoff: datetime, leads, ids: list[int
     for start in range(0, len(ids), CHUNK_SIZE):
         chunk = list(leads.filter(id__in=ids[start : start + CHUNK_SIZE]).order_by("id"))
         facts = scoring_facts_for_leads(
-            leads=chunk, now=cutoff, since=since, horizons=horizons, account_horizons=account_horizons
+            leads=chunk, as_of=cutoff, since=since, horizons=horizons, account_horizons=account_horizons
         )
         events = _event_behaviours([lead.id for lead in chunk], cutoff)
         for lead in chunk:
