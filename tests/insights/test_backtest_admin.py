@@ -210,3 +210,25 @@ def test_the_flag_is_on_the_backtest_pages(client, olivia, live):
     client.force_login(olivia)
     page = client.get(reverse("admin:insights_backtestrun_changelist"))
     assert b"has never been validated" in page.content
+
+
+def test_the_flag_is_on_marketing_ops_rule_versions_and_on_the_managers_board(client, olivia, charlie, live):
+    # given a live version never backtested
+    # when marketing ops open their list of rule versions
+    client.force_login(olivia)
+    versions = client.get(reverse("admin:scoring_ruleversion_changelist"))
+    # and a manager opens the board
+    client.force_login(charlie)
+    board = client.get(reverse("routing:board"))
+
+    # then both say so, with the way to backtest it
+    link = reverse("admin:insights_backtestrun_version", args=[live.pk]).encode()
+    for page in (versions, board):
+        assert page.status_code == 200
+        assert b"has never been validated" in page.content and link in page.content
+
+
+def test_once_validated_the_board_carries_no_flag(client, charlie, live):
+    _finished_run(live, timezone.now())
+    client.force_login(charlie)
+    assert b"validation-flag" not in client.get(reverse("routing:board")).content
