@@ -36,7 +36,7 @@ CHART_STEP = 1
 
 class ConversionForm(forms.Form):
     funnel = forms.ChoiceField(choices=Funnel.choices, required=False, label="Funnel")
-    by = forms.ChoiceField(choices=Dimension.choices, required=False, label="By")
+    by = forms.ChoiceField(choices=Dimension.choices, required=False, label="Group by")
     period = forms.ChoiceField(choices=Period.choices, required=False, label="Cohorts")
     start = forms.DateField(
         required=False, label="From", widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"})

@@ -9,16 +9,8 @@
     return value || fallback;
   }
 
-  // The funnel's bars in the stage badge colours: entry (MQL or PQL), accepted, SQL, opportunity, won.
-  function stageColours(entry) {
-    return [
-      token(entry === "PQL" ? "--stage-pql" : "--stage-mql", "#1d4f91"),
-      token("--stage-accepted", "#0b5563"),
-      token("--stage-sql", "#155e3b"),
-      token("--stage-opportunity", "#7a4100"),
-      token("--stage-won", "#0f5a1f"),
-    ];
-  }
+  // The funnel's steps as shades of the brand colour, darkest first: a sequence that reads in order.
+  var SHADES = ["#173a59", "#24527a", "#3f77a8", "#7aa5cc", "#b6cfe6"];
 
   function axes(horizontal) {
     var ink = token("--quiet", "#52606d");
@@ -32,13 +24,16 @@
 
   function funnel(canvas, data) {
     var names = Object.keys(data.datasets);
-    var colours = stageColours(names[0]);
+    var edge = token("--brand-strong", "#173a59");
     return {
       type: "bar",
       data: {
         labels: data.labels,
         datasets: names.map(function (name, index) {
-          return { label: name, data: data.datasets[name], backgroundColor: colours[index], borderWidth: 0, maxBarThickness: 28 };
+          return {
+            label: name, data: data.datasets[name], backgroundColor: SHADES[index], borderColor: edge,
+            borderWidth: 1, maxBarThickness: 28,
+          };
         }),
       },
       options: {
@@ -50,7 +45,7 @@
     };
   }
 
-  // Each group's rate as a dot on its 95% interval, drawn as a floating bar.
+  // Each group's rate as a mark on its 95% interval, both floating bars ([from, to]).
   function interval(canvas, data) {
     var brand = token("--brand", "#24527a");
     var scales = axes(true);
@@ -69,13 +64,17 @@
             borderWidth: 1,
             barPercentage: 0.5,
             grouped: false,
+            order: 1, // drawn first, under the rate's mark
           },
           {
-            type: "scatter",
+            // The rate: a narrow dark mark across its interval bar (drawn over it, not beside it).
             label: "Rate",
-            data: data.rate.map(function (rate, index) { return { x: rate, y: data.labels[index] }; }),
+            data: data.rate.map(function (rate) { return [Math.max(0, rate - 0.6), Math.min(100, rate + 0.6)]; }),
             backgroundColor: brand,
-            pointRadius: 5,
+            borderWidth: 0,
+            barPercentage: 0.9,
+            grouped: false,
+            order: 0,
           },
         ],
       },
@@ -95,12 +94,18 @@
             },
           },
         },
-        scales: { x: scales.x, y: { type: "category", grid: { display: false }, ticks: { color: token("--quiet", "#52606d") } } },
+        scales: scales,
       },
     };
   }
 
   var BUILDERS = { funnel: funnel, interval: interval };
+
+  // htmx "settles" a swap by moving the old element's class, style, width and height onto the new
+  // one with the same id, by setAttribute: a style attribute (Chromium leaves style="" on date
+  // fields, Chart.js sizes canvases) is then blocked by the Content-Security-Policy. On this page
+  // nothing needs a style carried over.
+  if (window.htmx) window.htmx.config.attributesToSettle = ["class", "width", "height"];
 
   function draw(canvas) {
     var source = document.getElementById(canvas.dataset.chart);
