@@ -8,16 +8,11 @@ from django.core.exceptions import ValidationError
 
 from insights.selectors.conversion import ConversionQuery, conversion_get, conversion_query_build
 from leads.models import Stage
-from tests.insights.conversion_history import at, build_history
+from tests.insights.conversion_history import at
 
 pytestmark = [pytest.mark.django_db]
 
 Q1 = {"start": date(2026, 1, 1), "end": date(2026, 3, 31)}
-
-
-@pytest.fixture
-def history(django_user_model):
-    return build_history(django_user_model)
 
 
 def _query(**given) -> ConversionQuery:

@@ -2,17 +2,10 @@
 
 import pytest
 
-from tests.insights.conversion_history import build_history
-
 pytestmark = [pytest.mark.django_db]
 
 URL = "/api/insights/conversion/"
 Q1 = "start=2026-01-01&end=2026-03-31"
-
-
-@pytest.fixture
-def history(django_user_model):
-    return build_history(django_user_model)
 
 
 def test_a_manager_reads_the_funnel_by_source_with_counts_rates_intervals_and_medians(client, charlie, history):

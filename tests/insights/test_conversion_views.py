@@ -6,17 +6,10 @@ import re
 
 import pytest
 
-from tests.insights.conversion_history import build_history
-
 pytestmark = [pytest.mark.django_db]
 
 URL = "/insights/"
 Q1 = "start=2026-01-01&end=2026-03-31"
-
-
-@pytest.fixture
-def history(django_user_model):
-    return build_history(django_user_model)
 
 
 def _rows(html: str) -> dict[str, list[str]]:
