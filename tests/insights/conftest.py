@@ -4,6 +4,6 @@ from tests.insights.conversion_history import History, build_history
 
 
 @pytest.fixture
-def history(django_user_model) -> History:
+def funnel_history(django_user_model) -> History:
     """The conversion tests' hand-built history (tests/insights/conversion_history.py)."""
     return build_history(django_user_model)

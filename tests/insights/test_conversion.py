@@ -27,7 +27,7 @@ def _table(conversion) -> dict[str, list[int]]:
     return {row.label: _counts(row) for row in conversion.rows}
 
 
-def test_the_funnel_counts_each_step_of_the_leads_that_first_became_mql_in_the_range(history):
+def test_the_funnel_counts_each_step_of_the_leads_that_first_became_mql_in_the_range(funnel_history):
     # when
     total = conversion_get(_query()).total
 
@@ -43,7 +43,7 @@ def test_the_funnel_counts_each_step_of_the_leads_that_first_became_mql_in_the_r
     assert [step.stage for step in total.steps] == [Stage.ACCEPTED, Stage.SQL, Stage.OPPORTUNITY, Stage.WON]
 
 
-def test_the_median_days_of_each_step_count_from_the_step_before(history):
+def test_the_median_days_of_each_step_count_from_the_step_before(funnel_history):
     # when
     total = conversion_get(_query()).total
 
@@ -52,7 +52,7 @@ def test_the_median_days_of_each_step_count_from_the_step_before(history):
     assert [step.median_days for step in total.steps] == [2.0, 3.0, 5.0, 15.0]
 
 
-def test_a_lead_won_without_sql_or_opportunity_rows_counts_as_having_passed_them_with_no_time_in_them(history):
+def test_a_lead_won_without_sql_or_opportunity_rows_counts_as_having_passed_them_with_no_time_in_them(funnel_history):
     # when: Ed, the one February MQL with Paid search and Brand ads whom no rep accepted, won on 5 Mar
     ed = conversion_get(_query(by="rule_version", start=date(2026, 2, 3), end=date(2026, 2, 3))).total
 
@@ -61,7 +61,7 @@ def test_a_lead_won_without_sql_or_opportunity_rows_counts_as_having_passed_them
     assert [step.median_days for step in ed.steps] == [30.0, 0.0, 0.0, 0.0]
 
 
-def test_rates_come_with_their_wilson_interval(history):
+def test_rates_come_with_their_wilson_interval(funnel_history):
     # when
     accepted = conversion_get(_query()).total.steps[0].from_previous
 
@@ -91,7 +91,9 @@ def test_rates_come_with_their_wilson_interval(history):
         ("cohort", {"Jan 2026": [5, 3, 2, 1, 1], "Feb 2026": [2, 2, 1, 1, 1], "Mar 2026": [1, 0, 0, 0, 0]}),
     ],
 )
-def test_the_funnel_groups_by_each_dimension_biggest_first_and_the_leads_without_a_value_last(history, by, table):
+def test_the_funnel_groups_by_each_dimension_biggest_first_and_the_leads_without_a_value_last(
+    funnel_history, by, table
+):
     # when
     conversion = conversion_get(_query(by=by))
 
@@ -100,15 +102,15 @@ def test_the_funnel_groups_by_each_dimension_biggest_first_and_the_leads_without
     assert _counts(conversion.total) == [8, 5, 3, 2, 2]
 
 
-def test_the_rule_version_is_the_one_whose_evidence_qualified_the_lead(history):
+def test_the_rule_version_is_the_one_whose_evidence_qualified_the_lead(funnel_history):
     # when
     rows = conversion_get(_query(by="rule_version")).rows
 
     # then: keyed by the version's id, named by its number and name
-    assert [row.key for row in rows] == [str(history.v1.id), str(history.v2.id), None]
+    assert [row.key for row in rows] == [str(funnel_history.v1.id), str(funnel_history.v2.id), None]
 
 
-def test_quarterly_cohorts_list_every_quarter_of_the_range_even_an_empty_one(history):
+def test_quarterly_cohorts_list_every_quarter_of_the_range_even_an_empty_one(funnel_history):
     # when
     conversion = conversion_get(_query(by="cohort", period="quarter", end=date(2026, 9, 30)))
 
@@ -118,7 +120,7 @@ def test_quarterly_cohorts_list_every_quarter_of_the_range_even_an_empty_one(his
     assert conversion.cohorts[2].steps[0].median_days is None
 
 
-def test_every_cohort_of_the_range_is_counted_whatever_the_dimension(history):
+def test_every_cohort_of_the_range_is_counted_whatever_the_dimension(funnel_history):
     # when
     cohorts = conversion_get(_query(by="segment")).cohorts
 
@@ -126,7 +128,7 @@ def test_every_cohort_of_the_range_is_counted_whatever_the_dimension(history):
     assert [(row.label, row.entered) for row in cohorts] == [("Jan 2026", 5), ("Feb 2026", 2), ("Mar 2026", 1)]
 
 
-def test_a_lead_qualified_again_after_nurture_stays_in_its_first_cohort(history):
+def test_a_lead_qualified_again_after_nurture_stays_in_its_first_cohort(funnel_history):
     # when: December 2025 alone
     december = conversion_get(_query(start=date(2025, 12, 1), end=date(2025, 12, 31))).total
 
@@ -134,7 +136,7 @@ def test_a_lead_qualified_again_after_nurture_stays_in_its_first_cohort(history)
     assert december.entered == 1
 
 
-def test_the_pql_funnel_counts_the_leads_that_first_became_pql(history):
+def test_the_pql_funnel_counts_the_leads_that_first_became_pql(funnel_history):
     # when
     conversion = conversion_get(_query(funnel="pql", by="source"))
 
@@ -144,7 +146,7 @@ def test_the_pql_funnel_counts_the_leads_that_first_became_pql(history):
     assert conversion.entry_label == "PQL"
 
 
-def test_the_date_range_is_inclusive_of_both_days_in_the_sites_time_zone(history):
+def test_the_date_range_is_inclusive_of_both_days_in_the_sites_time_zone(funnel_history):
     # when: only 5 January (Ada)
     day = conversion_get(_query(start=date(2026, 1, 5), end=date(2026, 1, 5))).total
 
@@ -152,12 +154,12 @@ def test_the_date_range_is_inclusive_of_both_days_in_the_sites_time_zone(history
     assert day.entered == 1
 
 
-def test_the_queries_do_not_grow_with_the_leads(history, django_assert_max_num_queries):
+def test_the_queries_do_not_grow_with_the_leads(funnel_history, django_assert_max_num_queries):
     # given: the history twice over (a second set of reps' leads on the same days)
     for number in range(6):
-        lead = history.lead(f"more{number}", source=history.paid)
-        history.qualify(lead, at(1, 10 + number), history.v1)
-        history.accept(lead, at(1, 11 + number))
+        lead = funnel_history.lead(f"more{number}", source=funnel_history.paid)
+        funnel_history.qualify(lead, at(1, 10 + number), funnel_history.v1)
+        funnel_history.accept(lead, at(1, 11 + number))
 
     # when / then: the entries, and the rule versions' names
     for by in ("source", "rule_version", "cohort"):

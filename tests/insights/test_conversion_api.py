@@ -8,7 +8,7 @@ URL = "/api/insights/conversion/"
 Q1 = "start=2026-01-01&end=2026-03-31"
 
 
-def test_a_manager_reads_the_funnel_by_source_with_counts_rates_intervals_and_medians(client, charlie, history):
+def test_a_manager_reads_the_funnel_by_source_with_counts_rates_intervals_and_medians(client, charlie, funnel_history):
     # given
     client.force_login(charlie)
 
@@ -26,8 +26,8 @@ def test_a_manager_reads_the_funnel_by_source_with_counts_rates_intervals_and_me
         "2026-03-31",
     )
     assert [(row["key"], row["label"], row["entered"]) for row in body["rows"]] == [
-        (str(history.paid.id), "Paid search", 4),
-        (str(history.webinars.id), "Webinars", 3),
+        (str(funnel_history.paid.id), "Paid search", 4),
+        (str(funnel_history.webinars.id), "Webinars", 3),
         (None, "No source", 1),
     ]
     accepted = body["total"]["steps"][0]
@@ -41,7 +41,7 @@ def test_a_manager_reads_the_funnel_by_source_with_counts_rates_intervals_and_me
     assert [row["label"] for row in body["cohorts"]] == ["Jan 2026", "Feb 2026", "Mar 2026"]
 
 
-def test_a_step_nobody_reached_has_no_rate_and_no_median(client, olivia, history):
+def test_a_step_nobody_reached_has_no_rate_and_no_median(client, olivia, funnel_history):
     # given
     client.force_login(olivia)
 
@@ -55,7 +55,7 @@ def test_a_step_nobody_reached_has_no_rate_and_no_median(client, olivia, history
 
 
 @pytest.mark.parametrize("persona", ["charlie", "olivia", "admin_user_qualify"])
-def test_managers_marketing_ops_and_admins_read_conversion_org_wide(client, request, persona, history):
+def test_managers_marketing_ops_and_admins_read_conversion_org_wide(client, request, persona, funnel_history):
     # given
     client.force_login(request.getfixturevalue(persona))
 
@@ -67,7 +67,7 @@ def test_managers_marketing_ops_and_admins_read_conversion_org_wide(client, requ
     assert response.json()["total"]["entered"] == 8
 
 
-def test_a_rep_is_refused_conversion(client, alice, history):
+def test_a_rep_is_refused_conversion(client, alice, funnel_history):
     # given
     client.force_login(alice)
 

@@ -24,7 +24,7 @@ DRAWN = """() => [...document.querySelectorAll("canvas[data-chart]")].map(
 
 
 @pytest.fixture
-def history(transactional_db, django_user_model, charlie):
+def funnel_history(transactional_db, django_user_model, charlie):
     return build_history(django_user_model)
 
 
@@ -37,7 +37,7 @@ def _first_column(page) -> list[str]:
     return [text.strip() for text in page.locator("table.conversion-table tbody th[scope=row]").all_inner_texts()]
 
 
-def test_a_manager_opens_conversion_and_switches_the_dimension_with_the_charts_drawn(history, browser):  # noqa: F811
+def test_a_manager_opens_conversion_and_switches_the_dimension_with_the_charts_drawn(funnel_history, browser):  # noqa: F811
     # given
     browser.sign_in("charlie", "pw-charlie")
     page = browser.page
@@ -69,7 +69,7 @@ def test_a_manager_opens_conversion_and_switches_the_dimension_with_the_charts_d
     assert problems == []
 
 
-def test_a_bad_date_range_shows_its_error_next_to_the_field_in_place(history, browser):  # noqa: F811
+def test_a_bad_date_range_shows_its_error_next_to_the_field_in_place(funnel_history, browser):  # noqa: F811
     # given
     browser.sign_in("charlie", "pw-charlie")
     browser.visit(f"/insights/?{Q1}")

@@ -29,7 +29,7 @@ def _chart(html: str, name: str) -> dict:
     return json.loads(re.search(rf'<script id="{name}" type="application/json">(.*?)</script>', html, re.S).group(1))
 
 
-def test_a_manager_sees_each_sources_mql_volume_beside_what_it_became(client, charlie, history):
+def test_a_manager_sees_each_sources_mql_volume_beside_what_it_became(client, charlie, funnel_history):
     # given
     client.force_login(charlie)
 
@@ -51,7 +51,7 @@ def test_a_manager_sees_each_sources_mql_volume_beside_what_it_became(client, ch
     assert list(rows) == ["Paid search", "Webinars", "No source", "All"]
 
 
-def test_rates_on_few_leads_are_marked_as_such(client, charlie, history):
+def test_rates_on_few_leads_are_marked_as_such(client, charlie, funnel_history):
     # given
     client.force_login(charlie)
 
@@ -64,7 +64,7 @@ def test_rates_on_few_leads_are_marked_as_such(client, charlie, history):
     assert _rows(html)["No source"] == ["1", "0 of 1 0% 0–79%", "0 of 0", "0 of 0", "0 of 0", "0 of 1 0% 0–79%"]
 
 
-def test_the_charts_carry_the_cohorts_funnel_and_each_groups_rate_with_its_interval(client, olivia, history):
+def test_the_charts_carry_the_cohorts_funnel_and_each_groups_rate_with_its_interval(client, olivia, funnel_history):
     # given
     client.force_login(olivia)
 
@@ -89,7 +89,7 @@ def test_the_charts_carry_the_cohorts_funnel_and_each_groups_rate_with_its_inter
     assert 'aria-describedby="rate-chart-table"' in html and 'id="rate-chart-table"' in html
 
 
-def test_the_filters_are_shown_as_applied_with_the_defaults_filled_in(client, charlie, history):
+def test_the_filters_are_shown_as_applied_with_the_defaults_filled_in(client, charlie, funnel_history):
     # given
     client.force_login(charlie)
 
@@ -103,7 +103,7 @@ def test_the_filters_are_shown_as_applied_with_the_defaults_filled_in(client, ch
     assert _rows(html)["Q1 2026"][0] == "8"
 
 
-def test_htmx_gets_the_filters_and_results_without_the_layout(client, charlie, history):
+def test_htmx_gets_the_filters_and_results_without_the_layout(client, charlie, funnel_history):
     # given
     client.force_login(charlie)
 
@@ -132,7 +132,7 @@ def test_a_bad_filter_answers_400_with_the_error_next_to_its_field(client, charl
     assert "conversion-table" not in html
 
 
-def test_an_empty_range_says_so(client, charlie, history):
+def test_an_empty_range_says_so(client, charlie, funnel_history):
     # given
     client.force_login(charlie)
 
@@ -159,7 +159,7 @@ def test_a_signed_out_visitor_is_sent_to_sign_in(client):
     assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
 
 
-def test_the_page_carries_no_inline_script_or_style(client, charlie, history):
+def test_the_page_carries_no_inline_script_or_style(client, charlie, funnel_history):
     # given
     client.force_login(charlie)
 
