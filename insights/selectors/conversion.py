@@ -10,7 +10,8 @@ The definitions (tests/insights/test_conversion.py holds each of them):
   went straight to PQL is in the PQL funnel only.
 - Downstream counts from that moment on. Accepted: the first acceptance of one of the lead's
   assignments by a rep (routing's Assignment.accepted_at), or a stage change to accepted. SQL,
-  opportunity, won: the first stage change there.
+  opportunity, won: the first stage change there; won only while the lead is still won (a win the
+  CRM took back, closed won corrected to closed lost, counts up to opportunity).
 - A lead that reached a later step passed every step before it, at the moment it reached the
   later one: won with no SQL row counts as SQL and as opportunity too, with zero days spent in
   them. So no step counts more leads than the one before it, and a step's "days from the
@@ -229,7 +230,17 @@ def _entries(query: ConversionQuery):
                 "lead__assignments__accepted_at",
                 filter=Q(lead__assignments__accepted_at__gte=F("changed_at")),
             ),
-            **{f"reached_{stage}": _first_change_to(STEPS[index:]) for index, stage in enumerate(STEPS)},
+            **{f"reached_{stage}": _first_change_to(STEPS[index:]) for index, stage in enumerate(STEPS[:-1])},
+            # A win counts while it stands: the CRM may correct a closed-won deal to closed lost
+            # (routing.services.outcomes), which leaves the won row in the history.
+            reached_won=Min(
+                "lead__stage_changes__changed_at",
+                filter=Q(
+                    lead__stage_changes__to_stage=Stage.WON,
+                    lead__stage_changes__changed_at__gte=F("changed_at"),
+                    lead__stage=Stage.WON,
+                ),
+            ),
         )
         .order_by()
         .values_list("changed_at", "accepted_by_rep", *(f"reached_{stage}" for stage in STEPS), *group_columns)

@@ -9,23 +9,26 @@ MQL funnel, 1 Jan to 31 Mar 2026, every move at 10:00 UTC:
     cy    20 Jan (v2)     Paid     Brand ads       mid      24 Jan, then rejected to nurture
     di    25 Jan (v1)     -        -               -
     jo    8 Jan (v1)      Paid     -               -        (then PQL 9 Jan: in both funnels)
-    ed    3 Feb (v2)      Paid     Brand ads       mid      won 5 Mar by an outcome, no step between
+    ed    3 Feb (v2)      Paid     Brand ads       mid      won 5 Mar (the CRM's closed won), no step between
     fe    10 Feb (hand)   Webinars -               smb      11 Feb
     gu    2 Mar (v2)      Paid     Brand ads       mid
 
 Left out of that funnel: hal (first MQL 15 Dec 2025, again 15 Jan after nurture), ivy (PQL only,
-7 Jan, accepted 8 Jan), kim (merged into ada), lu (MQL 2 Apr, after the range).
+7 Jan, accepted 8 Jan), kim (merged into ada), lu (MQL 2 Apr, after the range), mo (MQL 6 Oct
+2025, closed won 10 Mar, which the CRM corrected to closed lost on 12 Mar).
 """
 
 from datetime import UTC, datetime
 
 import time_machine
 
-from leads.models import Account, Campaign, CampaignType, Lead, Source, Stage
+from leads.models import Account, Campaign, CampaignType, Lead, OutcomeKind, Source, Stage
 from leads.services.stages import StageTransition, lead_stage_change, leads_stage_transition_bulk
 from qualify_site.roles import Role
 from routing.services.actions import assignment_accept, assignment_reject, lead_convert_to_sql
 from routing.services.assignments import lead_route
+from routing.services.outcome_input import OutcomeInput
+from routing.services.outcomes import outcome_record
 from scoring.models import RuleVersion
 from tests.routing.world import make_queue, make_rep, rep_user, rule
 
@@ -76,6 +79,11 @@ class History:
         with time_machine.travel(when, tick=False):
             assignment_reject(assignment_id=self.assignments[lead.id].id, user=self.rep.user, reason="Not a fit")
 
+    def crm(self, lead: Lead, when: datetime, deal: str, kind: str):
+        """What the CRM says of the lead's deal, through the outcome service (which moves the stage)."""
+        with time_machine.travel(when, tick=False):
+            outcome_record(data=OutcomeInput(external_id=deal, kind=kind, occurred_at=when, lead_id=lead.id))
+
     def move(self, lead: Lead, when: datetime, stage: str, reason: str = ""):
         with time_machine.travel(when, tick=False):
             lead_stage_change(lead_id=lead.id, to_stage=stage, actor=None, reason=reason, evidence={"outcome": 1})
@@ -109,7 +117,7 @@ def build_history(django_user_model) -> History:
 
     ed = h.lead("ed", source=h.paid, campaign=h.brand, account=h.mid)
     h.qualify(ed, at(2, 3), h.v2)
-    h.move(ed, at(3, 5), Stage.WON)
+    h.crm(ed, at(3, 5), "deal-ed", OutcomeKind.CLOSED_WON)
 
     fe = h.lead("fe", source=h.webinars, account=h.small)
     h.qualify(fe, at(2, 10))
@@ -133,4 +141,9 @@ def build_history(django_user_model) -> History:
 
     lu = h.lead("lu", source=h.paid)
     h.qualify(lu, at(4, 2), h.v2)
+
+    mo = h.lead("mo", source=h.paid)
+    h.qualify(mo, at(10, 6, year=2025), h.v2)
+    h.crm(mo, at(3, 10), "deal-mo", OutcomeKind.CLOSED_WON)
+    h.crm(mo, at(3, 12), "deal-mo", OutcomeKind.CLOSED_LOST)
     return h

@@ -136,6 +136,14 @@ def test_a_lead_qualified_again_after_nurture_stays_in_its_first_cohort(funnel_h
     assert december.entered == 1
 
 
+def test_a_win_the_crm_took_back_counts_up_to_opportunity_but_not_as_won(funnel_history):
+    # when: October 2025 alone (Mo)
+    october = conversion_get(_query(start=date(2025, 10, 1), end=date(2025, 10, 31))).total
+
+    # then
+    assert _counts(october) == [1, 1, 1, 1, 0]
+
+
 def test_the_pql_funnel_counts_the_leads_that_first_became_pql(funnel_history):
     # when
     conversion = conversion_get(_query(funnel="pql", by="source"))
