@@ -177,5 +177,7 @@ def conversion_page(request):
             "rate_chart": rates,
             "rate_json": _chart_json(rates),
         }
-    template = "insights/conversion_body.html" if request.htmx else "insights/conversion.html"
+    # htmx asks for the whole page when the Back button finds no copy of it (a history restore).
+    is_fragment = request.htmx and not request.htmx.history_restore_request
+    template = "insights/conversion_body.html" if is_fragment else "insights/conversion.html"
     return render(request, template, context, status=200 if query is not None else 400)

@@ -66,6 +66,16 @@ def test_a_manager_opens_conversion_and_switches_the_dimension_with_the_charts_d
     page.locator(".conversion-chart summary").first.click()
     page.locator(".conversion-chart summary").nth(1).click()
     _screenshot(page, "conversion-by-campaign.png")
+
+    # and Back returns to the sources, charts drawn again
+    page.go_back()
+    page.locator("table.conversion-table thead th").first.filter(has_text="Source").wait_for()
+    assert _first_column(page) == ["Paid search", "Webinars", "No source"]
+    page.wait_for_function(
+        """() => [...document.querySelectorAll("canvas[data-chart]")].every((c) => c.dataset.drawn === "true")"""
+    )
+    assert page.evaluate(DRAWN) == [True, True]
+    problems += browser.report.problems() + page.evaluate("window.__cspViolations")
     assert problems == []
 
 

@@ -117,6 +117,30 @@ def test_htmx_gets_the_filters_and_results_without_the_layout(client, charlie, f
     assert list(_rows(html)) == ["Brand ads", "Spring webinar", "No campaign", "All"]
 
 
+def test_a_history_restore_gets_the_whole_page(client, charlie, funnel_history):
+    # given: htmx's Back button with no copy of the page
+    client.force_login(charlie)
+    headers = {"HX-Request": "true", "HX-History-Restore-Request": "true"}
+
+    # when
+    html = client.get(f"{URL}?{Q1}", headers=headers).content.decode()
+
+    # then
+    assert "<html" in html and '<div id="conversion"' in html
+
+
+def test_the_pql_funnel_is_labelled_pql_throughout(client, olivia, funnel_history):
+    # given
+    client.force_login(olivia)
+
+    # when
+    html = client.get(f"{URL}?funnel=pql&{Q1}").content.decode()
+
+    # then
+    assert "PQL funnel by source" in html and ">PQLs</th>" in html and "PQL → won" in html
+    assert _rows(html)["Paid search"][:2] == ["2", "1 of 2 50% 9–91% median 1.0 d"]
+
+
 @pytest.mark.parametrize("htmx", [False, True])
 def test_a_bad_filter_answers_400_with_the_error_next_to_its_field(client, charlie, htmx):
     # given

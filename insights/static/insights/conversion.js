@@ -122,6 +122,20 @@
   document.addEventListener("DOMContentLoaded", function () { drawIn(document); });
   document.addEventListener("htmx:afterSettle", function () { drawIn(document); });
 
+  // htmx keeps the page as HTML for the Back button: keep it without drawn charts (a canvas's
+  // pixels are not in its HTML) and without style attributes (put back as HTML, the CSP would
+  // block them), and draw again once it is back.
+  document.addEventListener("htmx:beforeHistorySave", function () {
+    document.querySelectorAll("canvas[data-chart]").forEach(function (canvas) {
+      var chart = window.Chart && window.Chart.getChart(canvas);
+      if (chart) chart.destroy();
+      delete canvas.dataset.drawn;
+      ["width", "height"].forEach(function (name) { canvas.removeAttribute(name); });
+    });
+    document.querySelectorAll("body [style]").forEach(function (element) { element.removeAttribute("style"); });
+  });
+  document.addEventListener("htmx:historyRestore", function () { drawIn(document); });
+
   // A 400 carries the filters with their errors: show it like any answer.
   document.addEventListener("htmx:beforeSwap", function (event) {
     if (event.detail.xhr.status === 400) {
