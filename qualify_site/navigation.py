@@ -39,14 +39,15 @@ BOARD = NavItem("Board", "routing:board")
 STAGE_DEFINITIONS = NavItem("Stage definitions", "scoring:definitions")
 ASSIGNMENTS = NavItem("Assignments", "admin:routing_assignment_changelist")
 ROUTING = NavItem("Routing", "admin:routing_routingrule_changelist")
+CONVERSION = NavItem("Conversion", "insights:conversion")
 RULE_VERSIONS = NavItem("Rule versions", "admin:scoring_ruleversion_changelist")
 ADMIN = NavItem("Admin", "admin:index")
 
 NAV_BY_ROLE: dict[Role, tuple[NavItem, ...]] = {
     Role.REP: (MY_WORK, STAGE_DEFINITIONS),
-    Role.MANAGER: (BOARD, ASSIGNMENTS, ROUTING, STAGE_DEFINITIONS),
-    Role.MARKETING_OPS: (RULE_VERSIONS, STAGE_DEFINITIONS),
-    Role.ADMIN: (ADMIN, BOARD, ASSIGNMENTS, ROUTING, RULE_VERSIONS, STAGE_DEFINITIONS),
+    Role.MANAGER: (BOARD, CONVERSION, ASSIGNMENTS, ROUTING, STAGE_DEFINITIONS),
+    Role.MARKETING_OPS: (RULE_VERSIONS, CONVERSION, STAGE_DEFINITIONS),
+    Role.ADMIN: (ADMIN, BOARD, CONVERSION, ASSIGNMENTS, ROUTING, RULE_VERSIONS, STAGE_DEFINITIONS),
 }
 
 

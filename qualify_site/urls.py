@@ -18,7 +18,9 @@ urlpatterns = [
     path("api/routing/", include("routing.api.urls")),
     # Outcomes from the CRM (routing moves the leads' stages with them).
     path("api/outcomes/", include("routing.api.outcome_urls")),
+    path("api/insights/", include("insights.api.urls")),
     path("scoring/", include("scoring.urls")),
+    path("insights/", include("insights.urls")),
     # The lead workspace (/leads/<id>/), the page notification links open.
     path("", include("routing.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

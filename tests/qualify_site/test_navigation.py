@@ -10,7 +10,16 @@ from qualify_site.roles import Role
 pytestmark = [pytest.mark.django_db]
 
 PERSONAS = {Role.REP: "alice", Role.MANAGER: "charlie", Role.MARKETING_OPS: "olivia", Role.ADMIN: "admin_user_qualify"}
-EVERY_LABEL = {"My work", "Board", "Stage definitions", "Assignments", "Routing", "Rule versions", "Admin"}
+EVERY_LABEL = {
+    "My work",
+    "Board",
+    "Conversion",
+    "Stage definitions",
+    "Assignments",
+    "Routing",
+    "Rule versions",
+    "Admin",
+}
 
 
 def _nav_labels(html: str) -> set[str]:
@@ -48,8 +57,8 @@ def test_every_role_has_a_home_and_a_navigation():
     ("persona", "labels"),
     [
         ("alice", {"My work", "Stage definitions"}),
-        ("charlie", {"Board", "Assignments", "Routing", "Stage definitions"}),
-        ("olivia", {"Rule versions", "Stage definitions"}),
+        ("charlie", {"Board", "Conversion", "Assignments", "Routing", "Stage definitions"}),
+        ("olivia", {"Rule versions", "Conversion", "Stage definitions"}),
         ("admin_user_qualify", EVERY_LABEL - {"My work"}),
     ],
     ids=["rep", "manager", "marketing-ops", "admin"],

@@ -73,7 +73,7 @@ def _nav_labels(page) -> set[str]:
     ("username", "landing", "labels"),
     [
         ("alice", "/queue/", {"My work", "Stage definitions"}),
-        ("charlie", "/manager/", {"Board", "Assignments", "Routing", "Stage definitions"}),
+        ("charlie", "/manager/", {"Board", "Conversion", "Assignments", "Routing", "Stage definitions"}),
         ("olivia", "/admin/scoring/ruleversion/", set()),
         ("root", "/admin/", set()),
     ],
@@ -96,9 +96,9 @@ def test_each_role_signs_in_on_the_login_page_and_lands_on_its_work(desk, browse
 @pytest.mark.parametrize(
     ("username", "labels"),
     [
-        ("charlie", {"Board", "Assignments", "Routing", "Stage definitions"}),
-        ("olivia", {"Rule versions", "Stage definitions"}),
-        ("root", {"Admin", "Board", "Assignments", "Routing", "Rule versions", "Stage definitions"}),
+        ("charlie", {"Board", "Conversion", "Assignments", "Routing", "Stage definitions"}),
+        ("olivia", {"Rule versions", "Conversion", "Stage definitions"}),
+        ("root", {"Admin", "Board", "Conversion", "Assignments", "Routing", "Rule versions", "Stage definitions"}),
     ],
     ids=["manager", "marketing-ops", "admin"],
 )

@@ -31,6 +31,7 @@ def _operations(schema):
         ("POST /api/routing/leads/{lead_id}/route/", {"200", "403", "404", "409", "413", "415"}),
         ("POST /api/routing/assignments/{assignment_id}/activities/", {"201", "403", "404", "413", "415"}),
         ("GET /api/routing/assignments/", {"200", "403"}),
+        ("GET /api/insights/conversion/", {"200", "403"}),
     ],
 )
 def test_each_operation_documents_the_statuses_it_can_answer(schema, operation, statuses):
