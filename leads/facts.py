@@ -191,7 +191,7 @@ def account_facts(account: Account | None, *, as_of: datetime, known: AccountAsO
         values = {name: known.fields.get(name) or "" for name in ACCOUNT_HISTORY_FIELDS}
         for name in ("employee_count", "seats"):  # counts: None when not known
             values[name] = known.fields.get(name)
-        values.update(segment=segment_for_employees(values["employee_count"]), has_owner=None)
+        values.update(segment=str(segment_for_employees(values["employee_count"])), has_owner=None)
     else:
         traits = _traits(account)
         values = {

@@ -176,6 +176,8 @@ def test_as_of_a_past_moment_every_declared_field_comes_from_what_was_known_then
     assert make_getter("lead.plan_interest")(facts) == "team"
     assert facts["lead"]["has_owner"] is None and facts["account"]["has_owner"] is None
     assert facts["account"]["segment"] == "smb" and facts["account"]["plan"] == ""
+    # plain text, as a rule's value is (not the model's choice enum): a suggested rule may quote it
+    assert type(facts["account"]["segment"]) is str
     assert facts["account"]["domain"] == "acme.io"  # the account's identity
     declared = {field.name.split(".", 1)[1] for field in CATALOGUE.fields if field.group in ("lead", "account")}
     assert {name for name in declared if "." not in name} <= set(facts["lead"]) | set(facts["account"])
