@@ -17,6 +17,8 @@ urlpatterns = [
     path("api/", include("leads.api.urls")),
     path("api/routing/", include("routing.api.urls")),
     path("scoring/", include("scoring.urls")),
+    path("insights/", include("insights.urls_calibration")),
+    path("api/insights/", include("insights.api.urls_calibration")),
     # The lead workspace (/leads/<id>/), the page notification links open.
     path("", include("routing.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -1,0 +1,41 @@
+"""Rates read as a person reads them: the count beside the rate, the interval after, few marked as few."""
+
+from django import template
+from django.utils.html import format_html
+
+register = template.Library()
+
+# Under this many, a rate is shown as what it is: a handful.
+SMALL_TOTAL = 30
+
+
+def _percent(value: float | None) -> str:
+    return "–" if value is None else f"{100 * value:.1f}%"
+
+
+@register.simple_tag
+def rate(value: dict | None):
+    """'7 of 106 · 6.6% (3.2–13.0%)', with 'few' after a rate of fewer than SMALL_TOTAL."""
+    if not value or not value.get("total"):
+        return format_html('<span class="rate none">0 of 0 · no rate</span>')
+    few = value["total"] < SMALL_TOTAL
+    return format_html(
+        '<span class="rate{}">{} of {} · <strong>{}</strong> <span class="interval">({}–{})</span>{}</span>',
+        " few" if few else "",
+        value["count"],
+        value["total"],
+        _percent(value["rate"]),
+        _percent(value["low"]),
+        _percent(value["high"]),
+        format_html(' <span class="few-mark">few</span>') if few else "",
+    )
+
+
+@register.filter
+def lift(value: float | None) -> str:
+    return "–" if value is None else f"×{value:.2f}"
+
+
+@register.filter
+def percent(value: float | None) -> str:
+    return _percent(value)
