@@ -94,6 +94,11 @@ def _bound(form_class, request):
     return form_class(data)
 
 
+def _status(form, request) -> int:
+    """400 for a query in error; the page opened bare (no live version yet) is 200 with the form's word."""
+    return 200 if form.is_valid() or not request.GET else 400
+
+
 def _percent(value: float | None) -> float | None:
     return None if value is None else round(100 * value, 1)
 
@@ -145,7 +150,7 @@ def calibration_page(request):
         )
         report["version"] = data["version"]
         charts = calibration_charts(report)
-    status = 200 if form.is_valid() else 400
+    status = _status(form, request)
     return render(
         request, "insights/calibration.html", {"form": form, "report": report, "charts": charts}, status=status
     )
@@ -165,5 +170,5 @@ def precedes_page(request):
             unit=data["unit"],
             positive=data["positive"],
         )
-    status = 200 if form.is_valid() else 400
+    status = _status(form, request)
     return render(request, "insights/precedes.html", {"form": form, "report": report}, status=status)

@@ -113,14 +113,20 @@ class ShareRatio:
 
 
 def ratio_of_shares(with_a: int, total_a: int, with_b: int, total_b: int, *, z: float = Z_95) -> ShareRatio:
-    """(with_a / total_a) / (with_b / total_b) with Katz's 95% log interval. With a zero count the
-    ratio is 0 or unbounded and the interval undefined: lift and interval are then None where they
-    cannot be computed, and a caller shows the counts instead."""
+    """(with_a / total_a) / (with_b / total_b) with Katz's 95% log interval. When a group is all
+    with the trait (a cell of the two-by-two table is zero) the interval is taken on the counts
+    plus one half each (Haldane-Anscombe), else it would shrink to nothing at 100%. With no one
+    of either group with the trait the ratio is 0 or unbounded and the interval undefined: they
+    are None where they cannot be computed, and a caller shows the counts instead."""
     in_a, in_b = Rate(with_a, total_a), Rate(with_b, total_b)
     if not total_a or not total_b or not with_b:
         return ShareRatio(in_a, in_b, None, None, None)
     value = in_a.rate / in_b.rate
     if not with_a:
         return ShareRatio(in_a, in_b, 0.0, None, None)
-    spread = z * math.sqrt(1 / with_a - 1 / total_a + 1 / with_b - 1 / total_b)
-    return ShareRatio(in_a, in_b, value, math.exp(math.log(value) - spread), math.exp(math.log(value) + spread))
+    a, n_a, b, n_b = with_a, total_a, with_b, total_b
+    if with_a == total_a or with_b == total_b:
+        a, n_a, b, n_b = a + 0.5, n_a + 1, b + 0.5, n_b + 1
+    centre = math.log((a / n_a) / (b / n_b))
+    spread = z * math.sqrt(1 / a - 1 / n_a + 1 / b - 1 / n_b)
+    return ShareRatio(in_a, in_b, value, math.exp(centre - spread), math.exp(centre + spread))

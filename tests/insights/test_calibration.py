@@ -7,6 +7,7 @@ import pytest
 
 from insights.engine.calibration import platt_fit, ratio_of_shares, score_histogram
 from insights.engine.measures import Scored
+from insights.engine.stats import Z_95
 from insights.selectors.calibration import POSITIVE_KINDS, calibration_get
 from tests.insights.calibration_history import (
     HORIZON,
@@ -159,9 +160,16 @@ def test_no_curve_is_fitted_from_a_single_class():
 
 
 def test_the_ratio_of_shares_has_katz_interval_and_none_where_it_cannot_be_computed():
-    ratio = ratio_of_shares(3, 3, 2, 9)
-    spread = 1.959963984540054 * math.sqrt(1 / 3 - 1 / 3 + 1 / 2 - 1 / 9)
-    assert ratio.lift == pytest.approx(4.5)
-    assert (ratio.low, ratio.high) == (pytest.approx(4.5 * math.exp(-spread)), pytest.approx(4.5 * math.exp(spread)))
+    ratio = ratio_of_shares(2, 4, 3, 9)
+    spread = Z_95 * math.sqrt(1 / 2 - 1 / 4 + 1 / 3 - 1 / 9)
+    assert ratio.lift == pytest.approx(1.5)
+    assert (ratio.low, ratio.high) == (pytest.approx(1.5 * math.exp(-spread)), pytest.approx(1.5 * math.exp(spread)))
     assert ratio_of_shares(2, 3, 0, 9).lift is None
     assert ratio_of_shares(0, 3, 2, 9).lift == 0.0 and ratio_of_shares(0, 3, 2, 9).low is None
+
+
+def test_a_trait_every_buyer_and_every_other_has_gets_an_interval_around_one_not_a_point():
+    # 5 of 5 against 11 of 11: the half-count correction keeps the interval honest
+    ratio = ratio_of_shares(5, 5, 11, 11)
+    assert ratio.lift == 1.0
+    assert ratio.low < 0.8 and ratio.high > 1.2

@@ -11,6 +11,7 @@ import math
 
 import pytest
 
+from insights.engine.stats import Z_95
 from insights.selectors.precedes import precedes_report
 from leads.models import Event
 from tests.insights.history import AS_OF, account, days, lead, outcome, source, track
@@ -67,11 +68,12 @@ def test_a_behaviour_every_buyer_showed_before_winning_is_over_represented_with_
     # then
     assert (report["winners"], report["others"]) == (3, 9)
     assert (demo["winners_with"], demo["winners_without"], demo["others_with"], demo["others_without"]) == (3, 0, 2, 7)
-    spread = 1.959963984540054 * math.sqrt(1 / 2 - 1 / 9)
+    # every buyer did: the interval is taken on the counts plus one half (3.5 of 4 against 2.5 of 10)
+    centre, spread = math.log(0.875 / 0.25), Z_95 * math.sqrt(1 / 3.5 - 1 / 4 + 1 / 2.5 - 1 / 10)
     assert demo["lift"] == pytest.approx(4.5)
     assert (demo["lift_low"], demo["lift_high"]) == (
-        pytest.approx(4.5 * math.exp(-spread)),
-        pytest.approx(4.5 * math.exp(spread)),
+        pytest.approx(math.exp(centre - spread)),
+        pytest.approx(math.exp(centre + spread)),
     )
     assert demo["verdict"] == "over"
     assert (demo["share_of_winners"]["count"], demo["share_of_winners"]["total"]) == (3, 3)
