@@ -109,7 +109,7 @@ def calibration_charts(report: dict) -> dict:
     reliability = report["probabilities"].get("reliability") or []
     return {
         "distribution": {
-            "labels": [f"{bin['low']:.0f}–{bin['high']:.0f}" for bin in distribution],
+            "labels": [f"{bin['low']:.0f} to {bin['high']:.0f}" for bin in distribution],
             "datasets": {
                 "Converted": [bin["converted"] for bin in distribution],
                 "Not converted": [bin["not_converted"] for bin in distribution],
@@ -122,7 +122,12 @@ def calibration_charts(report: dict) -> dict:
         },
         "reliability": {
             "points": [
-                {"x": _percent(bin["mean_predicted"]), "y": _percent(bin["observed"]["rate"])} for bin in reliability
+                {
+                    "x": _percent(bin["mean_predicted"]),
+                    "y": _percent(bin["observed"]["rate"]),
+                    "n": bin["observed"]["total"],
+                }
+                for bin in reliability
             ],
         },
     }

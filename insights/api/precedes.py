@@ -74,6 +74,9 @@ class PrecedesApi(APIView):
         winners = serializers.IntegerField()
         others = serializers.IntegerField()
         min_with = serializers.IntegerField(help_text="Fewer entities with a trait than this: too few to tell.")
+        verdicts = serializers.DictField(
+            child=serializers.IntegerField(), help_text="How many traits got each verdict."
+        )
         behaviours = _Trait(many=True)
         fit = _Trait(many=True)
 

@@ -33,11 +33,16 @@
       data: {
         labels: data.labels,
         datasets: [
-          { label: "Converted", data: data.datasets["Converted"], backgroundColor: c.won },
-          { label: "Not converted", data: data.datasets["Not converted"], backgroundColor: c.other },
+          { label: "Converted (right)", data: data.datasets["Converted"], backgroundColor: c.won, yAxisID: "converted" },
+          { label: "Not converted (left)", data: data.datasets["Not converted"], backgroundColor: c.other },
         ],
       },
-      options: { scales: axes(c, { title: { display: true, text: "Score", color: c.ink } }) },
+      options: {
+        scales: Object.assign(axes(c, { title: { display: true, text: "Score", color: c.ink } }), {
+          // The converted are a few dozen beside a thousand: their own scale shows their shape.
+          converted: { position: "right", beginAtZero: true, grid: { display: false }, ticks: { color: c.won, precision: 0 } },
+        }),
+      },
     };
   }
 
@@ -61,7 +66,18 @@
       type: "scatter",
       data: {
         datasets: [
-          { label: "Observed", data: data.points, backgroundColor: c.brand, pointRadius: 5, showLine: true, borderColor: c.brand },
+          {
+            label: "Observed (dot size: how many)",
+            data: data.points,
+            backgroundColor: c.brand,
+            borderColor: c.brand,
+            showLine: true,
+            // A bin of one candidate must not look as sure as a bin of hundreds.
+            pointRadius: function (context) {
+              var point = context.raw || {};
+              return 3 + 2 * Math.log10(Math.max(point.n || 1, 1));
+            },
+          },
           { label: "Perfect calibration", data: [{ x: 0, y: 0 }, { x: 100, y: 100 }], showLine: true, borderColor: c.ink, borderDash: [4, 4], pointRadius: 0 },
         ],
       },
