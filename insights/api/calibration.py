@@ -8,7 +8,7 @@ business, and the report reads every lead). Computed on request: two snapshots o
 from datetime import date
 
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
@@ -29,7 +29,7 @@ class ReadsInsights(BasePermission):
         return user_has_role(request.user, Role.MANAGER, Role.MARKETING_OPS, Role.ADMIN)
 
 
-class RateSerializer(serializers.Serializer):
+class WilsonRateSerializer(serializers.Serializer):
     count = serializers.IntegerField()
     total = serializers.IntegerField()
     rate = serializers.FloatField(allow_null=True)
@@ -37,47 +37,47 @@ class RateSerializer(serializers.Serializer):
     high = serializers.FloatField(allow_null=True)
 
 
-class SelectionSerializer(serializers.Serializer):
+class SelectionMeasureSerializer(serializers.Serializer):
     selected = serializers.IntegerField()
-    precision = RateSerializer()
-    recall = RateSerializer()
-    base_rate = RateSerializer()
+    precision = WilsonRateSerializer()
+    recall = WilsonRateSerializer()
+    base_rate = WilsonRateSerializer()
     lift = serializers.FloatField(allow_null=True)
 
 
-class _HistogramBin(serializers.Serializer):
+class ScoreHistogramBinSerializer(serializers.Serializer):
     low = serializers.FloatField()
     high = serializers.FloatField()
     converted = serializers.IntegerField()
     not_converted = serializers.IntegerField()
 
 
-class _Band(serializers.Serializer):
+class ScoreBandSerializer(serializers.Serializer):
     band = serializers.IntegerField(help_text="1 is the best-scored tenth.")
     low_score = serializers.FloatField()
     high_score = serializers.FloatField()
-    converted = RateSerializer()
+    converted = WilsonRateSerializer()
     lift = serializers.FloatField(allow_null=True)
 
 
-class _Threshold(serializers.Serializer):
-    class _Against(serializers.Serializer):
-        won = SelectionSerializer()
-        opportunity = SelectionSerializer()
+class ThresholdMeasureSerializer(serializers.Serializer):
+    class ThresholdAgainstSerializer(serializers.Serializer):
+        won = SelectionMeasureSerializer()
+        opportunity = SelectionMeasureSerializer()
 
     kind = serializers.ChoiceField(choices=["mql", "pql", "qualified"])
     name = serializers.CharField()
-    against = _Against()
+    against = ThresholdAgainstSerializer()
 
 
-class _ReliabilityBin(serializers.Serializer):
+class ReliabilityBinSerializer(serializers.Serializer):
     low = serializers.FloatField()
     high = serializers.FloatField()
     mean_predicted = serializers.FloatField()
-    observed = RateSerializer()
+    observed = WilsonRateSerializer()
 
 
-class _Probabilities(serializers.Serializer):
+class ProbabilityReadingSerializer(serializers.Serializer):
     reading = serializers.CharField(allow_null=True, help_text="'platt', or null when scores cannot be read so.")
     words = serializers.CharField(required=False)
     reason = serializers.CharField(required=False, help_text="Why there is no reading.")
@@ -87,14 +87,14 @@ class _Probabilities(serializers.Serializer):
     brier_reference = serializers.FloatField(
         required=False, allow_null=True, help_text="The Brier score of giving everyone the earlier base rate."
     )
-    reliability = _ReliabilityBin(many=True, required=False)
+    reliability = ReliabilityBinSerializer(many=True, required=False)
 
 
-class _Suggestion(serializers.Serializer):
+class ThresholdSuggestionSerializer(serializers.Serializer):
     objective = serializers.CharField()
     threshold = serializers.FloatField()
     value = serializers.FloatField()
-    selection = SelectionSerializer()
+    selection = SelectionMeasureSerializer()
     in_sample = serializers.BooleanField()
     words = serializers.CharField()
 
@@ -170,6 +170,7 @@ class CalibrationApi(APIView):
                     raise serializers.ValidationError({"version": ["No version is live: give a version id."]})
             return data
 
+    @extend_schema_serializer(component_name="Calibration")
     class OutputSerializer(serializers.Serializer):
         version_id = serializers.IntegerField()
         unit = serializers.CharField()
@@ -183,16 +184,16 @@ class CalibrationApi(APIView):
         outcomes_after = serializers.IntegerField()
         labels_complete = serializers.BooleanField()
         is_measurable = serializers.BooleanField(help_text="False when no outcome follows as_of yet.")
-        base_rate = RateSerializer()
-        distribution = _HistogramBin(many=True)
-        bands = _Band(many=True)
-        thresholds = _Threshold(many=True)
+        base_rate = WilsonRateSerializer()
+        distribution = ScoreHistogramBinSerializer(many=True)
+        bands = ScoreBandSerializer(many=True)
+        thresholds = ThresholdMeasureSerializer(many=True)
         capacity = serializers.IntegerField()
         capacity_source = serializers.ChoiceField(choices=["given", "team"])
         team_capacity = TeamCapacitySerializer()
-        at_capacity = SelectionSerializer()
-        probabilities = _Probabilities()
-        suggestion = _Suggestion(allow_null=True)
+        at_capacity = SelectionMeasureSerializer()
+        probabilities = ProbabilityReadingSerializer()
+        suggestion = ThresholdSuggestionSerializer(allow_null=True)
 
     @extend_schema(tags=["insights"], parameters=[InputSerializer], responses=OutputSerializer)
     def get(self, request):

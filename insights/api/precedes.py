@@ -7,28 +7,28 @@ not predict included, each with its counts, shares (Wilson) and lift (Katz inter
 from datetime import date
 
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from insights.api.calibration import RateSerializer, ReadsInsights
+from insights.api.calibration import ReadsInsights, WilsonRateSerializer
 from insights.engine.precedes import VERDICTS
 from insights.selectors import precedes as selectors
 from insights.selectors.calibration import EARLIEST_AS_OF, start_of_day
 from leads.api.permissions import HasQualifyRole
 
 
-class _Trait(serializers.Serializer):
+class PrecedingTraitSerializer(serializers.Serializer):
     group = serializers.ChoiceField(choices=["event", "property", "fit"])
     name = serializers.CharField()
     winners_with = serializers.IntegerField()
     winners_without = serializers.IntegerField()
     others_with = serializers.IntegerField()
     others_without = serializers.IntegerField()
-    share_of_winners = RateSerializer()
-    share_of_others = RateSerializer()
+    share_of_winners = WilsonRateSerializer()
+    share_of_others = WilsonRateSerializer()
     lift = serializers.FloatField(allow_null=True, help_text="Share of buyers with it over share of the others.")
     lift_low = serializers.FloatField(allow_null=True, help_text="95% interval (Katz); null when too few.")
     lift_high = serializers.FloatField(allow_null=True)
@@ -66,6 +66,7 @@ class PrecedesApi(APIView):
                 raise serializers.ValidationError(f"Give a date from {EARLIEST_AS_OF} to today.")
             return value
 
+    @extend_schema_serializer(component_name="Precedes")
     class OutputSerializer(serializers.Serializer):
         before = serializers.DateTimeField()
         window_days = serializers.IntegerField()
@@ -77,8 +78,8 @@ class PrecedesApi(APIView):
         verdicts = serializers.DictField(
             child=serializers.IntegerField(), help_text="How many traits got each verdict."
         )
-        behaviours = _Trait(many=True)
-        fit = _Trait(many=True)
+        behaviours = PrecedingTraitSerializer(many=True)
+        fit = PrecedingTraitSerializer(many=True)
 
     @extend_schema(tags=["insights"], parameters=[InputSerializer], responses=OutputSerializer)
     def get(self, request):

@@ -72,6 +72,7 @@
             backgroundColor: c.brand,
             borderColor: c.brand,
             showLine: true,
+            clip: 8, // a bin at 0% or 100% shows its whole dot
             // A bin of one candidate must not look as sure as a bin of hundreds.
             pointRadius: function (context) {
               var point = context.raw || {};
