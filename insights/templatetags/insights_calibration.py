@@ -16,19 +16,19 @@ def _percent(value: float | None) -> str:
 
 @register.simple_tag
 def rate(value: dict | None):
-    """'7 of 106 · 6.6% (3.2–13.0%)', with 'few' after a rate of fewer than SMALL_TOTAL."""
+    """'7 of 106 · 6.6% (3.2–13.0%)', with 'few' beside a rate of fewer than SMALL_TOTAL."""
     if not value or not value.get("total"):
         return format_html('<span class="rate none">0 of 0 · no rate</span>')
     few = value["total"] < SMALL_TOTAL
     return format_html(
-        '<span class="rate{}">{} of {} · <strong>{}</strong> <span class="interval">({}–{})</span>{}</span>',
+        '<span class="rate{}">{} of {} · <strong>{}</strong>{} <span class="interval">({}–{})</span></span>',
         " few" if few else "",
         value["count"],
         value["total"],
         _percent(value["rate"]),
+        mark_safe(' <span class="few-mark">few</span>') if few else "",  # noqa: S308 - a constant
         _percent(value["low"]),
         _percent(value["high"]),
-        mark_safe(' <span class="few-mark">few</span>') if few else "",  # noqa: S308 - a constant
     )
 
 
