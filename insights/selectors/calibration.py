@@ -63,9 +63,12 @@ def _rows(candidates: Sequence[Candidate], kinds: Sequence[str], picked=lambda c
 
 def _thresholds(candidates: Sequence[Candidate], pql_paths: Sequence[str]) -> list[dict]:
     """The MQL threshold and each PQL path, each measured against won and against opportunity."""
-    seen = sorted({c.pql_path for c in candidates if c.pql_path} - set(pql_paths))
+    seen = sorted({path for c in candidates for path in {c.pql_path, *c.pql_paths} if path} - set(pql_paths))
     pickers = [("mql", "MQL threshold", lambda c: c.is_mql)]
-    pickers += [("pql", name, lambda c, name=name: c.pql_path == name) for name in [*pql_paths, *seen]]
+    # An account is on a path when any of its leads is.
+    pickers += [
+        ("pql", name, lambda c, name=name: c.pql_path == name or name in c.pql_paths) for name in [*pql_paths, *seen]
+    ]
     pickers.append(("qualified", "Qualified (MQL or any PQL path)", lambda c: c.is_qualified))
     return [
         {

@@ -47,6 +47,7 @@ class Candidate:
     why: str
     outcomes: frozenset[str] = frozenset()  # the outcome kinds within the horizon
     lead_ids: tuple[int, ...] = ()  # for an account: its candidate leads
+    pql_paths: frozenset[str] = frozenset()  # for an account: every path any of its leads is on
 
     @property
     def is_qualified(self) -> bool:
@@ -184,6 +185,7 @@ def _accounts(lead_candidates, by_lead, by_account) -> tuple[Candidate, ...]:
                 why=best.why,
                 outcomes=frozenset(kinds),
                 lead_ids=tuple(lead.id for lead, _ in pairs),
+                pql_paths=frozenset(c.pql_path for _, c in pairs if c.pql_path),
             )
         )
     return tuple(accounts)

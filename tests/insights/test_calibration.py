@@ -9,13 +9,15 @@ from insights.engine.calibration import platt_fit, ratio_of_shares, score_histog
 from insights.engine.measures import Scored
 from insights.engine.stats import Z_95
 from insights.selectors.calibration import POSITIVE_KINDS, calibration_get
+from scoring.services.versions import rule_version_create_from_document
 from tests.insights.calibration_history import (
     HORIZON,
+    VERSION,
     calibration_history,
     calibration_version,
     probability,
 )
-from tests.insights.history import AS_OF, days
+from tests.insights.history import AS_OF, account, days, lead, outcome, track
 
 pytestmark = pytest.mark.django_db
 
@@ -141,12 +143,31 @@ def test_against_opportunity_a_deal_closed_either_way_counts_as_having_reached_o
     assert _counts(report["base_rate"]) == (5, 10)
 
 
-def test_an_account_report_of_people_without_accounts_has_no_candidates_and_no_rate(report):
-    # the hand-built leads have no accounts: an account report has no candidates and says so
-    calibrated = calibration_get(
-        version=calibration_version(), as_of=AS_OF, horizon_days=HORIZON, unit="account", capacity=2
-    )
-    assert (calibrated["unit"], calibrated["candidates"], calibrated["base_rate"]["rate"]) == ("account", 0, None)
+def test_an_account_is_on_every_pql_path_any_of_its_people_is_on():
+    # given a version with two paths, and Acme whose two people each took one; Acme won
+    document = {
+        **VERSION,
+        "pql_paths": [
+            *VERSION["pql_paths"],
+            {**VERSION["pql_paths"][0], "name": "Webinar", "events": ["Webinar Attended"]},
+        ],
+    }
+    version = rule_version_create_from_document(name="Two paths", document=document)
+    acme = account("acme.example")
+    for email, event in (("ada@acme.example", "Trial Started"), ("ben@acme.example", "Webinar Attended")):
+        track(lead(email, seen=AS_OF - days(25), company=acme), event, AS_OF - days(20))
+    outcome("closed_won", AS_OF + days(10), company=acme)
+    globex = account("globex.example")
+    lead("cy@globex.example", seen=AS_OF - days(25), company=globex)
+
+    # when
+    report = calibration_get(version=version, as_of=AS_OF, horizon_days=HORIZON, unit="account", capacity=1)
+
+    # then Acme counts under both paths, and converted
+    rows = {row["name"]: row["against"]["won"] for row in report["thresholds"]}
+    assert (report["unit"], report["candidates"], report["positives"]) == ("account", 2, 1)
+    for path in ("Trial", "Webinar"):
+        assert (rows[path]["selected"], _counts(rows[path]["precision"])) == (1, (1, 1))
 
 
 def test_the_histogram_keeps_one_bin_when_every_score_is_the_same():
