@@ -28,21 +28,24 @@
   }
 
   function distribution(data, c) {
+    var converted = data.datasets["Converted"];
+    var others = data.datasets["Not converted"];
+    // The converted are often a few dozen beside a thousand: then their own scale shows their shape.
+    var ownScale = Math.max.apply(null, converted.concat([0])) * 5 < Math.max.apply(null, others.concat([0]));
+    var scales = axes(c, { title: { display: true, text: "Score", color: c.ink } });
+    if (ownScale) {
+      scales.converted = { position: "right", beginAtZero: true, grid: { display: false }, ticks: { color: c.won, precision: 0 } };
+    }
     return {
       type: "bar",
       data: {
         labels: data.labels,
         datasets: [
-          { label: "Converted (right)", data: data.datasets["Converted"], backgroundColor: c.won, yAxisID: "converted" },
-          { label: "Not converted (left)", data: data.datasets["Not converted"], backgroundColor: c.other },
+          { label: ownScale ? "Converted (right scale)" : "Converted", data: converted, backgroundColor: c.won, yAxisID: ownScale ? "converted" : "y" },
+          { label: ownScale ? "Not converted (left scale)" : "Not converted", data: others, backgroundColor: c.other },
         ],
       },
-      options: {
-        scales: Object.assign(axes(c, { title: { display: true, text: "Score", color: c.ink } }), {
-          // The converted are a few dozen beside a thousand: their own scale shows their shape.
-          converted: { position: "right", beginAtZero: true, grid: { display: false }, ticks: { color: c.won, precision: 0 } },
-        }),
-      },
+      options: { scales: scales },
     };
   }
 
