@@ -73,11 +73,20 @@ class _TemplateMessage:
     context: str
 
 
+@dataclass(frozen=True)
+class _TemplateOutcome:
+    kind: str
+    person: int  # index into the unit's people
+    offset: float  # seconds after the world's start
+    amount: object  # Decimal or None
+
+
 @dataclass
 class _TemplateUnit:
     account: dict | None
     people: list[_TemplatePerson]
     messages: list[_TemplateMessage] = field(default_factory=list)
+    outcomes: list[_TemplateOutcome] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -85,6 +94,7 @@ class BuildReport:
     accounts: int
     leads: int
     events: int
+    outcomes: int = 0
 
 
 def _copy_text(value: dict) -> str:
@@ -115,6 +125,12 @@ def _template(unit, spec: WorldSpec) -> _TemplateUnit:
         }
     template = _TemplateUnit(account=account, people=people)
     start = spec.start
+    emails = {person.email: index for index, person in enumerate(unit.people)}
+    template.outcomes = [
+        _TemplateOutcome(o.kind, emails[o.email], (o.occurred_at - start).total_seconds(), o.amount)
+        for o in unit.outcomes
+        if o.email in emails
+    ]
     for source, message in unit.messages:
         index = by_key[message.get("userId") or message["anonymousId"]]
         person, demo_person = people[index], unit.people[index]
@@ -188,7 +204,7 @@ def world_build(
     import psycopg
     from django.db import connection, transaction
 
-    from leads.models import Account, Lead, segment_for_employees
+    from leads.models import Account, Lead, Outcome, segment_for_employees
 
     now = now or datetime.now(UTC).replace(microsecond=0)
     pool, start = _templates(seed, now)
@@ -246,6 +262,7 @@ def world_build(
                     )
                 )
         Lead.objects.bulk_create(lead_rows, batch_size=2000)
+        outcomes = Outcome.objects.bulk_create(_outcomes(copies, accounts, lead_rows, start, now), batch_size=5000)
     lead_ids = iter([lead.id for lead in lead_rows])
     written = 0
     with psycopg.connect(database_url) as pg:
@@ -269,7 +286,35 @@ def world_build(
         pg.execute("ANALYZE leads_event")
         pg.execute("ANALYZE leads_lead")
         pg.execute("ANALYZE leads_account")
-    return BuildReport(accounts=sum(1 for a in accounts if a is not None), leads=len(lead_rows), events=written)
+    accounts_written = sum(1 for account in accounts if account is not None)
+    return BuildReport(accounts=accounts_written, leads=len(lead_rows), events=written, outcomes=len(outcomes))
+
+
+def _outcomes(copies, accounts, lead_rows, start: datetime, now: datetime) -> list:
+    """Each copy's CRM outcomes (meetings, opportunities, wins and losses), shifted with its timeline;
+    those that would land in the future are not written, like its events."""
+    from leads.models import Outcome
+
+    rows = []
+    people = iter(lead_rows)
+    for number, ((template, _, shift), account) in enumerate(zip(copies, accounts, strict=True)):
+        leads = [next(people) for _ in template.people]
+        for outcome in template.outcomes:
+            occurred_at = start + timedelta(seconds=outcome.offset + shift)
+            if occurred_at > now:
+                continue
+            lead = leads[outcome.person]
+            rows.append(
+                Outcome(
+                    kind=outcome.kind,
+                    lead=lead,
+                    account=account if lead.account_id else None,
+                    amount=outcome.amount,
+                    occurred_at=occurred_at,
+                    external_id=f"bench-{number:07d}-{outcome.kind}",
+                )
+            )
+    return rows
 
 
 def _secondary_indexes(connection, table: str) -> list[tuple[str, str]]:

@@ -612,6 +612,7 @@ def full_rescore(options, figures, processes, work, env, bench_url: str, sources
     figures["full_rescore_build_seconds"] = time.monotonic() - started
     figures["full_rescore_accounts"] = report.accounts
     figures["full_rescore_events"] = report.events
+    figures["full_rescore_outcomes"] = report.outcomes
 
     redis.Redis.from_url(options.redis_url).flushdb()
     workers = [worker_start(processes, work, env, name=f"bench-rescore-{number}") for number in (1, 2)]

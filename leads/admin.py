@@ -5,7 +5,8 @@ What a role may do here comes from Django model permissions, set by
 and merges are records of what happened: read-only for everyone. The lead and
 account pages live in routing/lead_admin.py: who owns a lead or an account,
 moving a lead's stage by hand and routing it are sales management's calls
-(routing.services.ownership), and leads calls nothing above itself.
+(routing.services.ownership), and leads calls nothing above itself. The outcome
+pages live in routing/outcome_admin.py: recording an outcome moves its leads.
 """
 
 import json
@@ -23,7 +24,6 @@ from leads.models import (
     Event,
     Identity,
     LeadMerge,
-    Outcome,
     RejectedMessage,
     Source,
     StageChange,
@@ -278,13 +278,3 @@ class LeadMergeAdmin(ReadOnlyAdmin):
     search_fields = ["survivor__email", "merged__email", "reason"]
     list_select_related = ["survivor", "merged"]
     date_hierarchy = "merged_at"
-
-
-@admin.register(Outcome)
-class OutcomeAdmin(admin.ModelAdmin):
-    list_display = ["occurred_at", "kind", "lead", "account", "amount", "currency", "external_id"]
-    list_filter = ["kind", "currency"]
-    search_fields = ["=external_id", "lead__email", "account__name", "account__domain"]
-    list_select_related = ["lead", "account"]
-    raw_id_fields = ["lead", "account"]
-    date_hierarchy = "occurred_at"

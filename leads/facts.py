@@ -16,17 +16,22 @@ under the declared fields, which win.
 
     facts = condition_facts(lead, as_of=now, score=lead.score)
     facts["lead"]["email_domain"], facts["account"]["employee_count"], facts["score"]["total"]
+
+Live, the fields come from the current rows. As of a past moment (point-in-time scoring), pass
+what was known then (`known=`: a `LeadAsOf` or `AccountAsOf` from leads/selectors_as_of.py): the
+fields come from it, and ownership, of which no history is kept, is None (unknown).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from django.db.models import F, QuerySet
 
 from leads.emails import email_domain, email_type
-from leads.models import Account, Lead
+from leads.models import Account, Lead, segment_for_employees
 
 # Columns of the lead's source and campaign, read as annotations by a batch (one query for
 # many leads) instead of two related rows per lead.
@@ -65,8 +70,12 @@ ACCOUNT_COLUMNS = (
     "plan",
     "seats",
     "owner",
+    "created_at",  # as of a past moment, the row counts only if it existed then
 )
 DAY_SECONDS = 86400
+# The fields identify and group calls set (leads/identity/traits.py), rebuilt as of a moment.
+LEAD_HISTORY_FIELDS = ("title", "department", "seniority", "country", "region", "phone")
+ACCOUNT_HISTORY_FIELDS = ("name", "industry", "employee_count", "country", "region", "plan", "seats")
 
 
 def with_fact_columns(leads: QuerySet[Lead]) -> QuerySet[Lead]:
@@ -105,54 +114,99 @@ def _days_since(moment: datetime | None, as_of: datetime) -> int | None:
     return max(int((as_of - moment).total_seconds() // DAY_SECONDS), 0)
 
 
-def lead_facts(lead: Lead, *, as_of: datetime) -> dict[str, Any]:
-    """The `lead.*` fields of the catalogue for one lead at `as_of`."""
-    traits = _traits(lead)
+@dataclass(frozen=True)
+class LeadAsOf:
+    """What was known of a lead just before a moment (leads/selectors_as_of.py rebuilds it)."""
+
+    email: str | None
+    fields: dict[str, str]  # title, department, seniority, country, region, phone
+    traits: dict[str, Any]
+    stage: str
+    is_unsubscribed: bool
+    first_seen_at: datetime | None
+
+
+@dataclass(frozen=True)
+class AccountAsOf:
+    """What was known of an account just before a moment: the fields group calls set, and their traits."""
+
+    fields: dict[str, Any]  # name, industry, employee_count, country, region, plan, seats
+    traits: dict[str, Any]
+
+
+def _lead_dict(
+    lead: Lead, *, as_of: datetime, email: str | None, traits: dict, first_seen_at: datetime | None, values: dict
+) -> dict[str, Any]:
     source, source_kind, campaign, campaign_type = _source_and_campaign(lead)
-    email = lead.email or ""
     facts = dict(traits)  # conditions stored before the catalogue read traits at the top
+    facts.update(values)
     facts.update(
-        email=email,
+        email=email or "",
         email_domain=email_domain(email) if email else "",
-        email_type=email_type(lead.email),
-        title=lead.title,
-        seniority=lead.seniority,
-        department=lead.department,
-        country=lead.country,
-        region=lead.region,
-        phone=lead.phone,
-        stage=lead.stage,
-        is_unsubscribed=lead.is_unsubscribed,
-        has_owner=lead.owner_id is not None,
+        email_type=email_type(email),
         source=source,
         source_kind=source_kind,
         campaign=campaign,
         campaign_type=campaign_type,
-        days_since_first_seen=_days_since(lead.first_seen_at or lead.created_at, as_of),
+        days_since_first_seen=_days_since(first_seen_at, as_of),
         traits=traits,
     )
     return facts
 
 
-def account_facts(account: Account | None, *, as_of: datetime) -> dict[str, Any]:
-    """The `account.*` fields of the catalogue ({} for a lead without an account)."""
+def lead_facts(lead: Lead, *, as_of: datetime, known: LeadAsOf | None = None) -> dict[str, Any]:
+    """The `lead.*` fields of the catalogue for one lead at `as_of`: from the row, or with `known`
+    from what was known then (ownership is not: `has_owner` is None, unknown)."""
+    if known is not None:
+        values: dict[str, Any] = {name: known.fields.get(name, "") for name in LEAD_HISTORY_FIELDS}
+        values.update(stage=known.stage, is_unsubscribed=known.is_unsubscribed, has_owner=None)
+        return _lead_dict(
+            lead, as_of=as_of, email=known.email, traits=known.traits, first_seen_at=known.first_seen_at, values=values
+        )
+    values = {
+        "title": lead.title,
+        "seniority": lead.seniority,
+        "department": lead.department,
+        "country": lead.country,
+        "region": lead.region,
+        "phone": lead.phone,
+        "stage": lead.stage,
+        "is_unsubscribed": lead.is_unsubscribed,
+        "has_owner": lead.owner_id is not None,
+    }
+    first_seen_at = lead.first_seen_at or lead.created_at
+    return _lead_dict(
+        lead, as_of=as_of, email=lead.email, traits=_traits(lead), first_seen_at=first_seen_at, values=values
+    )
+
+
+def account_facts(account: Account | None, *, as_of: datetime, known: AccountAsOf | None = None) -> dict[str, Any]:
+    """The `account.*` fields of the catalogue ({} for a lead without an account): from the row, or
+    with `known` from what was known then (the domain is the account's identity, always the row's;
+    ownership is not known: `has_owner` is None)."""
     if account is None:
         return {}
-    traits = _traits(account)
+    if known is not None:
+        traits = known.traits
+        values = {name: known.fields.get(name) or "" for name in ACCOUNT_HISTORY_FIELDS}
+        for name in ("employee_count", "seats"):  # counts: None when not known
+            values[name] = known.fields.get(name)
+        values.update(segment=segment_for_employees(values["employee_count"]), has_owner=None)
+    else:
+        traits = _traits(account)
+        values = {
+            "name": account.name,
+            "industry": account.industry,
+            "employee_count": account.employee_count,
+            "country": account.country,
+            "region": account.region,
+            "segment": account.segment,
+            "plan": account.plan,
+            "seats": account.seats,
+            "has_owner": account.owner_id is not None,
+        }
     facts = dict(traits)
-    facts.update(
-        name=account.name,
-        domain=account.domain or "",
-        industry=account.industry,
-        employee_count=account.employee_count,
-        country=account.country,
-        region=account.region,
-        segment=account.segment,
-        plan=account.plan,
-        seats=account.seats,
-        has_owner=account.owner_id is not None,
-        traits=traits,
-    )
+    facts.update(values, domain=account.domain or "", traits=traits)
     return facts
 
 

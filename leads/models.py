@@ -394,27 +394,67 @@ class OutcomeKind(models.TextChoices):
     CLOSED_LOST = "closed_lost", "Closed lost"
 
 
+# Names a lead or an account that is not known (yet): kept, listed, and linked when it appears.
+UNMATCHED_OUTCOME = Q(lead__isnull=True, lead_email__isnull=False) | Q(
+    account__isnull=True, account_domain__isnull=False
+)
+
+
 class Outcome(models.Model):
-    """What really happened downstream (from the CRM): what thresholds are measured against."""
+    """What really happened downstream (from the CRM): what thresholds are measured against.
+
+    Written by routing.services.outcomes, which moves the lead's stage with it. The CRM names
+    the lead by id or email and the account by id or domain; the email and domain named are
+    kept, so an outcome naming someone not known yet is stored (unmatched) and linked when
+    that lead or account appears.
+    """
 
     kind = models.CharField(max_length=16, choices=OutcomeKind.choices)
     lead = models.ForeignKey(Lead, null=True, blank=True, on_delete=models.SET_NULL, related_name="outcomes")
     account = models.ForeignKey(Account, null=True, blank=True, on_delete=models.SET_NULL, related_name="outcomes")
+    lead_email = models.CharField(
+        max_length=254, null=True, blank=True, help_text="The lead's email as the CRM named it (normalized)."
+    )
+    account_domain = models.CharField(
+        max_length=253, null=True, blank=True, help_text="The account's domain as the CRM named it (normalized)."
+    )
     amount = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
     currency = models.CharField(max_length=3, default="USD")
     occurred_at = models.DateTimeField(db_index=True)
+    opened_at = models.DateTimeField(
+        null=True, blank=True, help_text="A closed deal: when its opportunity was created (occurred_at: closed)."
+    )
     external_id = models.CharField(max_length=100, null=True, blank=True, unique=True, help_text="CRM record id.")
     created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         constraints = [
             models.CheckConstraint(
-                condition=Q(lead__isnull=False) | Q(account__isnull=False), name="outcome_has_lead_or_account"
+                condition=Q(lead__isnull=False)
+                | Q(account__isnull=False)
+                | Q(lead_email__isnull=False)
+                | Q(account_domain__isnull=False),
+                name="outcome_names_lead_or_account",
+                violation_error_message="Name a lead (by id or email) or an account (by id or domain).",
             ),
             models.CheckConstraint(
                 condition=Q(amount__isnull=True) | Q(amount__gte=0), name="outcome_amount_not_negative"
             ),
         ]
+        indexes = [
+            # The link sweep and the "unmatched" lists read only this slice.
+            models.Index(fields=["lead_email"], condition=Q(lead__isnull=True), name="outcome_unmatched_lead_idx"),
+            models.Index(
+                fields=["account_domain"], condition=Q(account__isnull=True), name="outcome_unmatched_account_idx"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.occurred_at:%Y-%m-%d}"
+
+    @property
+    def is_unmatched(self) -> bool:
+        return (self.lead_id is None and bool(self.lead_email)) or (
+            self.account_id is None and bool(self.account_domain)
+        )

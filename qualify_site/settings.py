@@ -168,6 +168,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "routing.tasks.leads_route_unrouted_task",
         "schedule": envint("ROUTING_SWEEP_INTERVAL_SECONDS", "60"),
     },
+    "link-unmatched-outcomes": {
+        # Outcomes naming a lead or account nobody had yet, once it appears (routing.services.outcomes).
+        "task": "routing.tasks.outcomes_link_unmatched_task",
+        "schedule": envint("OUTCOME_LINK_INTERVAL_SECONDS", "300"),
+    },
     "drain-pending-rescores": {
         # Safety net: drains are enqueued as batches are processed; this picks
         # up anything a lost task left behind.
@@ -177,6 +182,10 @@ CELERY_BEAT_SCHEDULE = {
     "refresh-decayed-scores": {
         "task": "scoring.tasks.scores_refresh_stale_task",
         "schedule": envint("SCORE_REFRESH_INTERVAL_SECONDS", "3600"),
+    },
+    "resume-stalled-backtests": {
+        "task": "insights.tasks.backtests_resume_stalled_task",
+        "schedule": 300,  # a stalled run is one quiet for 10 minutes (insights/services/backtest.py)
     },
 }
 
@@ -276,6 +285,7 @@ SPECTACULAR_SETTINGS = {
         "StageEnum": "leads.models.Stage",
         "CampaignTypeEnum": "leads.models.CampaignType",
         "EventTypeEnum": "leads.models.EventType",
+        "OutcomeKindEnum": "leads.models.OutcomeKind",
     },
 }
 

@@ -16,6 +16,8 @@ urlpatterns = [
     path("v1/", include("leads.ingest_urls")),
     path("api/", include("leads.api.urls")),
     path("api/routing/", include("routing.api.urls")),
+    # Outcomes from the CRM (routing moves the leads' stages with them).
+    path("api/outcomes/", include("routing.api.outcome_urls")),
     path("scoring/", include("scoring.urls")),
     path("insights/", include("insights.urls_calibration")),
     path("api/insights/", include("insights.api.urls_calibration")),

@@ -81,17 +81,54 @@ class OwnerAssignableAdmin(ServiceRefusalAdmin, admin.ModelAdmin):
 @admin.register(Account)
 class AccountAdmin(CsvImportMixin, OwnerAssignableAdmin):
     csv_import_kind = "accounts"
-    list_display = ["__str__", "domain", "industry", "employee_count", "segment", "country", "plan", "seats", "owner"]
-    list_filter = ["segment", "industry", "country", "plan"]
+    list_display = [
+        "__str__",
+        "domain",
+        "industry",
+        "employee_count",
+        "segment",
+        "country",
+        "plan",
+        "seats",
+        "score_total",
+        "owner",
+    ]
+    list_filter = ["segment", "industry", "country", "plan", "score__stage", "score__is_pql"]
     search_fields = ["name", "domain", "=group_id"]
-    list_select_related = ["owner"]
+    list_select_related = ["owner", "score"]
     raw_id_fields = ["owner"]
     date_hierarchy = "created_at"
-    readonly_fields = ["segment", "traits_pretty", "created_at", "updated_at"]
+    readonly_fields = ["segment", "score_summary", "traits_pretty", "created_at", "updated_at"]
     exclude = ["traits"]
 
     def owner_can_decide(self, user, obj) -> bool:
         return account_can_decide(user, obj)
+
+    @admin.display(description="Score")
+    def score_summary(self, obj):
+        score = getattr(obj, "score", None)
+        if score is None:
+            return "Not scored yet (an account is scored with its leads)"
+        return format_html(
+            "{} (fit {}, engagement {}), grade {}, stage {}{} · {} · by rule version {}",
+            f"{score.total:g}",
+            f"{score.fit:g}",
+            f"{score.engagement:g}",
+            score.grade,
+            score.stage.upper(),
+            f", PQL: {score.pql_path}" if score.pql_path else "",
+            score.why or "-",
+            score.version.number,
+        )
+
+    @admin.display(description="Score", ordering="score__total")
+    def score_total(self, obj):
+        """The account's rolled-up score (scoring's AccountScore): total, grade and stage, PQL path if any."""
+        score = getattr(obj, "score", None)
+        if score is None:
+            return "-"
+        pql = f", PQL: {score.pql_path}" if score.pql_path else ""
+        return f"{score.total:g} ({score.grade}, {score.stage.upper()}{pql})"
 
     def owner_set(self, *, record_id: int, owner_id: int | None, user):
         return account_owner_set(account_id=record_id, owner_id=owner_id, user=user)

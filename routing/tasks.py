@@ -11,6 +11,7 @@ from routing.notifications import WebhookError, webhook_send
 from routing.selectors.policy import leads_without_active_assignment
 from routing.services import assignments, sla
 from routing.services.notices import notice_email_once, notice_for
+from routing.services.outcomes import outcomes_link_unmatched
 from scoring.models import LeadScore
 
 logger = logging.getLogger(__name__)
@@ -48,6 +49,11 @@ def leads_route_unrouted_task() -> int:
 def sla_sweep_task() -> dict:
     result = sla.sla_sweep()
     return {"at_risk": len(result.at_risk), "breached": len(result.breached), "notices_resent": result.notices_resent}
+
+
+@shared_task(acks_late=True, soft_time_limit=50, time_limit=60)
+def outcomes_link_unmatched_task() -> int:
+    return outcomes_link_unmatched()
 
 
 @shared_task(

@@ -176,6 +176,28 @@ class LeadScore(models.Model):
         return f"{self.lead_id}: {self.total:g} ({self.grade})"
 
 
+class AccountScore(models.Model):
+    """An account's current score, rolled up from its leads' scores and its own product usage
+    (scoring/engine/accounts.py), by the rescoring passes that score its leads."""
+
+    account = models.OneToOneField("leads.Account", on_delete=models.CASCADE, primary_key=True, related_name="score")
+    version = models.ForeignKey(RuleVersion, on_delete=models.PROTECT, related_name="+")
+    fit = models.FloatField(default=0)
+    engagement = models.FloatField(default=0)
+    total = models.FloatField(default=0, db_index=True)
+    grade = models.CharField(max_length=1, default="D")
+    is_mql = models.BooleanField(default=False)
+    is_pql = models.BooleanField(default=False)
+    pql_path = models.CharField(max_length=100, blank=True)
+    stage = models.CharField(max_length=16, default="new", help_text="The most advanced stage of its leads, or PQL.")
+    why = models.CharField(max_length=300, blank=True, help_text="The one line a rep reads.")
+    explanation = models.JSONField(default=dict)
+    computed_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.account_id}: {self.total:g} ({self.grade}, {self.stage})"
+
+
 class ScoreChange(models.Model):
     """Score history, compact: one row when the score changes, not one per event."""
 

@@ -56,6 +56,16 @@ class ScoreCard:
     pql_matches: list[MatchedPath]
 
 
+def rule_documents_by_hit(document: dict) -> dict[tuple[str, str], dict]:
+    """A version's fit, engagement and negative rules by the key a hit names them with (`hit_key`)."""
+    return {(section, rule["name"]): rule for section in _HIT_SECTIONS.values() for rule in document.get(section, [])}
+
+
+def hit_key(hit: dict) -> tuple[str, str]:
+    """(section, rule name) of a fired rule (a `RuleHit.to_dict()`)."""
+    return _HIT_SECTIONS.get(hit.get("kind"), "fit_rules"), hit.get("name")
+
+
 def lead_score_get(*, lead_id: int) -> LeadScore | None:
     return LeadScore.objects.select_related("version").filter(lead_id=lead_id).first()
 
@@ -66,14 +76,12 @@ def lead_score_card(*, score: LeadScore) -> ScoreCard:
     document = rule_version_document(version)
     definitions = rule_version_definitions(version, document)
     sentences = {(rule["section"], rule["name"]): rule for rule in definitions["rules"]}
-    documents = {
-        (section, rule["name"]): rule for section in _HIT_SECTIONS.values() for rule in document.get(section, [])
-    }
+    documents = rule_documents_by_hit(document)
     explanation = score.explanation if isinstance(score.explanation, dict) else {}
     fired: dict[str, list[FiredRule]] = {section: [] for section in _HIT_SECTIONS.values()}
     for hit in explanation.get("hits") or []:
-        section = _HIT_SECTIONS.get(hit.get("kind"), "fit_rules")
-        key = (section, hit.get("name"))
+        key = hit_key(hit)
+        section = key[0]
         described = sentences.get(key, {})
         fired[section].append(
             FiredRule(

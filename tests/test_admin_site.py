@@ -26,6 +26,7 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.authtoken.models import Token, TokenProxy
 
+from insights.models import BacktestRun
 from leads.models import (
     Account,
     Campaign,
@@ -96,7 +97,8 @@ MATRIX: dict[str, dict[str, str | dict[str, str]]] = {
     "leads.identity": READ_BY_ALL,
     "leads.stagechange": READ_BY_ALL,
     "leads.leadmerge": READ_BY_ALL,
-    "leads.outcome": {MANAGER: VIEW, MARKETING_OPS: VIEW, ADMIN: ALL},
+    # Outcomes come from the CRM: marketing ops import them (routing.services.outcomes).
+    "leads.outcome": {MANAGER: VIEW, MARKETING_OPS: EDIT, ADMIN: ALL},
     # Batches set aside: their errors speak of internals and a replay re-runs the pipeline.
     "leads.deadletter": {MANAGER: NONE, MARKETING_OPS: NONE, ADMIN: VIEW},
     "scoring.leadscore": SCORING_RECORDS,
@@ -118,6 +120,8 @@ MATRIX: dict[str, dict[str, str | dict[str, str]]] = {
     "routing.routingdecision": READ_BY_ALL,
     "routing.slaevent": {MANAGER: VIEW, MARKETING_OPS: NONE, ADMIN: VIEW},
     "routing.activity": {MANAGER: VIEW, MARKETING_OPS: NONE, ADMIN: VIEW},
+    # Backtests: marketing ops and admins start them (and clear old ones), managers read them.
+    "insights.backtestrun": {MANAGER: VIEW, MARKETING_OPS: "vd", ADMIN: "vd"},
 }
 
 # Actions besides Django's delete_selected (which follows the delete permission of each row).
@@ -136,6 +140,8 @@ CUSTOM_VIEWS = {
     "leads_account_process_import": ("leads.account", None, {MARKETING_OPS, ADMIN}),
     "leads_lead_import": ("leads.lead", None, {MARKETING_OPS, ADMIN}),
     "leads_lead_process_import": ("leads.lead", None, {MARKETING_OPS, ADMIN}),
+    "leads_outcome_import": ("leads.outcome", None, {MARKETING_OPS, ADMIN}),
+    "leads_outcome_process_import": ("leads.outcome", None, {MARKETING_OPS, ADMIN}),
     "leads_lead_change_stage": ("leads.lead", "ours", {MANAGER, ADMIN}),
     "leads_event_unmatched": ("leads.event", None, {MANAGER, MARKETING_OPS, ADMIN}),
     "scoring_ruleversion_clone": ("scoring.ruleversion", "draft", {MARKETING_OPS, ADMIN}),
@@ -143,8 +149,13 @@ CUSTOM_VIEWS = {
     "scoring_ruleversion_changes": ("scoring.ruleversion", "draft", {MANAGER, MARKETING_OPS, ADMIN}),
     "scoring_ruleversion_preview": ("scoring.ruleversion", "draft", {MANAGER, MARKETING_OPS, ADMIN}),
     "scoring_ruleversion_condition_words": ("scoring.ruleversion", None, {MARKETING_OPS, ADMIN}),
+    "scoring_ruleversion_condition_builder": ("scoring.ruleversion", None, {MARKETING_OPS, ADMIN}),
     "routing_reroute": ("routing.routingrule", None, {MANAGER, ADMIN}),
     "routing_preview": ("routing.routingdecision", None, {MANAGER, MARKETING_OPS, ADMIN}),
+    "insights_backtestrun_results": ("insights.backtestrun", "row", {MANAGER, MARKETING_OPS, ADMIN}),
+    "insights_backtestrun_progress": ("insights.backtestrun", "row", {MANAGER, MARKETING_OPS, ADMIN}),
+    "insights_backtestrun_version": ("scoring.ruleversion", "draft", {MANAGER, MARKETING_OPS, ADMIN}),
+    "insights_backtestrun_start": ("scoring.ruleversion", "draft", {MARKETING_OPS, ADMIN}),
 }
 # Pages that only answer POST: anyone allowed gets 405 for a GET.
 POST_ONLY = {
@@ -152,6 +163,7 @@ POST_ONLY = {
     "routing_reroute",
     "leads_account_process_import",
     "leads_lead_process_import",
+    "leads_outcome_process_import",
 }
 
 
@@ -257,6 +269,9 @@ def world(alice, bob, charlie, dana, erin, olivia, admin_user_qualify):
         "routing.routingdecision": RoutingDecision.objects.get(lead=leads["ours"]),
         "routing.slaevent": SlaEvent.objects.create(assignment=assignments["ours"], kind="at_risk", at=now),
         "routing.activity": Activity.objects.create(lead=leads["ours"], kind="note", at=now, actor=alice),
+        "insights.backtestrun": BacktestRun.objects.create(
+            version=draft, compared_version=live, from_date=now.date(), to_date=now.date(), capacity=10, steps_total=4
+        ),
     }
     users = {MANAGER: charlie, MARKETING_OPS: olivia, ADMIN: admin_user_qualify}
     return {

@@ -58,12 +58,16 @@ def database_url_of_test_run() -> str:
     return f"postgresql://{user}{password}@{host}:{port}/{settings['NAME']}"
 
 
+INGESTION_TASKS = ("leads.tasks.*", "pipeline.tasks.events_process_task")
+
+
 @contextlib.contextmanager
-def tasks_routed_to_own_queue():
-    """Publish ingestion tasks (leads.tasks and the pipeline's events_process_task) for real (not
-    eagerly) to a queue of this test's own; yields its name."""
+def tasks_routed_to_own_queue(tasks: Collection[str] = INGESTION_TASKS):
+    """Publish `tasks` (names or glob patterns; by default ingestion's: leads.tasks and the
+    pipeline's events_process_task) for real (not eagerly) to a queue of this test's own;
+    yields its name."""
     queue = f"test-{uuid.uuid4().hex[:12]}"
-    route = MapRoute({"leads.tasks.*": {"queue": queue}, "pipeline.tasks.events_process_task": {"queue": queue}})
+    route = MapRoute({task: {"queue": queue} for task in tasks})
     amqp = celery_app.amqp
     saved_routes, saved_router = amqp.routes, amqp.router
     amqp._rtable = (route, *saved_routes)

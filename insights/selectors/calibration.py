@@ -27,7 +27,7 @@ from insights.engine.calibration import platt_apply, platt_fit, score_histogram
 from insights.engine.measures import Scored, at_capacity, at_threshold, brier_score, reliability, score_bands
 from insights.engine.measures import suggest_threshold as threshold_suggestion
 from insights.engine.stats import Rate
-from insights.selectors.capacity import team_capacity
+from insights.selectors.capacity import team_capacity_explained
 from insights.selectors.snapshot import Candidate, Snapshot, snapshot_scored
 from leads.models import OutcomeKind
 from scoring.models import RuleVersion
@@ -182,7 +182,7 @@ def calibration_get(
     earlier = snapshot_scored(
         version=version, as_of=as_of - timedelta(days=horizon_days), horizon_days=horizon_days, unit=unit, now=now
     )
-    team = team_capacity(period_days=horizon_days, unit=unit, now=now)
+    team = team_capacity_explained(period_days=horizon_days, unit=unit, now=now)
     paths = [path.name for path in rule_version_compiled(version).pql_paths]
     report = calibration_report(
         snapshot,

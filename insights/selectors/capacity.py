@@ -74,10 +74,16 @@ class TeamCapacity:
         }
 
 
-def team_capacity(*, period_days: int, unit: str = "lead", now: datetime | None = None) -> TeamCapacity:
+def team_capacity(*, period_days: int, unit: str = "lead", now: datetime | None = None) -> int:
     """The leads (or accounts) the active reps can work in `period_days` (see the module's reading)."""
+    return team_capacity_explained(period_days=period_days, unit=unit, now=now).capacity
+
+
+def team_capacity_explained(*, period_days: int, unit: str = "lead", now: datetime | None = None) -> TeamCapacity:
+    """`team_capacity` with how it was reached: reps, slots, turnover, leads per account, in words."""
     now = now or timezone.now()
-    reps = Rep.objects.filter(is_active=True).aggregate(count=Count("id"), slots=Sum("capacity"))
+    # A rep whose user can no longer sign in works nothing.
+    reps = Rep.objects.filter(is_active=True, user__is_active=True).aggregate(count=Count("id"), slots=Sum("capacity"))
     since = now - timedelta(days=MEASURE_DAYS)
     spans = list(
         Assignment.objects.filter(rep__isnull=False, assigned_at__gte=since, assigned_at__lte=now).values_list(

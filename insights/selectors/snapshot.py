@@ -17,6 +17,7 @@ from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import reduce
 
 from django.db.models.functions import Coalesce
 
@@ -24,7 +25,7 @@ from insights.engine.measures import Scored
 from leads.models import Lead, Outcome, OutcomeKind, StageChange
 from leads.services.stages import TERMINAL_STAGES
 from scoring.engine import evaluate
-from scoring.engine.horizons import event_horizons
+from scoring.engine.horizons import EventHorizons, event_horizons
 from scoring.models import RuleVersion
 from scoring.selectors import leads_for_scoring, rule_version_compiled, scoring_facts_for_leads
 
@@ -46,6 +47,8 @@ class Candidate:
     pql_path: str | None
     why: str
     outcomes: frozenset[str] = frozenset()  # the outcome kinds within the horizon
+    grade: str = ""
+    is_hot: bool = False  # the outcome kinds within the horizon
     lead_ids: tuple[int, ...] = ()  # for an account: its candidate leads
     pql_paths: frozenset[str] = frozenset()  # for an account: every path any of its leads is on
 
@@ -75,14 +78,12 @@ class Snapshot:
 
 
 def _candidate_leads(as_of: datetime, lead_ids: Sequence[int] | None):
-    closed_before = set(
-        Outcome.objects.filter(kind__in=CLOSED_KINDS, occurred_at__lt=as_of, lead__isnull=False).values_list(
-            "lead_id", flat=True
-        )
-    )
-    closed_before |= set(
-        StageChange.objects.filter(to_stage__in=TERMINAL_STAGES, changed_at__lt=as_of).values_list("lead_id", flat=True)
-    )
+    closed = Outcome.objects.filter(kind__in=CLOSED_KINDS, occurred_at__lt=as_of, lead__isnull=False)
+    moved = StageChange.objects.filter(to_stage__in=TERMINAL_STAGES, changed_at__lt=as_of)
+    if lead_ids is not None:
+        # A backtest asks chunk by chunk: read the chunk's history, not everyone's.
+        closed, moved = closed.filter(lead_id__in=lead_ids), moved.filter(lead_id__in=lead_ids)
+    closed_before = set(closed.values_list("lead_id", flat=True)) | set(moved.values_list("lead_id", flat=True))
     leads = leads_for_scoring().annotate(seen_at=Coalesce("first_seen_at", "created_at")).filter(seen_at__lt=as_of)
     if lead_ids is not None:
         leads = leads.filter(id__in=lead_ids)
@@ -108,17 +109,36 @@ def _outcomes_within(as_of: datetime, until: datetime) -> tuple[dict[int, set], 
     return by_lead, account_only, by_account
 
 
-def _lead_scores(version: RuleVersion, as_of: datetime, leads, ids: list[int]) -> Iterator[tuple[Lead, object]]:
-    compiled = rule_version_compiled(version)
-    since = as_of - timedelta(days=compiled.max_window_days)
-    horizons, account_horizons = event_horizons(compiled), event_horizons(compiled, account_level=True)
+def _horizons_union(first: EventHorizons, second: EventHorizons) -> EventHorizons:
+    """Every event either version reads, as far back as the wider of the two reads it."""
+
+    def widest(a: dict[str, float], b: dict[str, float]) -> dict[str, float]:
+        return {key: max(a.get(key, 0.0), b.get(key, 0.0)) for key in a.keys() | b.keys()}
+
+    days = [value for value in (first.any_event_days, second.any_event_days) if value is not None]
+    return EventHorizons(
+        any_event_days=max(days) if days else None,
+        names=widest(first.names, second.names),
+        types=widest(first.types, second.types),
+        detail_names=first.detail_names | second.detail_names,
+        detail_types=first.detail_types | second.detail_types,
+        detail_any=first.detail_any or second.detail_any,
+    )
+
+
+def _lead_scores(versions: Sequence[RuleVersion], as_of: datetime, leads, ids: list[int]) -> Iterator[tuple]:
+    """(lead, one result per version): the facts of a chunk are read once for all the versions."""
+    compiled = [rule_version_compiled(version) for version in versions]
+    since = as_of - timedelta(days=max(each.max_window_days for each in compiled))
+    horizons = reduce(_horizons_union, [event_horizons(each) for each in compiled])
+    account_horizons = reduce(_horizons_union, [event_horizons(each, account_level=True) for each in compiled])
     for start in range(0, len(ids), CHUNK_SIZE):
         chunk = list(leads.filter(id__in=ids[start : start + CHUNK_SIZE]).order_by("id"))
         facts = scoring_facts_for_leads(
-            leads=chunk, now=as_of, since=since, horizons=horizons, account_horizons=account_horizons
+            leads=chunk, as_of=as_of, since=since, horizons=horizons, account_horizons=account_horizons
         )
         for lead in chunk:
-            yield lead, evaluate(compiled, facts[lead.id])
+            yield lead, [evaluate(each, facts[lead.id]) for each in compiled]
 
 
 def snapshot_scored(
@@ -131,33 +151,56 @@ def snapshot_scored(
     now: datetime | None = None,
 ) -> Snapshot:
     """Every candidate scored by `version` as of `as_of`, with the outcomes of the `horizon_days` after."""
+    (snapshot,) = snapshots_scored(
+        versions=[version], as_of=as_of, horizon_days=horizon_days, unit=unit, lead_ids=lead_ids, now=now
+    )
+    return snapshot
+
+
+def snapshots_scored(
+    *,
+    versions: Sequence[RuleVersion],
+    as_of: datetime,
+    horizon_days: int,
+    unit: str = "lead",
+    lead_ids: Sequence[int] | None = None,
+    now: datetime | None = None,
+) -> list[Snapshot]:
+    """`snapshot_scored` for several versions at once (a backtest and the live version beside it):
+    the same candidates and outcomes, and each chunk's facts read once for all of them."""
     if unit not in UNITS:
         raise ValueError(f"unit must be one of {', '.join(UNITS)}")
     until = as_of + timedelta(days=horizon_days)
     leads, ids = _candidate_leads(as_of, lead_ids)
     by_lead, account_only, by_account = _outcomes_within(as_of, until)
-    lead_candidates: list[tuple[Lead, Candidate]] = []
-    for lead, result in _lead_scores(version, as_of, leads, ids):
-        kinds = by_lead.get(lead.id, set()) | account_only.get(lead.account_id, set())
-        candidate = Candidate(
-            id=lead.id,
-            key=lead.email or "",
-            total=result.total,
-            fit=result.fit,
-            engagement=result.engagement,
-            is_mql=result.is_mql,
-            pql_path=result.pql_path,
-            why=result.why,
-            outcomes=frozenset(kinds),
-        )
-        lead_candidates.append((lead, candidate))
+    per_version: list[list[tuple[Lead, Candidate]]] = [[] for _ in versions]
+    for lead, results in _lead_scores(versions, as_of, leads, ids):
+        kinds = frozenset(by_lead.get(lead.id, set()) | account_only.get(lead.account_id, set()))
+        for pairs, result in zip(per_version, results, strict=True):
+            candidate = Candidate(
+                id=lead.id,
+                key=lead.email or "",
+                total=result.total,
+                fit=result.fit,
+                engagement=result.engagement,
+                is_mql=result.is_mql,
+                pql_path=result.pql_path,
+                why=result.why,
+                outcomes=kinds,
+                grade=result.grade,
+                is_hot=result.is_hot,
+            )
+            pairs.append((lead, candidate))
     outcomes_after = Outcome.objects.filter(occurred_at__gte=as_of).count()
     labels_complete = now is not None and until <= now
-    if unit == "lead":
-        candidates = tuple(candidate for _, candidate in lead_candidates)
-    else:
-        candidates = _accounts(lead_candidates, by_lead, by_account)
-    return Snapshot(version.id, as_of, horizon_days, unit, candidates, outcomes_after, labels_complete)
+    snapshots = []
+    for version, lead_candidates in zip(versions, per_version, strict=True):
+        if unit == "lead":
+            candidates = tuple(candidate for _, candidate in lead_candidates)
+        else:
+            candidates = _accounts(lead_candidates, by_lead, by_account)
+        snapshots.append(Snapshot(version.id, as_of, horizon_days, unit, candidates, outcomes_after, labels_complete))
+    return snapshots
 
 
 def _accounts(lead_candidates, by_lead, by_account) -> tuple[Candidate, ...]:
@@ -184,6 +227,8 @@ def _accounts(lead_candidates, by_lead, by_account) -> tuple[Candidate, ...]:
                 pql_path=pql,
                 why=best.why,
                 outcomes=frozenset(kinds),
+                grade=best.grade,
+                is_hot=any(c.is_hot for _, c in pairs),
                 lead_ids=tuple(lead.id for lead, _ in pairs),
                 pql_paths=frozenset(c.pql_path for _, c in pairs if c.pql_path),
             )

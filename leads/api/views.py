@@ -5,9 +5,15 @@ what), filters from a FilterSet, ordering from the cursor paginator. A record
 the user may not see answers 404, never 403, so its existence does not leak.
 """
 
+import math
+
+from django.db.models import FloatField, Value
+from django.db.models.functions import Coalesce
 from django.http import Http404
 from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import generics, serializers
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.pagination import CursorPagination
 from rest_framework.permissions import IsAuthenticated
 
 from leads import selectors
@@ -32,6 +38,62 @@ class NewestFirstPagination(StrictCursorPagination):
 
 class EventPagination(NewestFirstPagination):
     ordering = ("-timestamp", "-id")
+
+
+# Accounts by score. leads imports nothing from scoring: the score is reached through the
+# relation scoring's AccountScore declares on Account (related_name "score"). An account not
+# scored yet sorts below every score.
+UNSCORED = -1e9
+ACCOUNT_ORDERINGS = {"-score": ("-score_sort", "-id"), "score": ("score_sort", "id")}
+
+
+class AccountPagination(NewestFirstPagination):
+    """Newest first, or by score with `ordering=-score` (highest first) or `ordering=score`."""
+
+    ordering_param = "ordering"
+
+    def paginate_queryset(self, queryset, request, view=None):
+        if request.query_params.get(self.ordering_param, "").strip():
+            queryset = queryset.annotate(
+                score_sort=Coalesce("score__total", Value(UNSCORED), output_field=FloatField())
+            )
+        return super().paginate_queryset(queryset, request, view)
+
+    def get_ordering(self, request, queryset, view):
+        raw = request.query_params.get(self.ordering_param, "").strip()
+        if not raw:
+            return self.ordering
+        if raw not in ACCOUNT_ORDERINGS:
+            choices = " or ".join(ACCOUNT_ORDERINGS)
+            raise ValidationError({self.ordering_param: [f"Use {choices}, or leave it out for newest first."]})
+        return ACCOUNT_ORDERINGS[raw]
+
+    def decode_cursor(self, request):
+        if self.ordering[0].lstrip("-") != "score_sort":
+            return super().decode_cursor(request)
+        # The position is a score, not a date-time.
+        invalid = ValidationError({self.cursor_query_param: [self.invalid_cursor_message]})
+        try:
+            cursor = CursorPagination.decode_cursor(self, request)
+            position = None if cursor is None or cursor.position is None else float(cursor.position)
+        except (NotFound, ValueError):
+            raise invalid from None
+        if position is None:
+            return cursor
+        if not math.isfinite(position):
+            raise invalid
+        return cursor._replace(position=position)
+
+    def get_schema_operation_parameters(self, view) -> list[dict]:
+        ordering = {
+            "name": self.ordering_param,
+            "required": False,
+            "in": "query",
+            "description": "-score: highest account score first; score: lowest first (unscored last or first). "
+            "Default: newest first.",
+            "schema": {"type": "string", "enum": list(ACCOUNT_ORDERINGS)},
+        }
+        return [*super().get_schema_operation_parameters(view), ordering]
 
 
 class _QualifyApi:
@@ -125,6 +187,21 @@ class LeadDetailApi(_QualifyDetailApi):
         return selectors.lead_get(user=self.request.user, lead_id=self.kwargs["lead_id"])
 
 
+@extend_schema_serializer(component_name="AccountScoreSummary")
+class _AccountScoreFields(serializers.Serializer):
+    """The account's score (scoring's AccountScore, read through the relation), null until scored."""
+
+    total = serializers.FloatField()
+    fit = serializers.FloatField()
+    engagement = serializers.FloatField()
+    grade = serializers.CharField()
+    stage = serializers.CharField()
+    is_pql = serializers.BooleanField()
+    pql_path = serializers.CharField()
+    why = serializers.CharField()
+    computed_at = serializers.DateTimeField()
+
+
 class _AccountFields(serializers.ModelSerializer):
     owner = UserSummarySerializer(allow_null=True)
 
@@ -152,14 +229,17 @@ class _AccountFields(serializers.ModelSerializer):
 class AccountListApi(_QualifyApi, generics.ListAPIView):
     @extend_schema_serializer(component_name="AccountListItem")
     class OutputSerializer(_AccountFields):
-        pass
+        score = _AccountScoreFields(read_only=True, allow_null=True)
+
+        class Meta(_AccountFields.Meta):
+            fields = [*_AccountFields.Meta.fields, "score"]
 
     serializer_class = OutputSerializer
     filterset_class = AccountFilter
-    pagination_class = NewestFirstPagination
+    pagination_class = AccountPagination
 
     def get_queryset(self):
-        return selectors.account_list(user=self.request.user)
+        return selectors.account_list(user=self.request.user).select_related("score")
 
 
 @extend_schema(tags=["accounts"])

@@ -25,7 +25,7 @@ from import_export.formats import base_formats
 from import_export.forms import ConfirmImportForm, ImportForm
 
 from leads.csv_import.resources import IMPORT_RESOURCES
-from leads.services.imports import csv_import
+from leads.services.imports import ImportResult, csv_import
 from qualify_site.roles import Role, user_has_role
 
 
@@ -56,9 +56,14 @@ class CsvConfirmImportForm(ConfirmImportForm):
 
 
 class CsvImportMixin(ImportMixin):
-    """Adds the Import page to an admin; set csv_import_kind to a key of IMPORT_RESOURCES."""
+    """Adds the Import page to an admin; set csv_import_kind to a key of IMPORT_RESOURCES.
+
+    A kind imported by a higher layer (outcomes) sets csv_import_resource to the class
+    declaring its columns and overrides csv_import_run.
+    """
 
     csv_import_kind: str = ""
+    csv_import_resource = None
     import_template_name = "admin/leads/csv_import.html"
     import_form_class = CsvImportForm
     confirm_form_class = CsvConfirmImportForm
@@ -71,7 +76,16 @@ class CsvImportMixin(ImportMixin):
 
     @property
     def resource_classes(self):
-        return [IMPORT_RESOURCES[self.csv_import_kind]]
+        return [self.csv_import_resource or IMPORT_RESOURCES[self.csv_import_kind]]
+
+    def csv_import_run(self, request, *, data: bytes, dry_run: bool, create_campaigns: bool) -> ImportResult:
+        return csv_import(
+            kind=self.csv_import_kind,
+            data=data,
+            dry_run=dry_run,
+            create_campaigns=create_campaigns,
+            user=request.user,
+        )
 
     def get_import_formats(self):
         return [CsvBytes]
@@ -120,12 +134,11 @@ class CsvImportMixin(ImportMixin):
         if not (request.method == "POST" and form.is_valid()):
             return self._render(request, form)
         upload = form.cleaned_data["import_file"]
-        preview = csv_import(
-            kind=self.csv_import_kind,
+        preview = self.csv_import_run(
+            request,
             data=b"".join(upload.chunks()),
             dry_run=True,
             create_campaigns=form.cleaned_data.get("create_campaigns", False),
-            user=request.user,
         )
         confirm_form = None
         if preview.imported:
@@ -148,11 +161,8 @@ class CsvImportMixin(ImportMixin):
             # Expired, or already imported by a first click on Confirm.
             messages.error(request, "The uploaded file is no longer here; upload it again.")
             return redirect(f"admin:{self.opts.app_label}_{self.opts.model_name}_import")
-        result = csv_import(
-            kind=self.csv_import_kind,
-            data=data,
-            create_campaigns=confirm_form.cleaned_data["create_campaigns"],
-            user=request.user,
+        result = self.csv_import_run(
+            request, data=data, dry_run=False, create_campaigns=confirm_form.cleaned_data["create_campaigns"]
         )
         storage.remove()
         if result.details is not None:

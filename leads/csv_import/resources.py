@@ -2,10 +2,9 @@
 
 What a cell may hold and what a row writes are the business rules of
 leads.services.import_rows; a resource maps columns to them and collects every
-problem of a row, not only the first. A new kind (outcomes: external_id, kind,
-occurred_at, amount, currency, lead_email, account_domain) is one more
-CsvResource subclass with its key column, its checks and its save service,
-registered in IMPORT_RESOURCES.
+problem of a row, not only the first. Outcomes only declare their columns
+here (OutcomeColumns): routing writes their rows (leads.services.imports.csv_rows_import),
+since recording one moves the leads' stages.
 """
 
 from functools import partial
@@ -14,7 +13,7 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import DatabaseError, transaction
 from import_export import fields, resources, widgets
 
-from leads.models import Account, Lead
+from leads.models import Account, Lead, Outcome
 from leads.services.import_rows import (
     account_import_save,
     check_account,
@@ -203,3 +202,37 @@ class LeadResource(CsvResource):
 
 
 IMPORT_RESOURCES: dict[str, type[CsvResource]] = {"accounts": AccountResource, "leads": LeadResource}
+
+
+class OutcomeColumns(CsvResource):
+    """The columns of an outcomes file, for the reader and the admin's import page; never imports itself:
+    routing.services.outcome_import writes the rows, with routing.services.outcomes."""
+
+    column_aliases = {
+        "id": "external_id",
+        "crm_id": "external_id",
+        "date": "occurred_at",
+        "email": "lead_email",
+        "domain": "account_domain",
+        "company_domain": "account_domain",
+        "website": "account_domain",
+    }
+
+    class Meta:
+        model = Outcome
+        name = "Outcomes"
+        # The last one is optional: a closed deal's opportunity creation.
+        fields = [
+            "external_id",
+            "kind",
+            "occurred_at",
+            "amount",
+            "currency",
+            "lead_email",
+            "account_domain",
+            "opened_at",
+        ]
+        import_id_fields = ["external_id"]
+
+    def import_data(self, *args, **kwargs):
+        raise NotImplementedError("Outcomes are imported by routing.services.outcome_import.")

@@ -4,7 +4,9 @@ The bridge between the pure generator (world.py) and the app: sources and
 campaigns are created with the services, every message goes through
 `batch_ingest` in client-sized batches (so the demo exercises exactly what
 production runs), processing runs as the app runs it, and the CRM's outcomes
-are written once the leads they belong to exist.
+are handed back as the CRM would send them (demo_outcome_fields), to be recorded
+once the leads they belong to exist: recording moves stages, which is routing's
+(seed_demo records them with routing.services.outcomes).
 """
 
 import logging
@@ -16,7 +18,6 @@ from datetime import datetime
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.db import transaction
 from django.utils import timezone
 
 from leads.demo import data
@@ -29,7 +30,7 @@ from leads.demo.world import (
     message_batches,
     world_units,
 )
-from leads.models import Account, Campaign, Event, Lead, Outcome, Segment, Source, segment_for_employees
+from leads.models import Account, Campaign, Event, Lead, Segment, Source, segment_for_employees
 from leads.services.ingest import batch_ingest
 from leads.services.roles import roles_sync
 from leads.services.sources import source_create
@@ -52,7 +53,8 @@ class LoadReport:
     stored: int = 0
     rejected: int = 0
     batches: int = 0
-    outcomes: int = 0
+    outcomes: int = 0  # recorded (by the caller, from demo_outcomes)
+    demo_outcomes: list[DemoOutcome] = field(default_factory=list)  # the CRM's, in the order drawn
     owned: int = 0  # named accounts given an owner before their traffic arrived
     unprocessed: int = 0  # events stored but not processed when the load ended
     seconds: float = 0.0
@@ -105,7 +107,7 @@ def demo_world_load(
     process_inline: bool = True,
     progress: Callable[[LoadReport], None] | None = None,
 ) -> LoadReport:
-    """Generate the world and send it through ingestion; then write outcomes.
+    """Generate the world and send it through ingestion; the CRM's outcomes come back in the report.
 
     With `process_inline` every batch is processed in this process right after
     it commits (Celery eager), whatever the broker settings: the command
@@ -139,7 +141,7 @@ def demo_world_load(
             report.batches += 1
             if progress is not None and report.batches % 20 == 0:
                 progress(report)
-    report.outcomes = demo_outcomes_create(outcomes=outcomes)
+    report.demo_outcomes = outcomes
     # Processing failures are logged, not raised (ingestion swallows them so a
     # broker outage never fails a request): count what is left instead.
     report.unprocessed = Event.objects.filter(processed_at__isnull=True).count()
@@ -192,35 +194,22 @@ def demo_accounts_assign_owners() -> int:
     return len(updated)
 
 
-@transaction.atomic
-def demo_outcomes_create(*, outcomes: list[DemoOutcome]) -> int:
-    """CRM outcomes for the leads and accounts ingestion created. Idempotent
-    by the CRM id; an outcome whose person never made it in is skipped."""
-    emails = {outcome.email for outcome in outcomes}
+def demo_outcome_fields(outcomes: list[DemoOutcome]) -> list[dict]:
+    """The outcomes as the CRM's webhook would send them (POST /api/outcomes/): the person by email,
+    the company by its account's id (found by its group id)."""
     group_ids = {outcome.group_id for outcome in outcomes if outcome.group_id}
-    leads = {}
-    for lead in Lead.objects.filter(email__in=emails).only("id", "email", "merged_into_id", "account_id"):
-        # A merged lead points at the person it became; outcomes belong there.
-        leads[lead.email] = (lead.merged_into_id or lead.id, lead.account_id)
     accounts = dict(Account.objects.filter(group_id__in=group_ids).values_list("group_id", "id"))
-    rows = []
-    for outcome in outcomes:
-        lead_id, lead_account_id = leads.get(outcome.email, (None, None))
-        account_id = accounts.get(outcome.group_id) or lead_account_id
-        if lead_id is None and account_id is None:
-            continue
-        rows.append(
-            Outcome(
-                kind=outcome.kind,
-                lead_id=lead_id,
-                account_id=account_id,
-                amount=outcome.amount,
-                occurred_at=outcome.occurred_at,
-                external_id=outcome.external_id,
-            )
-        )
-    created = Outcome.objects.bulk_create(rows, batch_size=1000, ignore_conflicts=True)
-    return len(created)
+    return [
+        {
+            "external_id": outcome.external_id,
+            "kind": outcome.kind,
+            "occurred_at": outcome.occurred_at,
+            "amount": outcome.amount,
+            "lead_email": outcome.email,
+            "account_id": accounts.get(outcome.group_id),
+        }
+        for outcome in outcomes
+    ]
 
 
 def _sources_get_or_create(report: LoadReport) -> dict[str, Source]:

@@ -4,7 +4,8 @@
 happened and what the database knows about their ids (facts.py), and returns
 the `IdentityPlan` that the service writes. `batch_keys` names what a batch
 reads (and the service locks), `leads_to_update` finishes the plan once the
-history of newly linked ids is attached. See README.md.
+history of newly linked ids is attached. The batch's accounts are accounts.py's.
+See README.md.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from leads.emails import email_domain, is_free_mail_domain, is_student_domain
+from leads.emails import email_domain
+from leads.identity.accounts import BatchAccounts, is_account_domain
 from leads.identity.facts import (
     ALIAS,
     ANONYMOUS,
@@ -25,7 +27,6 @@ from leads.identity.facts import (
     IDENTIFY,
     LEAD_TEXT_FIELDS,
     TRACK,
-    AccountFacts,
     EventResolution,
     HistorySeen,
     IdentityPlan,
@@ -35,19 +36,13 @@ from leads.identity.facts import (
     Merge,
     MessageFacts,
 )
-from leads.identity.traits import AccountTraits, LeadTraits, campaign_type_for, company_name_from_domain
+from leads.identity.traits import LeadTraits, campaign_type_for
 
 UNSUBSCRIBED_EVENT = "Unsubscribed"
 # last_seen_at alone is kept to this: an active user sends a batch every few
 # seconds, and rewriting the lead (and its dozen indexes) each time would
 # cost more than all the resolution.
 LAST_SEEN_RESOLUTION = timedelta(minutes=5)
-_ACCOUNT_FOLD_FIELDS = ("name", "industry", "employee_count", "country", "region", "plan", "seats", "owner_id")
-
-
-def is_account_domain(domain: str) -> bool:
-    """Thousands of unrelated people share gmail.com; students are not buyers."""
-    return not (is_free_mail_domain(domain) or is_student_domain(domain))
 
 
 def batch_keys(messages: Iterable[MessageFacts]) -> frozenset[Key]:
@@ -176,28 +171,13 @@ class _Resolution:
         self.history_keys: dict[Key, _Person] = {}  # ids whose earlier events attach now
         self.message_persons: list[_Person | None] = [None] * len(messages)
         self.message_accounts: list[int | None] = [None] * len(messages)
-        self.accounts: dict[int, AccountFacts] = {}
-        self.accounts_by_group: dict[str, int] = {}
-        self.accounts_by_domain: dict[str, int] = {}
-        self.new_account_ids: list[int] = []
-        self.dirty_account_ids: set[int] = set()
-        self.account_aliases: dict[int, int] = {}  # folded account -> the account it became
-        self.folded_accounts: list[tuple[int, int]] = []  # stored accounts to fold: (folded, into)
-        self.batch_group_domains: dict[str, str] = {}  # groupId -> domain, from this batch's group calls
         for key, lead_id in known.identities.items():
             self.key_map[key] = self._person_for(lead_id)
         for email, lead_id in known.lead_by_email.items():
             # A lead imported with an email but no email identity row yet.
             self.key_map.setdefault((EMAIL, email), self._person_for(lead_id))
-        for account in known.accounts:
-            self.accounts[account.id] = account
-            if account.group_id:
-                self.accounts_by_group[account.group_id] = account.id
-            if account.domain:
-                self.accounts_by_domain[account.domain] = account.id
-        for message in messages:
-            if message.account_traits is not None and message.account_traits.domain:
-                self.batch_group_domains.setdefault(message.group_id, message.account_traits.domain)
+        # New accounts and new leads draw their negative ids from the one counter.
+        self.accounts = BatchAccounts(known.accounts, messages, new_id=self._new_id)
 
     def _new_id(self) -> int:
         self.last_new_id -= 1
@@ -218,11 +198,11 @@ class _Resolution:
         for index, message in enumerate(self.messages):
             person = self.message_persons[index] = self._identity_resolve(message)
             if message.type == GROUP and message.group_id:
-                account_id = self.message_accounts[index] = self._account_from_group(message)
+                account_id = self.message_accounts[index] = self.accounts.from_group_call(message)
                 if person is not None:
                     person.root().group_account = account_id
             elif message.group_id:
-                self.message_accounts[index] = self._account_for_group_id(message.group_id)
+                self.message_accounts[index] = self.accounts.for_group_id(message.group_id)
         # Second pass: an anonymous event earlier in the batch belongs to the
         # person identified later in the same batch.
         for index, message in enumerate(self.messages):
@@ -235,11 +215,11 @@ class _Resolution:
                     # The only way a lead becomes unsubscribed: never a trait.
                     person.update(is_unsubscribed=True)
         for person in self._touched_persons():
-            person.group_account = self._account_resolved(person.group_account)
+            person.group_account = self.accounts.resolved(person.group_account)
             if person.lead.account_id is not None:
-                person.update(account_id=self._account_resolved(person.lead.account_id))
+                person.update(account_id=self.accounts.resolved(person.lead.account_id))
             self._lead_account_resolve(person)
-        self.message_accounts = [self._account_resolved(account_id) for account_id in self.message_accounts]
+        self.message_accounts = [self.accounts.resolved(account_id) for account_id in self.message_accounts]
 
     def _identity_resolve(self, message: MessageFacts) -> _Person | None:
         keys = message.keys
@@ -358,90 +338,7 @@ class _Resolution:
                 seen[id(root)] = root
         return list(seen.values())
 
-    # -- accounts --------------------------------------------------------------
-
-    def _account_new(self, **values) -> int:
-        account = AccountFacts(id=self._new_id(), **values)
-        self.accounts[account.id] = account
-        self.new_account_ids.append(account.id)
-        if account.group_id:
-            self.accounts_by_group[account.group_id] = account.id
-        if account.domain:
-            self.accounts_by_domain[account.domain] = account.id
-        return account.id
-
-    def _account_set(self, account_id: int, **changes) -> None:
-        self.accounts[account_id] = replace(self.accounts[account_id], **changes)
-        if account_id > 0:
-            self.dirty_account_ids.add(account_id)
-
-    def _account_for_group_id(self, group_id: str) -> int:
-        """The account a product event's context.groupId names; created bare until its group call arrives."""
-        account_id = self.accounts_by_group.get(group_id)
-        if account_id is not None:
-            return account_id
-        # A group call later in this batch may name the domain of a known account.
-        owner = self.accounts_by_domain.get(self.batch_group_domains.get(group_id, ""))
-        if owner is not None and self.accounts[owner].group_id is None:
-            self._account_set(owner, group_id=group_id)
-            self.accounts_by_group[group_id] = owner
-            return owner
-        return self._account_new(group_id=group_id)
-
-    def _account_from_group(self, message: MessageFacts) -> int:
-        parsed = message.account_traits or AccountTraits()
-        account_id = self.accounts_by_group.get(message.group_id)
-        if account_id is None and parsed.domain:
-            account_id = self.accounts_by_domain.get(parsed.domain)
-            if account_id is not None and self.accounts[account_id].group_id is None:
-                self._account_set(account_id, group_id=message.group_id)
-                self.accounts_by_group[message.group_id] = account_id
-        elif parsed.domain and self.accounts[account_id].domain is None:
-            owner = self.accounts_by_domain.get(parsed.domain)
-            if owner is not None and owner != account_id and self.accounts[owner].group_id is None:
-                # The same company twice: known by its groupId (say from a
-                # product event's context) and by its domain (from an email).
-                account_id = self._accounts_fold(folded=account_id, into=owner, group_id=message.group_id)
-        if account_id is None:
-            account_id = self._account_new(group_id=message.group_id)
-        if parsed.domain and self.accounts[account_id].domain is None and parsed.domain not in self.accounts_by_domain:
-            self._account_set(account_id, domain=parsed.domain)
-            self.accounts_by_domain[parsed.domain] = account_id
-        changes = dict(parsed.fields)
-        if parsed.extra:
-            changes["traits"] = {**self.accounts[account_id].traits, **parsed.extra}
-        self._account_set(account_id, **changes)
-        return account_id
-
-    def _accounts_fold(self, *, folded: int, into: int, group_id: str) -> int:
-        """Make `into` the one account of a company also recorded as `folded`.
-
-        An account is not a person: nothing about the folded row is worth
-        keeping once everything pointing at it points at the survivor, so the
-        service deletes a stored one after moving its relations.
-        """
-        old, new = self.accounts[folded], self.accounts[into]
-        changes: dict = {
-            name: getattr(old, name)
-            for name in _ACCOUNT_FOLD_FIELDS
-            if getattr(new, name) in (None, "") and getattr(old, name) not in (None, "")
-        }
-        changes["traits"] = {**old.traits, **new.traits}
-        changes["group_id"] = group_id
-        self.accounts_by_group[group_id] = into
-        self.account_aliases[folded] = into
-        if folded < 0:
-            self.new_account_ids.remove(folded)
-        else:
-            self.dirty_account_ids.discard(folded)
-            self.folded_accounts.append((folded, into))
-        self._account_set(into, **changes)
-        return into
-
-    def _account_resolved(self, account_id: int | None) -> int | None:
-        while account_id is not None and account_id in self.account_aliases:
-            account_id = self.account_aliases[account_id]
-        return account_id
+    # -- a lead's account ------------------------------------------------------
 
     def _lead_account_resolve(self, person: _Person) -> None:
         if person.group_account is not None:
@@ -453,10 +350,7 @@ class _Resolution:
         domain = email_domain(lead.email)
         if not is_account_domain(domain):
             return
-        account_id = self.accounts_by_domain.get(domain)
-        if account_id is None:
-            account_id = self._account_new(domain=domain, name=company_name_from_domain(domain))
-        person.update(account_id=account_id)
+        person.update(account_id=self.accounts.for_email_domain(domain))
 
     # -- the plan --------------------------------------------------------------
 
@@ -477,10 +371,6 @@ class _Resolution:
         stored_ids = {lead.id for lead in leads if lead.id > 0}
         # Unique columns are written in one order by every worker (sorted keys,
         # sorted account keys, ids): no two transactions wait on each other's rows crosswise.
-        new_accounts = sorted(
-            (self.accounts[account_id] for account_id in self.new_account_ids),
-            key=lambda account: (account.group_id or "", account.domain or ""),
-        )
         return IdentityPlan(
             leads=tuple(leads),
             stored_leads={lead_id: self.known.leads[lead_id] for lead_id in stored_ids},
@@ -496,9 +386,9 @@ class _Resolution:
             ),
             history=tuple(sorted((key, person.root().lead.id) for key, person in self.history_keys.items())),
             group_lead_ids=frozenset(p.lead.id for p in touched if p.group_account is not None),
-            new_accounts=tuple(new_accounts),
-            changed_accounts=tuple(self.accounts[account_id] for account_id in sorted(self.dirty_account_ids)),
-            account_folds=tuple(self.folded_accounts),
+            new_accounts=self.accounts.new_accounts(),
+            changed_accounts=self.accounts.changed_accounts(),
+            account_folds=tuple(self.accounts.folds),
             events=tuple(
                 EventResolution(
                     id=message.id,

@@ -1,10 +1,13 @@
-"""CSV import of accounts and leads: good rows are imported, bad rows reported by line with every problem.
+"""CSV import: good rows are imported, bad rows reported by line with every problem.
 
 One service for every interface: the admin import page (preview, then
 confirm) and `manage.py import_csv` both call csv_import. The file is read by
-leads.csv_import.reader (encoding, delimiter, physical lines) and each row
-checked and written by a django-import-export resource, whose rules live in
-leads.services.import_rows.
+leads.csv_import.reader (encoding, delimiter, physical lines) and each row of
+accounts and leads checked and written by a django-import-export resource,
+whose rules live in leads.services.import_rows. A kind whose rows a higher
+layer writes (outcomes: routing moves the leads' stages with them) goes
+through csv_rows_import with that layer's row writer: the same reading,
+columns, line numbers, savepoints and report.
 
 Line numbers are the file's physical lines, the header being line 1, so a
 marketing ops person can open the file and find the row. The import runs in
@@ -13,10 +16,12 @@ ones down, and a dry run rolls everything back after computing exactly what
 would happen (new, updated, unchanged, or bad with all its problems).
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import tablib
-from django.core.exceptions import NON_FIELD_ERRORS
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.db import transaction
 
 from leads.csv_import.reader import CsvTable, column_key, csv_table_read
 from leads.csv_import.resources import IMPORT_RESOURCES, UNREADABLE_ROW, CsvResource
@@ -49,6 +54,8 @@ class RowOutcome:
     problems: tuple[RowError, ...] = ()
     # The import-export diff of the row's columns (HTML), for the admin preview.
     diff: tuple = ()
+    # Worth a word besides the status (an outcome kept unmatched).
+    note: str = ""
 
 
 @dataclass
@@ -91,6 +98,10 @@ class ImportResult:
         """Every problem, in file order."""
         return [*self.file_errors, *(problem for row in self.rows for problem in row.problems)]
 
+    @property
+    def noted(self) -> list[RowOutcome]:
+        return [row for row in self.rows if row.note]
+
     def summary(self) -> str:
         return f"{self.created} created, {self.updated} updated, {self.skipped} unchanged, {self.bad_rows} bad rows" + (
             " (dry run: nothing written)" if self.dry_run else ""
@@ -110,6 +121,19 @@ def _columns(resource_class: type[CsvResource], header: list[str], result: Impor
             name = None
         columns.append(name)
     return columns
+
+
+def _table_columns(resource_class: type[CsvResource], data: bytes, result: ImportResult):
+    """Read the file; its table and each header cell's column, or None when a key column is missing."""
+    table = csv_table_read(data)
+    result.file_errors += [RowError(p.line, p.column, p.message) for p in table.problems]
+    columns = _columns(resource_class, table.header, result)
+    result.columns = [name for name in columns if name]
+    missing = [name for name in resource_class.key_columns() if name not in columns]
+    if missing:
+        result.file_errors += [RowError(1, name, f"the header has no {name!r} column") for name in missing]
+        return table, None
+    return table, columns
 
 
 def _dataset(table: CsvTable, columns: list[str | None]) -> tablib.Dataset:
@@ -155,13 +179,8 @@ def csv_import(
     """
     resource_class = IMPORT_RESOURCES[kind]
     result = ImportResult(kind=kind, dry_run=dry_run)
-    table = csv_table_read(data)
-    result.file_errors += [RowError(p.line, p.column, p.message) for p in table.problems]
-    columns = _columns(resource_class, table.header, result)
-    result.columns = [name for name in columns if name]
-    missing = [name for name in resource_class.key_columns() if name not in columns]
-    if missing:
-        result.file_errors += [RowError(1, name, f"the header has no {name!r} column") for name in missing]
+    table, columns = _table_columns(resource_class, data, result)
+    if columns is None:
         return result
     canonical = dict(zip(table.header, columns, strict=False))
     resource = resource_class(
@@ -182,4 +201,70 @@ def csv_import(
         # import-export rolls the whole import back after an unexpected error: say so rather than count rows.
         result.file_errors.append(RowError(1, "", "nothing was imported: an unexpected error stopped the import"))
         result.rows = [row for row in result.rows if row.status == RowStatus.ERROR]
+    return result
+
+
+@dataclass(frozen=True)
+class RowWritten:
+    status: str  # RowStatus.NEW, UPDATED or SKIPPED
+    label: str
+    note: str = ""
+
+
+class _RowNotWritten(Exception):
+    """Undoes a row's savepoint: the reader could not read all of it, so it was only checked."""
+
+
+def _row_problems_of(error: ValidationError, line: int, *, unreadable: set[str]) -> list[RowError]:
+    return [
+        RowError(line, "" if name == NON_FIELD_ERRORS else name, message)
+        for name, messages in error.message_dict.items()
+        if name not in unreadable
+        for message in messages
+    ]
+
+
+def csv_rows_import(
+    *,
+    kind: str,
+    columns_class: type[CsvResource],
+    data: bytes,
+    row_write: Callable[[dict[str, str]], RowWritten],
+    dry_run: bool = False,
+) -> ImportResult:
+    """Import a CSV file whose rows `row_write` checks and writes, one savepoint each.
+
+    `row_write` gets the row's cells by column (stripped; '' when empty) and raises a ValidationError
+    by column for a bad row. A row the reader could not wholly read is checked (its other problems are
+    listed too) but never written. With dry_run everything is rolled back once the report is made.
+    """
+    result = ImportResult(kind=kind, dry_run=dry_run)
+    table, columns = _table_columns(columns_class, data, result)
+    if columns is None:
+        return result
+    canonical = dict(zip(table.header, columns, strict=False))
+    with transaction.atomic():
+        for row in table.rows:
+            unreadable = {canonical.get(problem.column) for problem in row.problems} - {None}
+            problems = [RowError(p.line, p.column, p.message) for p in row.problems]
+            cells = {
+                name: "" if name in unreadable else cell.strip()
+                for cell, name in zip(row.cells, columns, strict=False)
+                if name
+            }
+            try:
+                with transaction.atomic():
+                    written = row_write(cells)
+                    if problems:
+                        raise _RowNotWritten
+            except _RowNotWritten:
+                pass
+            except ValidationError as error:
+                problems += _row_problems_of(error, row.line, unreadable=unreadable)
+            if problems:
+                result.rows.append(RowOutcome(row.line, RowStatus.ERROR, problems=tuple(problems)))
+            else:
+                result.rows.append(RowOutcome(row.line, written.status, written.label, note=written.note))
+        if dry_run:
+            transaction.set_rollback(True)
     return result

@@ -31,7 +31,10 @@ ROLE_PERMISSIONS: dict[Role, list[tuple[str, str, tuple[str, ...]]]] = {
         ("leads", "lead", ("view", "add", "change")),
         ("leads", "account", ("view", "add", "change")),
         ("leads", "campaign", ("view", "add", "change")),
-        *[("leads", model, ("view",)) for model in _READ_MODELS],
+        # Outcomes from the CRM (CSV, API): what their definitions are validated against.
+        # Recording one again with changed data updates it, hence change.
+        ("leads", "outcome", ("view", "add", "change")),
+        *[("leads", model, ("view",)) for model in _READ_MODELS if model != "outcome"],
         # Marketing ops own the scoring definitions (drafts; published ones are immutable).
         ("scoring", "ruleversion", ("view", "add", "change", "delete")),
         ("scoring", "rule", ("view", "add", "change", "delete")),

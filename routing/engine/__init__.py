@@ -10,7 +10,8 @@ hours, time zone and holidays, which the RepState it already holds carries.
 | module | what |
 | --- | --- |
 | `facts.py` | the frozen inputs: Territory, RoutingRule, RoutingPolicy, RoutingFacts, RepState, Queue... |
-| `policy.py` | validate and compile a policy (cached by content hash); `match_rule`, `decide`, `decision_pick` |
+| `policy.py` | validate and compile a policy (cached by content hash) |
+| `decision.py` | `match_rule`, `decide`, `decision_pick`: the `Decision` and its audit |
 | (`conditions/explain.py`) | `explain_condition`: the decisive comparison of a condition, in words (re-exported here) |
 | `territory.py` | `territory_match` |
 | `rotation.py` | round robin, weighted round robin, least loaded; `starting_assigned_count` |
@@ -20,6 +21,16 @@ hours, time zone and holidays, which the RepState it already holds carries.
 
 from conditions.explain import compile_explainer, explain_condition
 from routing.engine.availability import Availability, rep_availability
+from routing.engine.decision import (
+    Decision,
+    RepCheck,
+    RuleCheck,
+    RuleMatch,
+    Turn,
+    decide,
+    decision_pick,
+    match_rule,
+)
 from routing.engine.facts import (
     PRIORITIES,
     ROOTS,
@@ -35,16 +46,8 @@ from routing.engine.facts import (
 )
 from routing.engine.policy import (
     CompiledPolicy,
-    Decision,
-    RepCheck,
     RoutingPolicyError,
-    RuleCheck,
-    RuleMatch,
-    Turn,
     compile_policy,
-    decide,
-    decision_pick,
-    match_rule,
     policy_hash,
     validate_policy,
     validate_rule,

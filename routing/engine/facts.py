@@ -1,7 +1,7 @@
 """The inputs of the routing policy: frozen dataclasses that services build from rows.
 
 Nothing here touches a database. Services load the rules, queues, members and reps, build
-these, call `decide` (policy.py) and persist the `Decision` and its `to_dict()` audit.
+these, call `decide` (decision.py) and persist the `Decision` and its `to_dict()` audit.
 
 Instants are aware datetimes (UTC from the database is fine); ids are whatever the models
 use (ints in Qualify) and are only compared and echoed back.

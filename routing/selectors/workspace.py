@@ -257,9 +257,9 @@ def _activity_entry(activity: Activity) -> TimelineEntry:
 
 
 def _outcome_entry(outcome: Outcome) -> TimelineEntry:
-    detail = f"{outcome.amount:,.0f} {outcome.currency}" if outcome.amount is not None else ""
-    if outcome.lead_id is None:
-        detail = " · ".join(part for part in (detail, "recorded on the account") if part)
+    amount = f"{outcome.amount:,.0f} {outcome.currency}" if outcome.amount is not None else ""
+    on_account = "recorded on the account" if outcome.lead_id is None else ""
+    detail = " · ".join(part for part in (amount, on_account, outcome.external_id or "") if part)
     return TimelineEntry(
         kind="outcome",
         label="Outcome",
@@ -281,7 +281,8 @@ def lead_timeline_page(*, lead: Lead, page: int = 1, page_size: int = TIMELINE_P
     wanted = page * page_size + 1
     outcomes_of_lead = Q(lead_id=lead.id)
     if lead.account_id is not None:
-        outcomes_of_lead |= Q(account_id=lead.account_id, lead__isnull=True)
+        # The account's own outcomes; not one naming a person who is not known yet (not this lead).
+        outcomes_of_lead |= Q(account_id=lead.account_id, lead__isnull=True, lead_email__isnull=True)
     sources = [
         map(
             _event_entry,

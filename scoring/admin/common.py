@@ -34,27 +34,6 @@ def rule_reads_as(kind: str, rule: dict) -> str:
     return sentence + (" Would not save today: " + "; ".join(unknown) if unknown else "")
 
 
-def evidence_text(evidence: dict) -> str:
-    """Evidence of a rule hit or PQL match in one line: attribute values, event ids, counts."""
-    if not isinstance(evidence, dict):
-        return ""
-    parts = []
-    for key, value in evidence.items():
-        if key == "values" and isinstance(value, dict):
-            parts.extend(f"{field} = {shown!r}" for field, shown in value.items())
-        elif key == "event_ids" and isinstance(value, list):
-            parts.append("events " + ", ".join(f"#{event_id}" for event_id in value))
-        elif key == "matched":
-            parts.append(f"{value} matched")
-        elif key == "last_days_ago":
-            parts.append(f"latest {value:g} days ago")
-        elif key == "decayed_from":
-            parts.append(f"{value:g} points before decay")
-        else:
-            parts.append(f"{key.replace('_', ' ')}: {value}")
-    return " · ".join(parts)
-
-
 def rescore_progress_text(version: RuleVersion) -> str:
     if not version.rescore_started_at:
         return "-"

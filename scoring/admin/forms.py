@@ -1,5 +1,7 @@
 """The forms marketing ops edit rules and versions with, and the rule examples shown under them."""
 
+import json
+
 from django import forms
 from django.core.exceptions import ValidationError
 
@@ -12,7 +14,7 @@ from scoring.services import (
 
 # --- Rule versions and their rules ----------------------------------------------------------
 
-DEFINITION_HELP = "The rule as JSON; name, description and points come from their own columns. Examples below."
+DEFINITION_HELP = "The rule as JSON; name, description and points come from their own fields. Examples below."
 
 # Shown under the rules of an editable version: one working example per kind and shape.
 DEFINITION_EXAMPLES = [
@@ -71,27 +73,43 @@ class RuleForm(forms.ModelForm):
             "position": forms.NumberInput(attrs={"class": "rule-position"}),
         }
 
+    # Keys of traits and event properties seen in the data, by family; the inline sets them per request.
+    condition_keys: dict[str, list[str]] = {}
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        for field_name in ("kind", "name", "points", "position", "description", "definition"):
+            # Name each control for screen readers, whichever way the inline lays the rules out.
+            self.fields[field_name].widget.attrs.setdefault("aria-label", str(self.fields[field_name].label))
         definition = self.instance.definition if self.instance.pk else {}
         when = definition.get("when") if isinstance(definition, dict) else None
-        builder = condition_to_builder(when)
-        for field_name in ("kind", "name", "points", "position", "description", "definition"):
-            # The tabular inline labels its columns in the table head only: name each control for screen readers.
-            self.fields[field_name].widget.attrs.setdefault("aria-label", str(self.fields[field_name].label))
+        self.fields["condition"].initial = when
         widget = self.fields["condition"].widget
         widget.kind = self.instance.kind if self.instance.pk else ""
-        self.fields["condition"].initial = when
+        widget.keys = self.condition_keys
+        name = self.add_prefix("condition")
+        source = self.data.get(f"{name}-source") if self.is_bound else None
+        source = source if source in ("form", "json") else "unchanged"
+        if self.is_bound:
+            # After a refused save, show what was posted, not what is stored, with each part's error beside it:
+            # the builder as posted, or drawn from the JSON when that was edited last.
+            widget.kind = self.data.get(self.add_prefix("kind"), widget.kind)
+            try:
+                posted = json.loads(self.data.get(self.add_prefix("definition")) or "{}")
+            except ValueError:
+                posted = None
+            if isinstance(posted, dict):
+                definition = posted
+                when = posted.get("when") if source == "json" else when
+        widget.definition = definition if isinstance(definition, dict) else {}
+        widget.source = source
+        builder = builder_from_data(self.data, name) if source == "form" else condition_to_builder(when)
         if builder is None:
-            # The form cannot show it (nested deeper): open the JSON, with a note in the builder.
+            # The form cannot show it: open the JSON, with a note in the builder.
             widget.expressible = False
             self.fields["definition"].widget.is_open = True
         else:
             widget.builder = builder
-        name = self.add_prefix("condition")
-        if self.is_bound and self.data.get(f"{name}-source") == "form":
-            # After a refused save, show what was posted, not what is stored.
-            widget.builder, widget.expressible, widget.edited = builder_from_data(self.data, name), True, True
 
     def clean(self):
         cleaned = super().clean()

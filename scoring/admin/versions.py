@@ -11,22 +11,26 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
-from conditions import CATALOGUE
 from leads.models import Lead
 from scoring.admin.common import (
     ScoringPermissions,
     can_edit_scoring,
     can_view_scoring,
-    evidence_text,
     rescore_progress_text,
     rule_reads_as,
 )
-from scoring.admin.condition_form import builder_from_data, builder_read_back, catalogue_for_rule, field_operators
+from scoring.admin.condition_form import field_operators
+from scoring.admin.condition_views import (
+    condition_builder,
+    condition_words,
+    preview_column,
+    suggestions_for,
+    value_lists,
+)
 from scoring.admin.forms import DEFINITION_EXAMPLES, DEFINITION_HELP, RuleForm, RuleVersionForm, example_rule
 from scoring.engine import diff
 from scoring.models import PublishedVersionError, Rule, RuleKind, RuleVersion, VersionStatus
 from scoring.selectors import rule_as_engine_dict, rule_version_document, rule_version_live
-from scoring.selectors_suggestions import condition_value_suggestions
 from scoring.services import (
     lead_score_preview,
     rule_version_check,
@@ -46,13 +50,17 @@ class RuleFormSet(BaseInlineFormSet):
             form.fields["DELETE"].widget.attrs["aria-label"] = "Delete this rule"
 
 
-class RuleInline(admin.TabularInline):
+class RuleInline(admin.StackedInline):
+    """Each rule as a card: its name, kind and points on one line, then its condition across the
+    full width (a table cell was too narrow to read a field name), the JSON, its words."""
+
     model = Rule
     form = RuleForm
     formset = RuleFormSet
     extra = 0
     fields = ["kind", "name", "points", "position", "description", "condition", "definition", "reads_as"]
     readonly_fields = ["reads_as"]
+    classes = ["rule-cards"]
 
     def get_queryset(self, request):
         # In the order a lead is read: who they are, what they did, what counts against, then PQL paths.
@@ -64,13 +72,23 @@ class RuleInline(admin.TabularInline):
         # The condition form is for editing; a read-only version shows the JSON and its words.
         return fields if self._can_edit(request, obj) else [field for field in fields if field != "condition"]
 
+    def get_fieldsets(self, request, obj=None):
+        fields = self.get_fields(request, obj)
+        lines = [("kind", "name", "points", "position"), "condition", "definition", ("description", "reads_as")]
+        shown = [line for line in lines if isinstance(line, tuple) or line in fields]
+        return [(None, {"fields": shown})]
+
     def get_formset(self, request, obj=None, **kwargs):
+        if self._can_edit(request, obj):
+            # The field picker offers the trait and property keys seen in the data.
+            kwargs["form"] = type("RuleForm", (self.form,), {"condition_keys": suggestions_for(request).keys})
         formset = super().get_formset(request, obj, **kwargs)
 
         formset.form.base_fields["definition"].help_text = DEFINITION_HELP
         return formset
 
-    @admin.display(description="Reads as")
+    # As saved: the builder's own words follow the edits before they are saved.
+    @admin.display(description="Rule as saved")
     def reads_as(self, obj) -> str:
         if obj is None or obj.pk is None:
             return "-"
@@ -214,9 +232,8 @@ class RuleVersionAdmin(ScoringPermissions, admin.ModelAdmin):
             is_nav_sidebar_enabled=False,
             can_edit_scoring=can_edit_scoring(request.user),
             live_version=rule_version_live(),
-            condition_suggestions=sorted(condition_value_suggestions().items())
-            if can_edit_scoring(request.user)
-            else [],
+            condition_suggestions=value_lists(suggestions_for(request)) if can_edit_scoring(request.user) else [],
+            condition_keys=sorted(suggestions_for(request).keys.items()) if can_edit_scoring(request.user) else [],
             condition_operators=field_operators(),
             definition_examples=[
                 (kind, json.dumps(example), rule_reads_as(kind, example_rule(kind, example)))
@@ -244,7 +261,8 @@ class RuleVersionAdmin(ScoringPermissions, admin.ModelAdmin):
             path("<int:version_id>/publish/", view(self.publish_view), name="scoring_ruleversion_publish"),
             path("<int:version_id>/changes/", view(self.changes_view), name="scoring_ruleversion_changes"),
             path("<int:version_id>/preview/", view(self.preview_view), name="scoring_ruleversion_preview"),
-            path("condition-words/", view(self.condition_words_view), name="scoring_ruleversion_condition_words"),
+            path("condition-words/", view(condition_words), name="scoring_ruleversion_condition_words"),
+            path("condition-builder/", view(condition_builder), name="scoring_ruleversion_condition_builder"),
         ]
         return custom + super().get_urls()
 
@@ -334,26 +352,6 @@ class RuleVersionAdmin(ScoringPermissions, admin.ModelAdmin):
             changes=changes,
         )
 
-    def condition_words_view(self, request):
-        """The rule editor reads a built condition back in words, or says which clause is wrong (htmx)."""
-        if not can_edit_scoring(request.user):
-            raise PermissionDenied
-        name = request.GET.get("name", "")
-        prefix = name.removesuffix("-condition")
-        try:
-            definition = json.loads(request.GET.get(f"{prefix}-definition") or "{}")
-        except ValueError:
-            definition = {}
-        catalogue = catalogue_for_rule(request.GET.get(f"{prefix}-kind", ""), definition)
-        builder = builder_from_data(request.GET, name)
-        read_back = builder_read_back(builder, catalogue=catalogue)
-        rows = range(len(request.GET.getlist(f"{name}-row")))
-        return TemplateResponse(
-            request,
-            "admin/scoring/ruleversion/condition_words.html",
-            {"name": name, "rows": [(index, read_back["row_errors"].get(index, [])) for index in rows], **read_back},
-        )
-
     def preview_view(self, request, version_id: int):
         """Pick a lead, then see what the live version and this one score for it, side by side."""
         version = self._version(request, version_id)
@@ -375,7 +373,7 @@ class RuleVersionAdmin(ScoringPermissions, admin.ModelAdmin):
             compared = [live, version] if live and live.pk != version.pk else [version]
             for shown in compared:
                 result = lead_score_preview(lead=lead, version=shown)
-                column = _preview_column(shown, result, is_live=shown.status == VersionStatus.PUBLISHED)
+                column = preview_column(shown, result, is_live=shown.status == VersionStatus.PUBLISHED)
                 # Each rule that fired reads as words too, as the editor showed it.
                 words = {rule.name: rule_reads_as(rule.kind, rule_as_engine_dict(rule)) for rule in shown.rules.all()}
                 for hit in column["hits"]:
@@ -393,41 +391,3 @@ class RuleVersionAdmin(ScoringPermissions, admin.ModelAdmin):
             lead=lead,
             columns=columns,
         )
-
-
-def _suggestions_with_examples() -> list[tuple[str, list[str]]]:
-    """Values seen in the data for each field, or the catalogue's examples where none were seen."""
-    seen = condition_value_suggestions()
-    return [
-        (field.name, seen.get(field.name) or [str(example) for example in field.examples])
-        for field in CATALOGUE.fields
-        if not field.is_family and (seen.get(field.name) or field.examples)
-    ]
-
-
-def _preview_column(version: RuleVersion, result, *, is_live: bool) -> dict:
-    return {
-        "version": version,
-        "is_live": is_live,
-        "result": result,
-        "total_change": None,
-        "hits": [
-            {
-                "name": hit.name,
-                "kind": hit.kind,
-                "bucket": hit.bucket,
-                "points": hit.points,
-                "count": hit.count,
-                "evidence": evidence_text(hit.evidence),
-            }
-            # Fit first, then engagement; within each, what weighs most first.
-            for hit in sorted(result.hits, key=lambda hit: (hit.bucket != "fit", -abs(hit.points)))
-        ],
-        "pql_matches": [
-            {"name": match.name, "summary": match.summary, "evidence": evidence_text(match.evidence)}
-            for match in result.pql_matches
-        ],
-    }
-
-
-# --- Scores (read-only records) -------------------------------------------------------------

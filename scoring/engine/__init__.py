@@ -7,10 +7,11 @@ the top-level `conditions` package for the condition language and field catalogu
 
 from conditions.describe import describe_condition
 from conditions.language import OPERATORS, compile_condition, validate_condition
+from scoring.engine.accounts import AccountScoreResult, LeadPart, account_roll_up
 from scoring.engine.defaults import DEFAULT_RULES, default_rules
 from scoring.engine.describe import describe
 from scoring.engine.diff import diff
-from scoring.engine.evaluate import evaluate
+from scoring.engine.evaluate import evaluate, evaluate_account_paths
 from scoring.engine.facts import AccountFacts, EventFacts, LeadFacts, PqlMatch, RuleHit, ScoreResult, ScoringFacts
 from scoring.engine.rules import (
     CompiledVersion,
@@ -26,14 +27,17 @@ __all__ = [
     "OPERATORS",
     "DEFAULT_RULES",
     "AccountFacts",
+    "AccountScoreResult",
     "CompiledVersion",
     "EventFacts",
     "LeadFacts",
+    "LeadPart",
     "PqlMatch",
     "RuleHit",
     "RuleValidationError",
     "ScoreResult",
     "ScoringFacts",
+    "account_roll_up",
     "check_version",
     "compile_condition",
     "compile_version",
@@ -43,6 +47,7 @@ __all__ = [
     "describe_condition",
     "diff",
     "evaluate",
+    "evaluate_account_paths",
     "validate_condition",
     "validate_rule",
     "validate_version",

@@ -219,6 +219,13 @@ def _evaluate_paths(
     return tuple(matches)
 
 
+def evaluate_account_paths(compiled: CompiledVersion, facts: ScoringFacts, *, fit: float) -> tuple[PqlMatch, ...]:
+    """The PQL paths an account satisfies on its own, with no person: those with scope "account"
+    over `facts.events` (its events) and its seat history; a path with scope "lead" needs a
+    person to do it. A path's `fit_min` is compared with the account's `fit`."""
+    return _evaluate_paths(compiled, facts, (), fit, facts.now.timestamp())
+
+
 # --- the one-line why ---------------------------------------------------------------------
 
 

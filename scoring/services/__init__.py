@@ -6,6 +6,7 @@ build facts (selectors), call the engine, persist the result and its audit.
 owns scores (a lead's, a batch's stale leads, a whole publish's slices).
 """
 
+from scoring.services.accounts import accounts_roll_up_again, accounts_with_stage_moves
 from scoring.services.rescoring import (
     RESCORE_CHUNK_SIZE,
     SCORING_ACTOR,
@@ -37,6 +38,8 @@ __all__ = [
     "RESCORE_CHUNK_SIZE",
     "SCORING_ACTOR",
     "RescoreResult",
+    "accounts_roll_up_again",
+    "accounts_with_stage_moves",
     "lead_score_preview",
     "leads_mark_for_rescore",
     "leads_rescore",

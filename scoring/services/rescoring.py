@@ -28,6 +28,7 @@ from scoring.selectors import (
     rule_version_live,
     scoring_facts_for_leads,
 )
+from scoring.services.accounts import accounts_rescore
 
 RESCORE_CHUNK_SIZE = 1000
 SCORING_ACTOR = "scoring"
@@ -41,16 +42,19 @@ class RescoreResult:
     hot_lead_ids: tuple[int, ...] = ()
 
 
-def lead_score_preview(*, lead: Lead, version: RuleVersion, now: datetime | None = None) -> ScoreResult:
-    """What `version` would score for `lead` now, without saving anything."""
+def lead_score_preview(
+    *, lead: Lead, version: RuleVersion, now: datetime | None = None, as_of: datetime | None = None
+) -> ScoreResult:
+    """What `version` would score for `lead` now, or as of a past moment (`as_of`: only what
+    was known strictly before it), without saving anything."""
     compiled = rule_version_compiled(version)
-    now = now or timezone.now()
-    since = now - timedelta(days=compiled.max_window_days)
+    clock = as_of or now or timezone.now()
     lead = leads_for_scoring().get(id=lead.id)
     facts = scoring_facts_for_leads(
         leads=[lead],
-        now=now,
-        since=since,
+        now=None if as_of else clock,
+        as_of=as_of,
+        since=clock - timedelta(days=compiled.max_window_days),
         horizons=event_horizons(compiled),
         account_horizons=event_horizons(compiled, account_level=True),
     )[lead.id]
@@ -175,6 +179,8 @@ def _rescore_chunk(*, lead_ids: list[int], version: RuleVersion, now: datetime) 
             LeadScore.objects.filter(lead_id__in=unchanged).update(computed_at=now)
         bulk_insert(ScoreChange, _CHANGE_ROW, changes)
         leads_stage_transition_bulk(transitions=transitions)
+        # The accounts roll up from their leads as they now stand (scores and stages).
+        accounts_rescore(account_ids={lead.account_id for lead in leads if lead.account_id}, version=version, now=now)
     return RescoreResult(
         scored=len(leads),
         changed=len(changes),

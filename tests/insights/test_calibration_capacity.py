@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from insights.selectors.capacity import DEFAULT_TURNOVER_DAYS, team_capacity
+from insights.selectors.capacity import DEFAULT_TURNOVER_DAYS, team_capacity, team_capacity_explained
 from leads.models import Account
 from routing.models import Assignment, AssignmentStatus
 from tests.routing.world import make_account, make_lead, make_queue, make_rep, rep_user
@@ -43,7 +43,7 @@ def _assignments(reps, count: int, *, open_days: float, closed: bool = True, lea
 
 def test_without_history_an_assignment_is_taken_to_stay_open_three_weeks(reps):
     # when
-    capacity = team_capacity(period_days=42, now=NOW)
+    capacity = team_capacity_explained(period_days=42, now=NOW)
 
     # then the active reps' 30 slots turn over twice in 42 days
     assert (capacity.reps, capacity.slots, capacity.turnover_days) == (2, 30, DEFAULT_TURNOVER_DAYS)
@@ -56,7 +56,7 @@ def test_with_enough_closed_history_the_turnover_is_measured(reps):
     _assignments(reps, 20, open_days=3)
 
     # when
-    capacity = team_capacity(period_days=30, now=NOW)
+    capacity = team_capacity_explained(period_days=30, now=NOW)
 
     # then 30 slots, each freed every 3 days, work 300 leads in 30 days
     assert capacity.turnover_days == pytest.approx(3)
@@ -69,7 +69,7 @@ def test_a_history_of_mostly_open_assignments_is_not_measured_from_its_quick_clo
     _assignments(reps, 30, open_days=5, closed=False)
 
     # then the default holds
-    assert team_capacity(period_days=21, now=NOW).capacity == 30
+    assert team_capacity(period_days=21, now=NOW) == 30
 
 
 def test_for_accounts_the_leads_a_team_works_are_divided_by_the_leads_an_account_brings(reps):
@@ -77,7 +77,7 @@ def test_for_accounts_the_leads_a_team_works_are_divided_by_the_leads_an_account
     _assignments(reps, 20, open_days=3, leads_per_account=2)
 
     # when
-    capacity = team_capacity(period_days=30, unit="account", now=NOW)
+    capacity = team_capacity_explained(period_days=30, unit="account", now=NOW)
 
     # then
     assert capacity.leads_per_account == 2

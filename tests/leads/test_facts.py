@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from conditions import CATALOGUE, make_getter
 from conditions.language import MISSING
-from leads.facts import condition_facts
+from leads.facts import AccountAsOf, LeadAsOf, account_facts, condition_facts, lead_facts
 from leads.models import Account, Campaign, Lead, Stage
 from leads.services.sources import source_create
 from routing.services.assignments import lead_route_preview
@@ -149,3 +149,33 @@ def test_scoring_on_the_leads_source_kind_fires(ada, django_capture_on_commit_ca
     assert "Came through the product" in [hit.name for hit in preview.hits]
     stored = LeadScore.objects.get(lead=ada)
     assert "Came through the product" in [hit["name"] for hit in stored.explanation["hits"]]
+
+
+def test_as_of_a_past_moment_every_declared_field_comes_from_what_was_known_then(ada):
+    # given what was known of Ada and Acme five days ago (leads/selectors_as_of.py rebuilds it)
+    as_of = timezone.now() - timedelta(days=5)
+    lead = LeadAsOf(
+        email="ada@acme.io",
+        fields={"title": "Data Analyst", "country": "FR"},
+        traits={"plan_interest": "team"},
+        stage=Stage.NEW,
+        is_unsubscribed=False,
+        first_seen_at=ada.first_seen_at,
+    )
+    account = AccountAsOf(fields={"name": "Acme", "industry": "Retail", "employee_count": 40, "seats": 3}, traits={})
+
+    # when
+    facts = {
+        "lead": lead_facts(ada, as_of=as_of, known=lead),
+        "account": account_facts(ada.account, as_of=as_of, known=account),
+    }
+
+    # then the fields of then, not the rows of today; ownership unknown
+    assert facts["lead"]["title"] == "Data Analyst" and facts["lead"]["department"] == ""
+    assert facts["lead"]["stage"] == Stage.NEW and facts["lead"]["days_since_first_seen"] == 5
+    assert make_getter("lead.plan_interest")(facts) == "team"
+    assert facts["lead"]["has_owner"] is None and facts["account"]["has_owner"] is None
+    assert facts["account"]["segment"] == "smb" and facts["account"]["plan"] == ""
+    assert facts["account"]["domain"] == "acme.io"  # the account's identity
+    declared = {field.name.split(".", 1)[1] for field in CATALOGUE.fields if field.group in ("lead", "account")}
+    assert {name for name in declared if "." not in name} <= set(facts["lead"]) | set(facts["account"])

@@ -490,8 +490,9 @@ def test_preview_shows_the_live_and_the_draft_score_side_by_side(editor, live, d
     assert live_column["result"].total == buyer.score.total
     assert draft_column["result"].total > live_column["result"].total
     fired = {hit["name"]: hit for hit in draft_column["hits"]}
-    assert fired["Pricing page visit"]["evidence"].startswith("events #")
-    assert "lead.title = 'VP Data'" in fired["Target role"]["evidence"]
+    # the evidence reads as words, as on the score card, not as raw field names and event ids
+    assert fired["Pricing page visit"]["evidence"].startswith("Once in the last 30 days, the latest")
+    assert fired["Target role"]["evidence"] == "The lead's title is 'VP Data'."
     content = response.content.decode()
     assert f"Live: v{live.number}" in content and f"Draft: v{draft.number}" in content
 

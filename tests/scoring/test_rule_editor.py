@@ -17,6 +17,7 @@ from scoring.admin.condition_form import (
 from scoring.selectors_suggestions import condition_value_suggestions
 
 NAME = "rules-0-condition"
+DEPTH_FOUR = {"not": {"field": "lead.title", "op": "contains", "value": "intern"}}
 
 
 def _as_query(data: dict[str, list[str]]) -> QueryDict:
@@ -53,8 +54,44 @@ def _as_query(data: dict[str, list[str]]) -> QueryDict:
                 {"any": [{"field": "account.seats", "op": "gt", "value": 5}, {"field": "lead.phone", "op": "exists"}]},
             ]
         },
+        {
+            "any": [
+                {"field": "lead.country", "op": "eq", "value": "US"},
+                {
+                    "all": [
+                        {"field": "lead.seniority", "op": "eq", "value": "vp"},
+                        {
+                            "not": {
+                                "any": [
+                                    {"field": "account.industry", "op": "eq", "value": "Retail"},
+                                    {"all": [{"field": "account.seats", "op": "lt", "value": 3}, DEPTH_FOUR]},
+                                ]
+                            }
+                        },
+                    ]
+                },
+            ]
+        },
+        {
+            "all": [
+                {"field": "lead.traits.plan_interest", "op": "eq", "value": "enterprise"},
+                {"field": "account.traits.seats_wanted", "op": "gte", "value": 10},
+                {"field": "lead.traits.zip", "op": "eq", "value": "02139"},
+                {"field": "lead.traits.code", "op": "eq", "value": "5"},
+                {"field": "lead.traits.score", "op": "eq", "value": 5},
+            ]
+        },
     ],
-    ids=["word-list", "number-between", "number-comparison", "any-of-group", "not", "nested-group"],
+    ids=[
+        "word-list",
+        "number-between",
+        "number-comparison",
+        "any-of-group",
+        "not",
+        "nested-group",
+        "four-levels-deep",
+        "traits-by-key",
+    ],
 )
 def test_a_condition_round_trips_through_the_form(condition):
     # given
@@ -68,10 +105,17 @@ def test_a_condition_round_trips_through_the_form(condition):
     assert builder_to_condition(posted) == condition
 
 
-def test_a_condition_nested_deeper_than_the_form_opens_in_advanced_mode():
-    deep = {"all": [{"any": [{"all": [{"field": "lead.title", "op": "eq", "value": "VP"}]}]}]}
-
-    assert condition_to_builder(deep) is None
+@pytest.mark.parametrize(
+    "condition",
+    [
+        {"not": {"not": {"field": "lead.title", "op": "eq", "value": "VP"}}},
+        {"all": [{"field": "lead.title", "op": "eq", "value": None}]},
+        {"any": [{"all": [{"field": "lead.title", "op": "in", "value": ["Head, Data", "VP"]}]}]},
+    ],
+    ids=["double-not", "null-value", "comma-in-a-list-item"],
+)
+def test_a_condition_the_form_cannot_write_opens_in_advanced_mode(condition):
+    assert condition_to_builder(condition) is None
 
 
 @pytest.fixture

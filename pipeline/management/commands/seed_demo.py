@@ -11,12 +11,14 @@ from leads.demo.loader import (
     default_now,
     demo_accounts_assign_owners,
     demo_is_loaded,
+    demo_outcome_fields,
     demo_users_create,
     demo_world_load,
 )
 from leads.demo.world import MARKETING, WorldSpec
 from leads.models import Source
 from routing.demo import routing_demo_assignments, routing_demo_setup
+from routing.services.outcomes import REJECTED, outcomes_record
 
 
 def _aware_datetime(value: str) -> datetime:
@@ -106,6 +108,9 @@ class Command(BaseCommand):
                 if logins
                 else 0
             )
+            # Last, as the CRM reports them: closed-won leads are won, their assignments closed.
+            recorded = outcomes_record(items=demo_outcome_fields(report.demo_outcomes))
+            report.outcomes = sum(result.status != REJECTED for result in recorded)
         owned = report.owned + (demo_accounts_assign_owners() if options["users"] else 0)
         rate = report.messages / report.seconds if report.seconds else 0
         self.stdout.write(

@@ -78,6 +78,7 @@ def test_the_engine_imports_no_django_and_no_app_module_but_its_pure_helpers():
         "leads",
         "leads.emails",
         "leads.identity",
+        "leads.identity.accounts",
         "leads.identity.engine",
         "leads.identity.facts",
         "leads.identity.traits",
