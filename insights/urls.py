@@ -1,10 +1,12 @@
-"""The insights pages (/insights/...): conversion here; calibration and backtests join beside it."""
+"""The insights pages (/insights/...): conversion, calibration and what precedes buying (backtests are in the admin)."""
 
 from django.urls import path
 
-from insights.views import conversion
+from insights.views import calibration, conversion
 
 app_name = "insights"
 urlpatterns = [
     path("", conversion.conversion_page, name="conversion"),
+    path("calibration/", calibration.calibration_page, name="calibration"),
+    path("precedes/", calibration.precedes_page, name="precedes"),
 ]

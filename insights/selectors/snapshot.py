@@ -50,6 +50,7 @@ class Candidate:
     grade: str = ""
     is_hot: bool = False  # the outcome kinds within the horizon
     lead_ids: tuple[int, ...] = ()  # for an account: its candidate leads
+    pql_paths: frozenset[str] = frozenset()  # for an account: every path any of its leads is on
 
     @property
     def is_qualified(self) -> bool:
@@ -229,6 +230,7 @@ def _accounts(lead_candidates, by_lead, by_account) -> tuple[Candidate, ...]:
                 grade=best.grade,
                 is_hot=any(c.is_hot for _, c in pairs),
                 lead_ids=tuple(lead.id for lead, _ in pairs),
+                pql_paths=frozenset(c.pql_path for _, c in pairs if c.pql_path),
             )
         )
     return tuple(accounts)

@@ -1,0 +1,179 @@
+"""Pages for managers and marketing ops: calibration (/insights/calibration/) and what precedes
+buying (/insights/precedes/).
+
+Plain GET forms that work without JavaScript; the charts are drawn by
+static/insights/calibration.js from the JSON beside each canvas (json_script, so nothing inline
+under the CSP), each with its numbers in a table. Computed on request: a calibration is two
+rescores as of past dates (a few seconds on the demo world).
+"""
+
+from django import forms
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from insights.selectors import calibration as calibration_selectors
+from insights.selectors import precedes as precedes_selectors
+from insights.selectors.snapshot import UNITS
+from qualify_site.roles import Role, user_has_role
+from scoring.models import RuleVersion
+from scoring.selectors import rule_version_live
+
+UNIT_CHOICES = [(unit, f"{unit.title()}s") for unit in UNITS]
+POSITIVE_CHOICES = [("won", "Won (closed-won)"), ("opportunity", "Opportunity (or a closed deal)")]
+OBJECTIVE_CHOICES = [
+    ("f1", "F1: precision and recall alike"),
+    ("f2", "F2: recall counts twice"),
+    ("capacity", "Fill the team's capacity"),
+]
+DATE_WIDGET = forms.DateInput(attrs={"type": "date"})
+
+
+def _check_may_read(user) -> None:
+    if not user_has_role(user, Role.MANAGER, Role.MARKETING_OPS, Role.ADMIN):
+        raise PermissionDenied("Only managers, marketing ops and admins read insights.")
+
+
+def _check_date(value):
+    if value and (value < calibration_selectors.EARLIEST_AS_OF or value > timezone.localdate()):
+        raise forms.ValidationError(f"Give a date from {calibration_selectors.EARLIEST_AS_OF:%Y-%m-%d} to today.")
+    return value
+
+
+class CalibrationForm(forms.Form):
+    version = forms.ModelChoiceField(
+        queryset=RuleVersion.objects.order_by("-number"), required=False, empty_label="The live version"
+    )
+    unit = forms.ChoiceField(choices=UNIT_CHOICES, initial="lead")
+    as_of = forms.DateField(required=False, label="As of", widget=DATE_WIDGET, help_text="Default: a horizon ago.")
+    horizon = forms.IntegerField(
+        min_value=1,
+        max_value=calibration_selectors.MAX_HORIZON_DAYS,
+        initial=calibration_selectors.DEFAULT_HORIZON_DAYS,
+        label="Horizon (days)",
+    )
+    capacity = forms.IntegerField(
+        min_value=0, max_value=calibration_selectors.MAX_CAPACITY, required=False, help_text="Default: the team's."
+    )
+    objective = forms.ChoiceField(choices=OBJECTIVE_CHOICES, initial="f1", label="Suggest a threshold for")
+    positive = forms.ChoiceField(choices=POSITIVE_CHOICES, initial="won", label="Converted means")
+
+    def clean_as_of(self):
+        return _check_date(self.cleaned_data.get("as_of"))
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("version") and "version" not in self.errors:
+            data["version"] = rule_version_live()
+            if data["version"] is None:
+                self.add_error("version", "No version is live: choose one.")
+        return data
+
+
+class PrecedesForm(forms.Form):
+    before = forms.DateField(required=False, label="Wins before", widget=DATE_WIDGET, help_text="Default: today.")
+    window = forms.IntegerField(
+        min_value=1,
+        max_value=precedes_selectors.MAX_WINDOW_DAYS,
+        initial=precedes_selectors.DEFAULT_WINDOW_DAYS,
+        label="Window (days)",
+    )
+    unit = forms.ChoiceField(choices=[("account", "Accounts"), ("lead", "Leads")], initial="account")
+    positive = forms.ChoiceField(choices=POSITIVE_CHOICES, initial="won", label="Buying means")
+
+    def clean_before(self):
+        return _check_date(self.cleaned_data.get("before"))
+
+
+def _bound(form_class, request):
+    """The form bound to the query, with the initial values for what the query leaves out."""
+    data = {name: field.initial for name, field in form_class.base_fields.items() if field.initial is not None}
+    data.update({key: value for key, value in request.GET.items() if value != ""})
+    return form_class(data)
+
+
+def _status(form, request) -> int:
+    """400 for a query in error; the page opened bare (no live version yet) is 200 with the form's word."""
+    return 200 if form.is_valid() or not request.GET else 400
+
+
+def _percent(value: float | None) -> float | None:
+    return None if value is None else round(100 * value, 1)
+
+
+def calibration_charts(report: dict) -> dict:
+    """The three charts' data, as calibration.js draws them."""
+    distribution = report["distribution"]
+    reliability = report["probabilities"].get("reliability") or []
+    return {
+        "distribution": {
+            "labels": [f"{bin['low']:.0f} to {bin['high']:.0f}" for bin in distribution],
+            "datasets": {
+                "Converted": [bin["converted"] for bin in distribution],
+                "Not converted": [bin["not_converted"] for bin in distribution],
+            },
+        },
+        "bands": {
+            "labels": [str(band["band"]) for band in report["bands"]],
+            "datasets": {"Converted (%)": [_percent(band["converted"]["rate"]) for band in report["bands"]]},
+            "base": _percent(report["base_rate"]["rate"]),
+        },
+        "reliability": {
+            "points": [
+                {
+                    "x": _percent(bin["mean_predicted"]),
+                    "y": _percent(bin["observed"]["rate"]),
+                    "n": bin["observed"]["total"],
+                }
+                for bin in reliability
+            ],
+        },
+    }
+
+
+@login_required
+@require_GET
+def calibration_page(request):
+    _check_may_read(request.user)
+    form = _bound(CalibrationForm, request)
+    report = charts = None
+    if form.is_valid():
+        data = form.cleaned_data
+        horizon = data["horizon"]
+        as_of = data["as_of"] or calibration_selectors.default_as_of(timezone.localdate(), horizon)
+        report = calibration_selectors.calibration_get(
+            version=data["version"],
+            as_of=calibration_selectors.start_of_day(as_of),
+            horizon_days=horizon,
+            unit=data["unit"],
+            capacity=data["capacity"],
+            objective=data["objective"],
+            positive=data["positive"],
+            now=timezone.now(),
+        )
+        report["version"] = data["version"]
+        charts = calibration_charts(report)
+    status = _status(form, request)
+    return render(
+        request, "insights/calibration.html", {"form": form, "report": report, "charts": charts}, status=status
+    )
+
+
+@login_required
+@require_GET
+def precedes_page(request):
+    _check_may_read(request.user)
+    form = _bound(PrecedesForm, request)
+    report = None
+    if form.is_valid():
+        data = form.cleaned_data
+        report = precedes_selectors.precedes_report(
+            before=calibration_selectors.start_of_day(data["before"] or timezone.localdate()),
+            window_days=data["window"],
+            unit=data["unit"],
+            positive=data["positive"],
+        )
+    status = _status(form, request)
+    return render(request, "insights/precedes.html", {"form": form, "report": report}, status=status)
