@@ -103,17 +103,21 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--no-pages", action="store_true", help="Skip the page benchmarks (phase 5).")
     parser.add_argument(
         "--only",
-        choices=["pages"],
-        help="pages: build and score the world (--rescore-leads, --rescore-events), then time the pages only.",
+        choices=["pages", "insights"],
+        help="pages: build and score the world (--rescore-leads, --rescore-events), then time the pages only; "
+        "insights: the same world, then time a backtest and a suggested version only.",
     )
     parser.add_argument(
         "--reuse-world",
         action="store_true",
-        help="With --only pages: keep the database and the scored world an earlier --only pages run left.",
+        help="With --only: keep the database and the scored world an earlier --only run left.",
     )
+    parser.add_argument("--no-insights", action="store_true", help="Skip the backtest and suggested version (5b).")
+    from insights_bench import add_insights_arguments
     from pages_bench import add_pages_arguments  # bench/ is on sys.path when run as a script
     from routing_bench import add_routing_arguments
 
+    add_insights_arguments(parser)
     add_pages_arguments(parser)
     add_routing_arguments(parser)
     return parser.parse_args(argv)
@@ -352,8 +356,8 @@ def bench_environment(options: argparse.Namespace, *, recreate: bool = True) -> 
 
 
 def run(options: argparse.Namespace, figures: Figures, processes: Processes, work: Path) -> None:
-    if options.only == "pages":
-        pages_only(options, figures, processes, work)
+    if options.only:
+        only_phase(options, figures, processes, work)
         return
     bench_url, env = bench_environment(options)
     import django
@@ -424,13 +428,16 @@ def run(options: argparse.Namespace, figures: Figures, processes: Processes, wor
         # 5. Issue 9: the pages, on the scored world (before routing's phases empty the lead tables).
         if not options.no_pages:
             page_figures(options, figures, work, env)
+        # 5b. Issue 11: a backtest and a suggested version on the same world and its outcomes.
+        if not options.no_insights:
+            insights_phase(options, figures, work, env)
 
     # 6. Issue 4.
     routing_figures(options, figures, processes, work, env)
 
 
-def pages_only(options, figures, processes, work) -> None:
-    """Phase 4's world (built and scored, or kept with --reuse-world), then phase 5 alone."""
+def only_phase(options, figures, processes, work) -> None:
+    """Phase 4's world (built and scored, or kept with --reuse-world), then phase 5 or 5b alone."""
     bench_url, env = bench_environment(options, recreate=not options.reuse_world)
     import django
     import redis
@@ -451,8 +458,19 @@ def pages_only(options, figures, processes, work) -> None:
         figures["pages_world_leads"] = count("SELECT count(*) FROM leads_lead")
         figures["pages_world_events"] = count("SELECT count(*) FROM leads_event")
         if not Source.objects.exists() or not count("SELECT count(*) FROM scoring_leadscore"):
-            raise RuntimeError("--reuse-world needs a scored world: run --only pages without it first")
-    page_figures(options, figures, work, env)
+            raise RuntimeError("--reuse-world needs a scored world: run --only without it first")
+    if options.only == "pages":
+        page_figures(options, figures, work, env)
+    else:
+        insights_phase(options, figures, work, env)
+
+
+def insights_phase(options, figures, work, env) -> None:
+    """Issue 11: `backtest_seconds`, `suggest_version_seconds` (target: under 120 s each, one process,
+    100k leads, 2M events). See bench/insights_bench.py."""
+    from insights_bench import insights_figures
+
+    insights_figures(options, figures, work, env)
 
 
 def page_figures(options, figures, work, env) -> None:
