@@ -30,6 +30,7 @@ def test_it_measures_ingest_processing_scoring_and_a_full_rescore_and_prints_eac
     command = [sys.executable, "bench/run.py", "--events", "2000", "--clients", "2", "--web-workers", "1"]
     command += ["--rescore-leads", "300", "--rescore-events", "3000", "--routing-leads", "100", "--load-seconds", "4"]
     command += ["--page-reps", "3", "--page-open", "6", "--page-history", "2", "--page-requests", "3"]
+    command += ["--insights-capacity", "30"]
     command += ["--database", database, "--redis-url", "redis://127.0.0.1:6379/13"]
 
     # when
@@ -57,4 +58,8 @@ def test_it_measures_ingest_processing_scoring_and_a_full_rescore_and_prints_eac
     assert int(figures["full_rescore_leads"]) >= 300 and int(figures["full_rescore_events"]) >= 3000
     assert float(figures["queue_page_p95_ms"]) > 0 and float(figures["lead_page_p95_ms"]) > 0
     assert "manager_board_p95_ms" in figures
+    # the backtest and the suggestion ran as operators run them (a tiny world may be too young to learn from)
+    assert float(figures["backtest_seconds"]) > 0 and int(figures["backtest_candidates"]) > 0
+    assert float(figures["suggest_version_seconds"]) > 0
+    assert "backtest_suggested_precision_at_capacity" in figures or "suggest_version_refused" in figures
     assert results.read_text().count("\n") > len(FIGURES)
