@@ -5,7 +5,7 @@ by a task (eagerly here, as the request commits): the page first says "Computing
 poll swaps the figures in, charts drawn.
 
 Headless Chromium at 1280 x 800. With QUALIFY_SCREENSHOTS=DIR the pages are saved there
-(calibration*.png, precedes.png, full page).
+(calibration*.png, precedes*.png, full page).
 """
 
 import os
@@ -84,6 +84,8 @@ def test_a_manager_reads_what_precedes_buying_with_what_does_not_predict_marked(
 
     # then "Computing…" first, then (polled by htmx) the figures in its place
     assert "Computing…" in page.locator("#insights-report").inner_text()
+    assert _serious_violations(page) == []
+    _screenshot(page, "precedes-computing.png")
     page.wait_for_selector("#behaviours-table", timeout=10_000)
     assert page.get_by_role("heading", name="Behaviours events, and their notable property values").count() == 1
     assert page.locator("table.precedes tbody tr").count() > 0
