@@ -215,7 +215,8 @@ def _computed(report: InsightReport) -> dict:
             unit=params["unit"],
             positive=params["positive"],
         )
-    return json.loads(json.dumps(results, cls=DjangoJSONEncoder))
+    # No NaN or infinity: PostgreSQL's jsonb refuses them, so they fail here, recorded as the error.
+    return json.loads(json.dumps(results, cls=DjangoJSONEncoder, allow_nan=False))
 
 
 def reports_resume_stalled(*, now: datetime | None = None) -> int:
