@@ -18,7 +18,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from insights.models import BacktestRun, BacktestStatus, BacktestUnit, PositiveKind
+from insights.models import BacktestRun, BacktestStatus, BacktestUnit, InsightReport, PositiveKind
 from insights.selectors.backtest import backtest_defaults, backtest_runs_for_version, version_validation_flag
 from insights.services.backtest import backtest_start
 from qualify_site.roles import Role, user_has_role
@@ -303,3 +303,37 @@ def _per_point(results: dict) -> list[tuple]:
             )
         )
     return rows
+
+
+@admin.register(InsightReport)
+class InsightReportAdmin(admin.ModelAdmin):
+    """Stored calibration and what-precedes reports, read only: written by their task
+    (services/reports.py) and recomputed from their page, so an error can be read here."""
+
+    list_display = ["id", "kind", "status", "version", "requested_at", "finished_at"]
+    list_filter = ["kind", "status"]
+    list_select_related = ["version"]
+    ordering = ["-requested_at", "-id"]
+    # The figures themselves are on the report's page; here what was asked, when, and how it ended.
+    fields = [
+        ("kind", "status", "version"),
+        "params",
+        "watermark",
+        ("requested_by", "requested_at", "started_at", "finished_at"),
+        "error",
+    ]
+
+    def has_module_permission(self, request):
+        return can_view_backtests(request.user)
+
+    def has_view_permission(self, request, obj=None):
+        return can_view_backtests(request.user)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,4 +1,5 @@
-"""Insights models: what measuring rule versions against outcomes stores (backtests, suggestions).
+"""Insights models: what measuring rule versions against outcomes stores (backtests, suggestions,
+stored calibration and what-precedes reports).
 
 A backtest replays a rule version over history, as of each of a series of points in time,
 beside the version that was live when it started. It runs in steps (one point × one chunk of
@@ -130,3 +131,47 @@ class VersionSuggestion(models.Model):
 
     def __str__(self) -> str:
         return f"Suggestion for version {self.version_id} as of {self.as_of:%Y-%m-%d}"
+
+
+# --- Stored reports: calibration and what precedes buying (issue 11) ------------------------------
+
+
+class ReportKind(models.TextChoices):
+    CALIBRATION = "calibration", "Calibration"
+    PRECEDES = "precedes", "What precedes buying"
+
+
+class InsightReport(models.Model):
+    """A report computed by a task and kept (insights/services/reports.py): one row per kind and
+    parameters, recomputed in place when it goes stale or someone asks for a recompute.
+
+    `watermark` is what the data looked like when the computation was asked for (the latest
+    outcome, the version's rules): a report whose watermark no longer matches is stale."""
+
+    kind = models.CharField(max_length=16, choices=ReportKind.choices)
+    params = models.JSONField(help_text="The normalised parameters, as the computation takes them.")
+    params_hash = models.CharField(max_length=64, editable=False)
+    version = models.ForeignKey(
+        "scoring.RuleVersion", null=True, blank=True, on_delete=models.CASCADE, related_name="insight_reports"
+    )
+    watermark = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=8, choices=BacktestStatus.choices, default=BacktestStatus.QUEUED)
+    results = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    requested_at = models.DateTimeField()
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["kind", "params_hash"], name="insights_report_once")]
+        indexes = [models.Index(fields=["status", "requested_at"], name="insights_report_active")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{self.pk} ({self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (BacktestStatus.DONE, BacktestStatus.FAILED)

@@ -3,6 +3,7 @@
 from celery import shared_task
 
 from insights.services import backtest as backtests
+from insights.services import reports
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
@@ -19,3 +20,14 @@ def backtest_step_task(run_id: int, step: int, budget_seconds: float | None = No
 @shared_task
 def backtests_resume_stalled_task() -> int:
     return backtests.backtests_resume_stalled()
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def insight_report_task(report_id: int) -> bool:
+    """Compute a stored calibration or what-precedes report (claimed once: redelivery is harmless)."""
+    return reports.report_compute(report_id=report_id)
+
+
+@shared_task
+def insight_reports_resume_stalled_task() -> int:
+    return reports.reports_resume_stalled()

@@ -9,4 +9,6 @@ urlpatterns = [
     path("", conversion.conversion_page, name="conversion"),
     path("calibration/", calibration.calibration_page, name="calibration"),
     path("precedes/", calibration.precedes_page, name="precedes"),
+    path("reports/<int:report_id>/", calibration.report_fragment, name="report"),
+    path("reports/<int:report_id>/recompute/", calibration.report_recompute, name="report_recompute"),
 ]

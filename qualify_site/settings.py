@@ -187,6 +187,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "insights.tasks.backtests_resume_stalled_task",
         "schedule": 300,  # a stalled run is one quiet for 10 minutes (insights/services/backtest.py)
     },
+    "resume-stalled-insight-reports": {
+        "task": "insights.tasks.insight_reports_resume_stalled_task",
+        "schedule": 300,  # a stalled report is one queued or running for 10 minutes (insights/services/reports.py)
+    },
 }
 
 # --- Cache (rate limiting) -------------------------------------------------

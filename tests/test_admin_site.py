@@ -26,7 +26,7 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.authtoken.models import Token, TokenProxy
 
-from insights.models import BacktestRun
+from insights.models import BacktestRun, InsightReport
 from leads.models import (
     Account,
     Campaign,
@@ -122,6 +122,8 @@ MATRIX: dict[str, dict[str, str | dict[str, str]]] = {
     "routing.activity": {MANAGER: VIEW, MARKETING_OPS: NONE, ADMIN: VIEW},
     # Backtests: marketing ops and admins start them (and clear old ones), managers read them.
     "insights.backtestrun": {MANAGER: VIEW, MARKETING_OPS: "vd", ADMIN: "vd"},
+    # Stored reports: written by their task, recomputed from their page; read here for their errors.
+    "insights.insightreport": READ_BY_ALL,
 }
 
 # Actions besides Django's delete_selected (which follows the delete permission of each row).
@@ -271,6 +273,9 @@ def world(alice, bob, charlie, dana, erin, olivia, admin_user_qualify):
         "routing.activity": Activity.objects.create(lead=leads["ours"], kind="note", at=now, actor=alice),
         "insights.backtestrun": BacktestRun.objects.create(
             version=draft, compared_version=live, from_date=now.date(), to_date=now.date(), capacity=10, steps_total=4
+        ),
+        "insights.insightreport": InsightReport.objects.create(
+            kind="precedes", params={"window": 30}, params_hash="0" * 64, requested_at=now, error="Broken"
         ),
     }
     users = {MANAGER: charlie, MARKETING_OPS: olivia, ADMIN: admin_user_qualify}

@@ -1,21 +1,27 @@
 """GET /api/insights/calibration/: how well a rule version's scores predicted what converted.
 
 Managers, marketing ops and admins; reps get 403 (thresholds are marketing ops' and managers'
-business, and the report reads every lead). Computed on request: two snapshots of the version
-(as of the date, and one horizon earlier for the probability curve), seconds at demo scale.
+business, and the report reads every lead). Computed by a task and stored
+(insights/services/reports.py): two snapshots of the version (as of the date, and one horizon
+earlier for the probability curve) take about a minute at 100k leads. The first request for a set
+of parameters answers 202 with the report's status and a Location to ask again (the same URL);
+once computed, 200 with the figures; 409 when the computation failed, with its error.
 """
 
 from datetime import date
 
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema, extend_schema_serializer
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from insights.models import BacktestStatus, InsightReport, ReportKind
 from insights.selectors import calibration as selectors
 from insights.selectors.snapshot import UNITS
+from insights.services import reports
 from leads.api.permissions import HasQualifyRole
 from qualify_site.roles import Role, user_has_role
 from scoring.models import RuleVersion
@@ -27,6 +33,56 @@ class ReadsInsights(BasePermission):
 
     def has_permission(self, request, view) -> bool:
         return user_has_role(request.user, Role.MANAGER, Role.MARKETING_OPS, Role.ADMIN)
+
+
+POLL_SECONDS = 2
+
+
+@extend_schema_serializer(component_name="InsightReportStatus")
+class ReportStatusSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=BacktestStatus.choices)
+    report_id = serializers.IntegerField(source="id")
+    requested_at = serializers.DateTimeField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    error = serializers.CharField(help_text="Why the computation failed (409); empty otherwise.")
+
+
+def report_responses(output) -> dict:
+    """The responses of a stored report's GET: the figures, still computing, or failed."""
+    return {
+        200: output,
+        202: OpenApiResponse(
+            ReportStatusSerializer,
+            description="Being computed (queued or running): ask the same URL again (Location) after "
+            "Retry-After seconds.",
+        ),
+        409: OpenApiResponse(
+            ReportStatusSerializer,
+            description="The computation failed (`error` says why); a marketing ops user or an admin can "
+            "recompute it from the page.",
+        ),
+    }
+
+
+REPORT_HEADERS = [
+    OpenApiParameter(
+        "Location", OpenApiTypes.URI, OpenApiParameter.HEADER, response=[202], description="Where to ask again."
+    ),
+    OpenApiParameter(
+        "Retry-After", OpenApiTypes.INT, OpenApiParameter.HEADER, response=[202], description="Seconds to wait."
+    ),
+]
+
+
+def report_response(request, report: InsightReport, output) -> Response:
+    """200 with the stored figures, 202 while they are computed, 409 when the computation failed."""
+    if report.status == BacktestStatus.DONE:
+        return Response(output(report.results).data)
+    body = ReportStatusSerializer(report).data
+    if report.status == BacktestStatus.FAILED:
+        return Response(body, status=409)
+    headers = {"Location": request.build_absolute_uri(), "Retry-After": str(POLL_SECONDS)}
+    return Response(body, status=202, headers=headers)
 
 
 class WilsonRateSerializer(serializers.Serializer):
@@ -195,21 +251,25 @@ class CalibrationApi(APIView):
         probabilities = ProbabilityReadingSerializer()
         suggestion = ThresholdSuggestionSerializer(allow_null=True)
 
-    @extend_schema(tags=["insights"], parameters=[InputSerializer], responses=OutputSerializer)
+    @extend_schema(
+        tags=["insights"], parameters=[InputSerializer, *REPORT_HEADERS], responses=report_responses(OutputSerializer)
+    )
     def get(self, request):
         query = self.InputSerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         params = query.validated_data
         horizon = params["horizon"]
-        as_of = params.get("as_of") or selectors.default_as_of(timezone.localdate(), horizon)
-        report = selectors.calibration_get(
-            version=params["version"],
-            as_of=selectors.start_of_day(as_of),
-            horizon_days=horizon,
-            unit=params["unit"],
-            capacity=params.get("capacity"),
-            objective=params["objective"],
-            positive=params["positive"],
-            now=timezone.now(),
+        report = reports.report_request(
+            kind=ReportKind.CALIBRATION,
+            params=reports.calibration_params(
+                version=params["version"],
+                as_of=params.get("as_of") or selectors.default_as_of(timezone.localdate(), horizon),
+                horizon=horizon,
+                unit=params["unit"],
+                capacity=params.get("capacity"),
+                objective=params["objective"],
+                positive=params["positive"],
+            ),
+            user=request.user,
         )
-        return Response(self.OutputSerializer(report).data)
+        return report_response(request, report, self.OutputSerializer)

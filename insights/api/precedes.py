@@ -1,7 +1,8 @@
 """GET /api/insights/precedes/: which behaviours and traits are over-represented among buyers.
 
 Managers, marketing ops and admins; reps get 403. Every trait measured is listed, those that do
-not predict included, each with its counts, shares (Wilson) and lift (Katz interval).
+not predict included, each with its counts, shares (Wilson) and lift (Katz interval). Computed by
+a task and stored, as the calibration is (insights/api/calibration.py: 202 while computing).
 """
 
 from datetime import date
@@ -10,13 +11,20 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.permissions import IsAuthenticated
-from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from insights.api.calibration import ReadsInsights, WilsonRateSerializer
+from insights.api.calibration import (
+    REPORT_HEADERS,
+    ReadsInsights,
+    WilsonRateSerializer,
+    report_response,
+    report_responses,
+)
 from insights.engine.precedes import VERDICTS
+from insights.models import ReportKind
 from insights.selectors import precedes as selectors
-from insights.selectors.calibration import EARLIEST_AS_OF, start_of_day
+from insights.selectors.calibration import EARLIEST_AS_OF
+from insights.services import reports
 from leads.api.permissions import HasQualifyRole
 
 
@@ -81,15 +89,21 @@ class PrecedesApi(APIView):
         behaviours = PrecedingTraitSerializer(many=True)
         fit = PrecedingTraitSerializer(many=True)
 
-    @extend_schema(tags=["insights"], parameters=[InputSerializer], responses=OutputSerializer)
+    @extend_schema(
+        tags=["insights"], parameters=[InputSerializer, *REPORT_HEADERS], responses=report_responses(OutputSerializer)
+    )
     def get(self, request):
         query = self.InputSerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         params = query.validated_data
-        report = selectors.precedes_report(
-            before=start_of_day(params.get("before") or timezone.localdate()),
-            window_days=params["window"],
-            unit=params["unit"],
-            positive=params["positive"],
+        report = reports.report_request(
+            kind=ReportKind.PRECEDES,
+            params=reports.precedes_params(
+                before=params.get("before") or timezone.localdate(),
+                window=params["window"],
+                unit=params["unit"],
+                positive=params["positive"],
+            ),
+            user=request.user,
         )
-        return Response(self.OutputSerializer(report).data)
+        return report_response(request, report, self.OutputSerializer)

@@ -3,20 +3,26 @@ buying (/insights/precedes/).
 
 Plain GET forms that work without JavaScript; the charts are drawn by
 static/insights/calibration.js from the JSON beside each canvas (json_script, so nothing inline
-under the CSP), each with its numbers in a table. Computed on request: a calibration is two
-rescores as of past dates (a few seconds on the demo world).
+under the CSP), each with its numbers in a table. Both reports are computed by a task and stored
+(insights/services/reports.py: a calibration is two rescores as of past dates, about a minute at
+100k leads): the page shows the stored figures, or "Computing…" that htmx polls every 2 s
+(`report_fragment`) until the figures replace it. Marketing ops and admins may recompute one.
 """
 
 from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_GET
+from django.utils.http import urlencode
+from django.views.decorators.http import require_GET, require_POST
 
+from insights.models import BacktestStatus, InsightReport, ReportKind
 from insights.selectors import calibration as calibration_selectors
 from insights.selectors import precedes as precedes_selectors
 from insights.selectors.snapshot import UNITS
+from insights.services import reports
 from qualify_site.roles import Role, user_has_role
 from scoring.models import RuleVersion
 from scoring.selectors import rule_version_live
@@ -34,6 +40,10 @@ DATE_WIDGET = forms.DateInput(attrs={"type": "date"})
 def _check_may_read(user) -> None:
     if not user_has_role(user, Role.MANAGER, Role.MARKETING_OPS, Role.ADMIN):
         raise PermissionDenied("Only managers, marketing ops and admins read insights.")
+
+
+def _may_recompute(user) -> bool:
+    return user_has_role(user, Role.MARKETING_OPS, Role.ADMIN)
 
 
 def _check_date(value):
@@ -133,32 +143,52 @@ def calibration_charts(report: dict) -> dict:
     }
 
 
+def _page_url(report: InsightReport) -> str:
+    """The page of the report's parameters (what the query asked, defaults resolved)."""
+    query = {name: value for name, value in report.params.items() if value is not None}
+    return f"{reverse(f'insights:{report.kind}')}?{urlencode(query)}"
+
+
+def _stored_context(request, report: InsightReport | None) -> dict:
+    """What calibration_stored.html needs: the report's state and, when done, its figures."""
+    if report is None:
+        return {"stored": None}
+    context = {
+        "stored": report,
+        "page_url": _page_url(report),
+        "may_recompute": _may_recompute(request.user),
+        "fresh_hours": int(reports.FRESH_FOR.total_seconds() // 3600),
+        "waited_seconds": int((timezone.now() - (report.started_at or report.requested_at)).total_seconds()),
+    }
+    if report.status == BacktestStatus.DONE and report.kind == ReportKind.CALIBRATION:
+        figures = {**report.results, "version": report.version}
+        context.update(report=figures, charts=calibration_charts(figures))
+    elif report.status == BacktestStatus.DONE:
+        context["report"] = report.results
+    return context
+
+
 @login_required
 @require_GET
 def calibration_page(request):
     _check_may_read(request.user)
     form = _bound(CalibrationForm, request)
-    report = charts = None
+    report = None
     if form.is_valid():
         data = form.cleaned_data
         horizon = data["horizon"]
-        as_of = data["as_of"] or calibration_selectors.default_as_of(timezone.localdate(), horizon)
-        report = calibration_selectors.calibration_get(
+        params = reports.calibration_params(
             version=data["version"],
-            as_of=calibration_selectors.start_of_day(as_of),
-            horizon_days=horizon,
+            as_of=data["as_of"] or calibration_selectors.default_as_of(timezone.localdate(), horizon),
+            horizon=horizon,
             unit=data["unit"],
             capacity=data["capacity"],
             objective=data["objective"],
             positive=data["positive"],
-            now=timezone.now(),
         )
-        report["version"] = data["version"]
-        charts = calibration_charts(report)
-    status = _status(form, request)
-    return render(
-        request, "insights/calibration.html", {"form": form, "report": report, "charts": charts}, status=status
-    )
+        report = reports.report_request(kind=ReportKind.CALIBRATION, params=params, user=request.user)
+    context = {"form": form, **_stored_context(request, report)}
+    return render(request, "insights/calibration.html", context, status=_status(form, request))
 
 
 @login_required
@@ -169,11 +199,32 @@ def precedes_page(request):
     report = None
     if form.is_valid():
         data = form.cleaned_data
-        report = precedes_selectors.precedes_report(
-            before=calibration_selectors.start_of_day(data["before"] or timezone.localdate()),
-            window_days=data["window"],
+        params = reports.precedes_params(
+            before=data["before"] or timezone.localdate(),
+            window=data["window"],
             unit=data["unit"],
             positive=data["positive"],
         )
-    status = _status(form, request)
-    return render(request, "insights/precedes.html", {"form": form, "report": report}, status=status)
+        report = reports.report_request(kind=ReportKind.PRECEDES, params=params, user=request.user)
+    context = {"form": form, **_stored_context(request, report)}
+    return render(request, "insights/precedes.html", context, status=_status(form, request))
+
+
+@login_required
+@require_GET
+def report_fragment(request, report_id: int):
+    """The stored report's part of its page, as htmx polls it: still computing, failed, or the figures."""
+    _check_may_read(request.user)
+    report = get_object_or_404(InsightReport.objects.select_related("version"), id=report_id)
+    return render(request, "insights/calibration_stored.html", _stored_context(request, report))
+
+
+@login_required
+@require_POST
+def report_recompute(request, report_id: int):
+    """Compute the report again now (marketing ops and admins: managers read them)."""
+    if not _may_recompute(request.user):
+        raise PermissionDenied("Only marketing ops and admins recompute insights.")
+    get_object_or_404(InsightReport, id=report_id)
+    report = reports.report_recompute(report_id=report_id, user=request.user)
+    return redirect(_page_url(report))

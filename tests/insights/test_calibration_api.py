@@ -1,5 +1,8 @@
 """GET /api/insights/calibration/ and /api/insights/precedes/, and their pages: who may read them,
-bad input answered 400 naming the field, the figures of the hand-built history, the schema."""
+bad input answered 400 naming the field, the figures of the hand-built history, the schema.
+
+Both reports are computed by a task on commit (insights/services/reports.py): `_read` asks once,
+lets the task run eagerly as the request's transaction would commit, and asks again."""
 
 import pytest
 from django.utils import timezone
@@ -28,14 +31,24 @@ def version():
     return calibration_version()
 
 
+def _read(client, url: str, params: dict, capture):
+    """The report as a reader gets it once its task has run: "computing" first, then the figures."""
+    with capture(execute=True):
+        client.get(url, params)
+    return client.get(url, params)
+
+
 def _query(rule_version, **extra) -> dict:
     return {"version": rule_version.id, "as_of": AS_OF.date().isoformat(), "horizon": HORIZON, "capacity": 2, **extra}
 
 
 @pytest.mark.parametrize("who", ["charlie", "olivia", "admin_user_qualify"])
-def test_managers_marketing_ops_and_admins_read_the_calibration(request, version, who):
+def test_managers_marketing_ops_and_admins_read_the_calibration(
+    request, version, who, django_capture_on_commit_callbacks
+):
     # when
-    response = _client(request.getfixturevalue(who)).get(CALIBRATION, _query(version))
+    client = _client(request.getfixturevalue(who))
+    response = _read(client, CALIBRATION, _query(version), django_capture_on_commit_callbacks)
 
     # then the hand-built figures come back
     assert response.status_code == 200, response.content
@@ -91,12 +104,14 @@ def test_with_no_live_version_and_none_named_the_answer_says_to_name_one(olivia,
     assert (response.status_code, response.json()["field"]) == (400, "version")
 
 
-def test_the_defaults_judge_the_live_version_a_horizon_ago_at_the_teams_capacity(olivia, version):
+def test_the_defaults_judge_the_live_version_a_horizon_ago_at_the_teams_capacity(
+    olivia, version, django_capture_on_commit_callbacks
+):
     # given the version is live
     RuleVersion.objects.filter(id=version.id).update(status="published", published_at=timezone.now())
 
     # when
-    body = _client(olivia).get(CALIBRATION).json()
+    body = _read(_client(olivia), CALIBRATION, {}, django_capture_on_commit_callbacks).json()
 
     # then
     today = timezone.localdate()
@@ -114,8 +129,9 @@ def test_precedes_bad_input_is_400_naming_the_field(olivia, extra, field):
     assert (response.status_code, response.json()["field"]) == (400, field)
 
 
-def test_precedes_lists_behaviours_and_fit_with_counts(charlie, version):
-    response = _client(charlie).get(PRECEDES, {"before": "2026-03-15", "window": 30, "unit": "lead"})
+def test_precedes_lists_behaviours_and_fit_with_counts(charlie, version, django_capture_on_commit_callbacks):
+    query = {"before": "2026-03-15", "window": 30, "unit": "lead"}
+    response = _read(_client(charlie), PRECEDES, query, django_capture_on_commit_callbacks)
     body = response.json()
     assert response.status_code == 200, body
     # L1, L2 and L5 won by 11 March; two of the earlier leads before 1 March
@@ -137,7 +153,9 @@ def test_the_schema_documents_both_operations_with_their_parameters():
         "positive",
     }
     assert {p["name"] for p in precedes["parameters"]} == {"before", "window", "unit", "positive"}
-    assert {"200", "400", "401", "403"} <= set(calibration["responses"])
+    assert {"200", "202", "400", "401", "403", "409"} <= set(calibration["responses"])
+    assert {"200", "202", "409"} <= set(precedes["responses"])
+    assert {"Location", "Retry-After"} <= set(calibration["responses"]["202"]["headers"])
 
 
 @pytest.mark.parametrize("path", ["/insights/calibration/", "/insights/precedes/"])
@@ -146,9 +164,11 @@ def test_a_rep_opening_the_pages_gets_403(client, alice, path):
     assert client.get(path).status_code == 403
 
 
-def test_marketing_ops_open_the_calibration_page_without_javascript_and_read_the_numbers(client, olivia, version):
+def test_marketing_ops_open_the_calibration_page_without_javascript_and_read_the_numbers(
+    client, olivia, version, django_capture_on_commit_callbacks
+):
     client.force_login(olivia)
-    response = client.get("/insights/calibration/", _query(version))
+    response = _read(client, "/insights/calibration/", _query(version), django_capture_on_commit_callbacks)
     html = response.content.decode()
     assert response.status_code == 200
     assert 'data-chart="chart-distribution"' in html and 'id="chart-bands"' in html and 'id="chart-reliability"' in html
@@ -164,8 +184,9 @@ def test_a_bad_query_on_the_page_is_400_with_the_error_by_its_field(client, char
     assert "greater than or equal to 1" in response.content.decode()
 
 
-def test_the_precedes_page_marks_what_does_not_predict(client, charlie, version):
+def test_the_precedes_page_marks_what_does_not_predict(client, charlie, version, django_capture_on_commit_callbacks):
     client.force_login(charlie)
-    response = client.get("/insights/precedes/", {"before": "2026-03-15", "unit": "lead"})
+    query = {"before": "2026-03-15", "unit": "lead"}
+    response = _read(client, "/insights/precedes/", query, django_capture_on_commit_callbacks)
     assert response.status_code == 200
     assert "Behaviours, by lift" in response.content.decode()

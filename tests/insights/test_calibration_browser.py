@@ -1,9 +1,11 @@
 """Calibration and what precedes buying in a real browser: marketing ops sign in, ask for a
 version's calibration as of a date, and see three charts drawn by Chart.js under the strict CSP,
-each with its numbers; axe-core finds no serious or critical violation.
+each with its numbers; axe-core finds no serious or critical violation. The reports are computed
+by a task (eagerly here, as the request commits): the page first says "Computing…" and htmx's
+poll swaps the figures in, charts drawn.
 
 Headless Chromium at 1280 x 800. With QUALIFY_SCREENSHOTS=DIR the pages are saved there
-(calibration*.png, precedes.png, full page).
+(calibration*.png, precedes*.png, full page).
 """
 
 import os
@@ -45,6 +47,10 @@ def test_marketing_ops_open_the_calibration_page_and_see_the_charts_drawn_under_
     page.get_by_label("Capacity").fill("2")
     page.get_by_role("button", name="Show").click()
     page.wait_for_load_state("networkidle")
+
+    # then the figures replace "Computing…" within a poll (2 s), their charts drawn
+    page.wait_for_selector("canvas[data-drawn='true']", timeout=10_000)
+    assert page.locator("canvas[data-chart]").count() == 3
     report = browser.visit(page.url.removeprefix(browser.base_url))
 
     # then three canvases drawn by Chart.js, each with its table of numbers
@@ -76,7 +82,11 @@ def test_a_manager_reads_what_precedes_buying_with_what_does_not_predict_marked(
     report = browser.visit("/insights/precedes/?before=2026-03-15&unit=lead&window=60")
     page = browser.page
 
-    # then
+    # then "Computing…" first, then (polled by htmx) the figures in its place
+    assert "Computing…" in page.locator("#insights-report").inner_text()
+    assert _serious_violations(page) == []
+    _screenshot(page, "precedes-computing.png")
+    page.wait_for_selector("#behaviours-table", timeout=10_000)
     assert page.get_by_role("heading", name="Behaviours events, and their notable property values").count() == 1
     assert page.locator("table.precedes tbody tr").count() > 0
     assert report.problems() == []

@@ -110,7 +110,11 @@
     canvas.dataset.drawn = "true";
   }
 
-  document.addEventListener("DOMContentLoaded", function () {
-    document.querySelectorAll("canvas[data-chart]").forEach(draw);
-  });
+  function drawAll() {
+    document.querySelectorAll("canvas[data-chart]:not([data-drawn])").forEach(draw);
+  }
+
+  document.addEventListener("DOMContentLoaded", drawAll);
+  // A stored report computed while the page waited is swapped in by htmx's poll: draw its charts.
+  document.addEventListener("htmx:afterSettle", drawAll);
 })();
