@@ -26,7 +26,7 @@ class ReadsConversion(BasePermission):
         return conversion_visible_to(request.user)
 
 
-class _RateOutput(serializers.Serializer):
+class ConversionRateSerializer(serializers.Serializer):
     count = serializers.IntegerField(help_text="Leads that got here.")
     total = serializers.IntegerField(help_text="Leads that could have: the denominator.")
     rate = serializers.SerializerMethodField(help_text="count / total; null when total is 0.")
@@ -46,21 +46,23 @@ class _RateOutput(serializers.Serializer):
         return round(rate.high, 4) if rate.total else None
 
 
-class _StepOutput(serializers.Serializer):
+class ConversionStepSerializer(serializers.Serializer):
     stage = serializers.ChoiceField(choices=Stage.choices)
     label = serializers.CharField()
-    from_previous = _RateOutput(help_text="Of the leads at the previous step (the funnel's entry for the first).")
-    from_entry = _RateOutput(help_text="Of the leads that entered the funnel.")
+    from_previous = ConversionRateSerializer(
+        help_text="Of the leads at the previous step (the funnel's entry for the first)."
+    )
+    from_entry = ConversionRateSerializer(help_text="Of the leads that entered the funnel.")
     median_days = serializers.FloatField(
         allow_null=True, help_text="Median calendar days from the previous step; null when nobody got here."
     )
 
 
-class _RowOutput(serializers.Serializer):
+class ConversionRowSerializer(serializers.Serializer):
     key = serializers.CharField(allow_null=True, help_text="The group's id or code; null for leads without one.")
     label = serializers.CharField()
     entered = serializers.IntegerField(help_text="Leads that first entered the funnel (the MQL or PQL volume).")
-    steps = _StepOutput(many=True)
+    steps = ConversionStepSerializer(many=True)
 
 
 class ConversionGetApi(APIView):
@@ -83,20 +85,20 @@ class ConversionGetApi(APIView):
         )
         end = serializers.DateField(required=False, help_text="Last day (inclusive); default today.")
 
-    class OutputSerializer(serializers.Serializer):
+    class ConversionOutputSerializer(serializers.Serializer):
         funnel = serializers.ChoiceField(choices=Funnel.choices, source="query.funnel")
         by = serializers.ChoiceField(choices=Dimension.choices, source="query.by")
         period = serializers.ChoiceField(choices=Period.choices, source="query.period")
         start = serializers.DateField(source="query.start")
         end = serializers.DateField(source="query.end")
-        rows = _RowOutput(many=True, help_text="One funnel per group, biggest first (cohorts in order).")
-        total = _RowOutput()
-        cohorts = _RowOutput(many=True, help_text="The total per cohort, every cohort of the range.")
+        rows = ConversionRowSerializer(many=True, help_text="One funnel per group, biggest first (cohorts in order).")
+        total = ConversionRowSerializer()
+        cohorts = ConversionRowSerializer(many=True, help_text="The total per cohort, every cohort of the range.")
 
     @extend_schema(
         tags=["insights"],
         parameters=[InputSerializer],
-        responses={200: OutputSerializer},
+        responses={200: ConversionOutputSerializer},
         operation_id="insights_conversion_get",
     )
     def get(self, request):
@@ -106,7 +108,7 @@ class ConversionGetApi(APIView):
             query = conversion_query_build(**_query_fields(given.validated_data), today=timezone.localdate())
         except DjangoValidationError as error:
             raise serializers.ValidationError(error.message_dict) from error
-        return Response(self.OutputSerializer(conversion_get(query)).data)
+        return Response(self.ConversionOutputSerializer(conversion_get(query)).data)
 
 
 def _query_fields(data: dict) -> dict:
