@@ -72,7 +72,8 @@ WITH moves AS (
     ) AS every_move
 ),
 per_lead AS (
-    SELECT lead_id, entered_at,
+    -- One entry per lead: grouped by the lead alone, the sort that the window made serves.
+    SELECT lead_id, min(entered_at) AS entered_at,
         min(moved_at) FILTER (WHERE kind <> %(funnel)s AND moved_at >= entered_at) AS accepted_at,
         min(moved_at) FILTER (WHERE kind = ANY(%(from_sql)s) AND moved_at >= entered_at) AS sql_at,
         min(moved_at) FILTER (WHERE kind = ANY(%(from_opportunity)s) AND moved_at >= entered_at) AS opportunity_at,
@@ -80,21 +81,22 @@ per_lead AS (
         {entry_version} AS version
     FROM moves
     WHERE entered_at >= %(start)s AND entered_at < %(end)s
-    GROUP BY lead_id, entered_at
+    GROUP BY lead_id
 ),
 times AS (
-    SELECT {key} AS key, {label} AS label,
-        date_trunc(%(period)s, per_lead.entered_at AT TIME ZONE %(zone)s) AS cohort,
-        per_lead.entered_at, per_lead.accepted_at, per_lead.sql_at, per_lead.opportunity_at,
-        -- A win counts while it stands (the CRM may take it back).
-        CASE WHEN lead.stage = %(won)s THEN per_lead.won_at END AS won_at
-    FROM per_lead
-    JOIN {leads} lead ON lead.id = per_lead.lead_id AND lead.merged_into_id IS NULL
-    {join}
+    SELECT key, label, cohort, {days}
+    FROM (
+        SELECT {key} AS key, {label} AS label,
+            date_trunc(%(period)s, per_lead.entered_at AT TIME ZONE %(zone)s) AS cohort,
+            per_lead.entered_at, per_lead.accepted_at, per_lead.sql_at, per_lead.opportunity_at,
+            -- A win counts while it stands (the CRM may take it back).
+            CASE WHEN lead.stage = %(won)s THEN per_lead.won_at END AS won_at
+        FROM per_lead
+        JOIN {leads} lead ON lead.id = per_lead.lead_id AND lead.merged_into_id IS NULL
+        {join}
+    ) AS moments
 )
-SELECT {grouping} AS grouping, {group_columns}, cohort, count(*),
-    count(accepted_at), count(sql_at), count(opportunity_at), count(won_at),
-    {medians}
+SELECT {grouping} AS grouping, {group_columns}, cohort, count(*), {counts}, {medians}
 FROM times
 GROUP BY GROUPING SETS ({group_set}(cohort), ())
 """
@@ -104,11 +106,15 @@ _STEP_COLUMNS = ("entered_at", "accepted_at", "sql_at", "opportunity_at", "won_a
 GROUP, COHORT, TOTAL = 0b001, 0b110, 0b111
 
 
-def _medians() -> str:
-    days = "percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM {now} - {before})::double precision / 86400)"
-    return ",\n    ".join(
-        days.format(now=now, before=before) for before, now in zip(_STEP_COLUMNS, _STEP_COLUMNS[1:], strict=False)
-    )
+# Each step's days from the one before, computed once per lead (a step is reached only when
+# the one before is: its moment counts for the earlier steps).
+_DAYS = ("accepted_days", "sql_days", "opportunity_days", "won_days")
+_DAYS_SQL = ", ".join(
+    f"extract(epoch FROM {now} - {before})::double precision / 86400 AS {days}"
+    for before, now, days in zip(_STEP_COLUMNS, _STEP_COLUMNS[1:], _DAYS, strict=False)
+)
+_COUNTS_SQL = ", ".join(f"count({days})" for days in _DAYS)
+_MEDIANS_SQL = ", ".join(f"percentile_cont(0.5) WITHIN GROUP (ORDER BY {days})" for days in _DAYS)
 
 
 def funnel_rows_postgresql(
@@ -135,7 +141,9 @@ def funnel_rows_postgresql(
         # By cohort, the groups are the cohorts: only two sets (the cohorts, the total).
         grouping=f"{COHORT} + GROUPING(cohort)" if by == "cohort" else "GROUPING(key, label, cohort)",
         group_columns="NULL, NULL" if by == "cohort" else "key, label",
-        medians=_medians(),
+        days=_DAYS_SQL,
+        counts=_COUNTS_SQL,
+        medians=_MEDIANS_SQL,
     )
     params = {
         "funnel": str(funnel),
