@@ -11,7 +11,8 @@ same numbers. The definitions are the module notes there; how this statement mee
   entry, so "the first time at or after the entry" is a filtered minimum per lead, with no join
   back to the stage changes (which cost a sort of the joined rows per entry).
 - Only the entries matter before the range: a later step counts from the entry on, and the entry
-  is in the range, so the other moves before its start are left out of the sort.
+  is in the range, so the other moves before its start are left out of the sort; and no entry
+  after its end can be a first one in it.
 - Days are the exact seconds between the two moments over 86400, as doubles, and
   `percentile_cont(0.5)` interpolates as insights.engine.stats.quantile does: the same floats.
 """
@@ -64,7 +65,8 @@ WITH moves AS (
     FROM (
         SELECT lead_id, to_stage AS kind, changed_at AS moved_at, {version} AS version, id
         FROM {stage_changes}
-        WHERE to_stage = %(funnel)s OR (to_stage = ANY(%(later)s) AND changed_at >= %(start)s)
+        WHERE (to_stage = %(funnel)s AND changed_at < %(end)s)
+            OR (to_stage = ANY(%(later)s) AND changed_at >= %(start)s)
         UNION ALL
         SELECT lead_id, %(rep_accepted)s, accepted_at, NULL, id
         FROM {assignments}
