@@ -21,8 +21,10 @@ The definitions (tests/insights/test_conversion.py holds each of them):
 - Rule version: the version named in the evidence of the stage change that entered the funnel
   (scoring writes `rule_version_id`); a lead qualified by hand has none.
 
-Two queries whatever the number of leads: the entering stage changes with their downstream
-times (one row per lead of the range, aggregated in SQL), and the rule versions' names.
+Two queries whatever the number of leads: the figures, and the rule versions' names. On
+PostgreSQL the figures come aggregated, one row per group and per cohort, medians included
+(insights.selectors.conversion_sql); SQLite has no percentile, so its twin reads one row per lead
+of the range with its steps' times (aggregated per lead in SQL) and tallies them here.
 """
 
 from collections import defaultdict
@@ -35,7 +37,9 @@ from django.db.models.fields.json import KeyTextTransform
 from django.utils import timezone
 
 from insights.engine.stats import Rate, median
+from insights.selectors.conversion_sql import COHORT, TOTAL, funnel_rows_postgresql
 from leads.models import CampaignType, Segment, Stage, StageChange
+from qualify_site.bulk_sql import is_postgresql
 from qualify_site.roles import Role, user_has_role
 from scoring.models import RuleVersion
 
@@ -161,7 +165,10 @@ def conversion_query_build(
 
 def cohort_key(moment: datetime, period: str, zone=None) -> str:
     # The zone is passed in by loops: looking the current one up costs more than the rest here.
-    local = moment.astimezone(zone or timezone.get_current_timezone())
+    return _cohort_key_of_day(moment.astimezone(zone or timezone.get_current_timezone()), period)
+
+
+def _cohort_key_of_day(local: date | datetime, period: str) -> str:
     if period == Period.MONTH:
         return f"{local.year}-{local.month:02d}"
     return f"{local.year}-Q{(local.month - 1) // 3 + 1}"
@@ -204,11 +211,16 @@ GROUP_COLUMNS = {
 }
 
 
+def _range(query: ConversionQuery) -> tuple[datetime, datetime]:
+    """The range's first moment and the moment after its last, in the site's time zone."""
+    start_at = timezone.make_aware(datetime.combine(query.start, time.min))
+    return start_at, timezone.make_aware(datetime.combine(query.end + timedelta(days=1), time.min))
+
+
 def _entries(query: ConversionQuery):
     """One row per lead that first entered the funnel in the range, with the first time it
     reached each later step (a later stage counts for the earlier ones: see the module's notes)."""
-    start_at = timezone.make_aware(datetime.combine(query.start, time.min))
-    end_at = timezone.make_aware(datetime.combine(query.end + timedelta(days=1), time.min))
+    start_at, end_at = _range(query)
     earlier_entry = StageChange.objects.filter(lead_id=OuterRef("lead_id"), to_stage=query.funnel).filter(
         Q(changed_at__lt=OuterRef("changed_at")) | Q(changed_at=OuterRef("changed_at"), id__lt=OuterRef("id"))
     )
@@ -247,6 +259,38 @@ def _entries(query: ConversionQuery):
     )
 
 
+@dataclass(frozen=True)
+class _Figures:
+    """A group's counts and medians, however they were computed."""
+
+    entered: int = 0
+    reached: tuple[int, ...] = (0,) * len(STEPS)
+    median_days: tuple[float | None, ...] = (None,) * len(STEPS)
+
+    def row(self, key: str | None, label: str) -> FunnelRow:
+        steps, previous = [], self.entered
+        for index, stage in enumerate(STEPS):
+            count = self.reached[index]
+            steps.append(
+                FunnelStep(
+                    stage=stage,
+                    label=STEP_LABELS[stage],
+                    from_previous=Rate(count, previous),
+                    from_entry=Rate(count, self.entered),
+                    median_days=self.median_days[index],
+                )
+            )
+            previous = count
+        return FunnelRow(key=key, label=label, entered=self.entered, steps=tuple(steps))
+
+
+@dataclass(frozen=True)
+class _Grouped:
+    groups: dict[object, tuple[_Figures, str | None]]  # by the dimension's key: figures, name
+    cohorts: dict[str, _Figures]  # the cohorts with leads
+    total: _Figures
+
+
 @dataclass
 class _Tally:
     entered: int = 0
@@ -263,22 +307,9 @@ class _Tally:
             self.days[index].append((moment - previous).total_seconds() / 86400)
             previous = moment
 
-    def row(self, key: str | None, label: str) -> FunnelRow:
-        steps, previous = [], self.entered
-        for index, stage in enumerate(STEPS):
-            count = self.reached[index]
-            days = self.days[index]
-            steps.append(
-                FunnelStep(
-                    stage=stage,
-                    label=STEP_LABELS[stage],
-                    from_previous=Rate(count, previous),
-                    from_entry=Rate(count, self.entered),
-                    median_days=median(days) if days else None,
-                )
-            )
-            previous = count
-        return FunnelRow(key=key, label=label, entered=self.entered, steps=tuple(steps))
+    def figures(self) -> _Figures:
+        medians = tuple(median(days) if days else None for days in self.days)
+        return _Figures(entered=self.entered, reached=tuple(self.reached), median_days=medians)
 
 
 def _reached(row: tuple) -> list[datetime | None]:
@@ -309,9 +340,9 @@ def _version_id(value) -> int | None:
         return None
 
 
-def conversion_get(query: ConversionQuery) -> Conversion:
+def _grouped_portable(query: ConversionQuery) -> _Grouped:
+    """The twin of the PostgreSQL statement (SQLite has no percentile): one row per lead, tallied here."""
     by = Dimension(query.by)
-    cohorts = _cohorts(query)
     total, per_cohort = _Tally(), defaultdict(_Tally)
     groups: dict[object, _Tally] = defaultdict(_Tally)
     labels: dict[object, str | None] = {}
@@ -321,7 +352,7 @@ def conversion_get(query: ConversionQuery) -> Conversion:
         entered_at, reached = row[0], _reached(row)
         cohort = cohort_key(entered_at, query.period, zone)
         if by == Dimension.COHORT:
-            key, label = cohort, cohorts.get(cohort, cohort)
+            key, label = cohort, None
         else:
             key = row[offset]
             key = _version_id(key) if by == Dimension.RULE_VERSION else key
@@ -330,19 +361,54 @@ def conversion_get(query: ConversionQuery) -> Conversion:
         per_cohort[cohort].add(entered_at, reached)
         groups[key].add(entered_at, reached)
         labels[key] = label
+    return _Grouped(
+        groups={key: (tally.figures(), labels[key]) for key, tally in groups.items()},
+        cohorts={key: tally.figures() for key, tally in per_cohort.items()},
+        total=total.figures(),
+    )
+
+
+def _grouped_postgresql(query: ConversionQuery) -> _Grouped:
+    start_at, end_at = _range(query)
+    rows = funnel_rows_postgresql(
+        funnel=query.funnel,
+        by=query.by,
+        period=query.period,
+        start_at=start_at,
+        end_at=end_at,
+        zone=timezone.get_current_timezone_name(),
+    )
+    groups, cohorts, total = {}, {}, _Figures()
+    for grouping, key, label, cohort, entered, *steps in rows:
+        figures = _Figures(entered=entered, reached=tuple(steps[: len(STEPS)]), median_days=tuple(steps[len(STEPS) :]))
+        if grouping == TOTAL:
+            total = figures
+        elif grouping == COHORT:
+            cohorts[_cohort_key_of_day(cohort.date(), query.period)] = figures
+        else:
+            groups[key] = (figures, label)
+    return _Grouped(groups=groups, cohorts=cohorts, total=total)
+
+
+def conversion_get(query: ConversionQuery) -> Conversion:
+    """Two queries whatever the number of leads: the funnel's figures (per group, per cohort and
+    in all, aggregated in PostgreSQL; one row per lead on SQLite), and the rule versions' names."""
+    by = Dimension(query.by)
+    cohorts = _cohorts(query)
+    grouped = _grouped_postgresql(query) if is_postgresql() else _grouped_portable(query)
     version_names = {}
-    if by == Dimension.RULE_VERSION and any(key is not None for key in groups):
+    if by == Dimension.RULE_VERSION and any(key is not None for key in grouped.groups):
         version_names = {
             version.id: f"v{version.number} {version.name}"
-            for version in RuleVersion.objects.filter(id__in=[key for key in groups if key is not None])
+            for version in RuleVersion.objects.filter(id__in=[key for key in grouped.groups if key is not None])
         }
-    cohort_rows = tuple(per_cohort[key].row(key, label) for key, label in cohorts.items())
+    cohort_rows = tuple(grouped.cohorts.get(key, _Figures()).row(key, label) for key, label in cohorts.items())
     if by == Dimension.COHORT:
         rows = cohort_rows
     else:
         unsorted = [
-            tally.row(None if key is None else str(key), _group_label(by, key, labels[key], version_names))
-            for key, tally in groups.items()
+            figures.row(None if key is None else str(key), _group_label(by, key, label, version_names))
+            for key, (figures, label) in grouped.groups.items()
         ]
         # Biggest first; the leads with no value at the end, whatever their number.
         rows = tuple(sorted(unsorted, key=lambda row: (row.key is None, -row.entered, row.label)))
@@ -351,6 +417,6 @@ def conversion_get(query: ConversionQuery) -> Conversion:
         entry_label=Funnel(query.funnel).label,
         dimension_label=by.label,
         rows=rows,
-        total=total.row(None, "All"),
+        total=grouped.total.row(None, "All"),
         cohorts=cohort_rows,
     )
