@@ -39,6 +39,7 @@ from scoring.services.rescoring import SCORING_ACTOR
 QUALIFIED_STAGES = (Stage.MQL, Stage.PQL)
 REPLAY_STEP = timedelta(days=1)
 BULK_BATCH = 1000
+CLOSED_KINDS = (OutcomeKind.CLOSED_WON, OutcomeKind.CLOSED_LOST)
 
 
 @dataclass(frozen=True)
@@ -80,33 +81,47 @@ def demo_history_redate(*, source_ids: Iterable[int], start: datetime, now: date
     )
     moved, last_at = [], {}
     for lead_id, history in by_lead.items():
-        latest = None
-        # Qualified by the first of its outcomes or its assignment at the latest.
-        caps = [_outcome_time(c, outcomes) for c in history if c.outcome_id in outcomes]
-        caps += [first_assigned[lead_id]] if lead_id in first_assigned else []
-        cap = min([now, *caps])
-        qualified = False
-        for change in history:
-            at = change.changed_at
-            if change.outcome_id in outcomes:
-                at = _outcome_time(change, outcomes)
-            elif change.actor_label == SCORING_ACTOR:
-                if change.to_stage in QUALIFIED_STAGES and not qualified:
-                    at = min(replay.first(lead_id, QUALIFIED_STAGES, after=None) or cap, cap)
-                else:
-                    at = replay.first(lead_id, (change.to_stage,), after=latest) or latest or now
-            qualified |= change.to_stage in QUALIFIED_STAGES
-            at = min(max(at, latest) if latest else at, now)
-            latest = at
-            if at != change.changed_at:
-                moved.append(StageChange(id=change.id, changed_at=at))
-        last_at[lead_id] = latest
+        dated = _history_date(
+            history, replay=replay, outcomes=outcomes, first_assigned=first_assigned.get(lead_id), now=now
+        )
+        moved += [StageChange(id=change.id, changed_at=at) for change, at in dated if at != change.changed_at]
+        last_at[lead_id] = dated[-1][1]
     stored = Lead.objects.filter(id__in=list(last_at)).values_list("id", "stage_changed_at")
     leads = [Lead(id=lead_id, stage_changed_at=last_at[lead_id]) for lead_id, at in stored if at != last_at[lead_id]]
     with transaction.atomic():
         StageChange.objects.bulk_update(moved, ["changed_at"], batch_size=BULK_BATCH)
         Lead.objects.bulk_update(leads, ["stage_changed_at"], batch_size=BULK_BATCH)
     return len(moved)
+
+
+def _history_date(
+    history: list[_Change],
+    *,
+    replay: "_Replay",
+    outcomes: dict[int, tuple[datetime, datetime | None]],
+    first_assigned: datetime | None,
+    now: datetime,
+) -> list[tuple[_Change, datetime]]:
+    """Each of a lead's stage changes (in the order made) with the moment it would have happened."""
+    lead_id = history[0].lead_id
+    # Qualified by the first of its outcomes or its first assignment at the latest.
+    caps = [_outcome_time(change, outcomes) for change in history if change.outcome_id in outcomes]
+    cap = min([now, *caps, *([first_assigned] if first_assigned else [])])
+    dated, latest, qualified = [], None, False
+    for change in history:
+        at = change.changed_at  # a rep's move keeps its time
+        if change.outcome_id in outcomes:
+            at = _outcome_time(change, outcomes)
+        elif change.actor_label == SCORING_ACTOR:
+            if change.to_stage in QUALIFIED_STAGES and not qualified:
+                at = min(replay.first(lead_id, QUALIFIED_STAGES, after=None) or cap, cap)
+            else:
+                at = replay.first(lead_id, (change.to_stage,), after=latest) or latest or now
+        qualified |= change.to_stage in QUALIFIED_STAGES
+        # Never before the move before it, never after the world's end.
+        latest = min(max(at, latest) if latest else at, now)
+        dated.append((change, latest))
+    return dated
 
 
 def _changes(leads) -> list[_Change]:
@@ -117,12 +132,10 @@ def _changes(leads) -> list[_Change]:
     )
     changes = []
     for change_id, lead_id, to_stage, changed_at, actor_label, evidence in rows:
-        outcome_id = evidence.get("outcome_id") if actor_label == OUTCOME_ACTOR and isinstance(evidence, dict) else None
-        opening = to_stage == Stage.OPPORTUNITY and evidence.get("kind") in (
-            OutcomeKind.CLOSED_WON,
-            OutcomeKind.CLOSED_LOST,
-        )
-        changes.append(_Change(change_id, lead_id, to_stage, changed_at, actor_label, outcome_id, bool(opening)))
+        by_outcome = actor_label == OUTCOME_ACTOR and isinstance(evidence, dict)
+        outcome_id = evidence.get("outcome_id") if by_outcome else None
+        opening = by_outcome and to_stage == Stage.OPPORTUNITY and evidence.get("kind") in CLOSED_KINDS
+        changes.append(_Change(change_id, lead_id, to_stage, changed_at, actor_label, outcome_id, opening))
     return changes
 
 

@@ -113,10 +113,13 @@ class Command(BaseCommand):
             # Last, as the CRM reports them: closed-won leads are won, their assignments closed.
             recorded = outcomes_record(items=demo_outcome_fields(report.demo_outcomes))
             report.outcomes = sum(result.status != REJECTED for result in recorded)
-        # Scored and moved at the wall clock, the history is re-dated as it would have happened.
-        started = time.monotonic()
-        demo_sources = Source.objects.filter(name__in=SOURCE_NAMES.values()).values_list("id", flat=True)
-        redated = demo_history_redate(source_ids=demo_sources, start=spec.now - timedelta(days=spec.days), now=spec.now)
+        # Scored and moved at the wall clock, the history is re-dated as it would have happened (once
+        # processed: with --process app the workers score it later, at their wall clock).
+        started, redated = time.monotonic(), 0
+        if options["process"] == "inline":
+            demo_sources = Source.objects.filter(name__in=SOURCE_NAMES.values()).values_list("id", flat=True)
+            start = spec.now - timedelta(days=spec.days)
+            redated = demo_history_redate(source_ids=demo_sources, start=start, now=spec.now)
         redating = time.monotonic() - started
         owned = report.owned + (demo_accounts_assign_owners() if options["users"] else 0)
         rate = report.messages / report.seconds if report.seconds else 0
