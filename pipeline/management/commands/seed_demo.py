@@ -1,6 +1,7 @@
 import argparse
 import os
-from datetime import datetime
+import time
+from datetime import datetime, timedelta
 
 from django.core.management import call_command, get_commands
 from django.core.management.base import BaseCommand, CommandError
@@ -17,6 +18,7 @@ from leads.demo.loader import (
 )
 from leads.demo.world import MARKETING, WorldSpec
 from leads.models import Source
+from pipeline.demo_history import demo_history_redate
 from routing.demo import routing_demo_assignments, routing_demo_setup
 from routing.services.outcomes import REJECTED, outcomes_record
 
@@ -111,6 +113,14 @@ class Command(BaseCommand):
             # Last, as the CRM reports them: closed-won leads are won, their assignments closed.
             recorded = outcomes_record(items=demo_outcome_fields(report.demo_outcomes))
             report.outcomes = sum(result.status != REJECTED for result in recorded)
+        # Scored and moved at the wall clock, the history is re-dated as it would have happened (once
+        # processed: with --process app the workers score it later, at their wall clock).
+        started, redated = time.monotonic(), 0
+        if options["process"] == "inline":
+            demo_sources = Source.objects.filter(name__in=SOURCE_NAMES.values()).values_list("id", flat=True)
+            start = spec.now - timedelta(days=spec.days)
+            redated = demo_history_redate(source_ids=demo_sources, start=start, now=spec.now)
+        redating = time.monotonic() - started
         owned = report.owned + (demo_accounts_assign_owners() if options["users"] else 0)
         rate = report.messages / report.seconds if report.seconds else 0
         self.stdout.write(
@@ -118,7 +128,8 @@ class Command(BaseCommand):
                 f"Loaded {report.messages} messages ({report.stored} stored, {report.rejected} rejected) in "
                 f"{report.batches} batches, {report.outcomes} outcomes, {owned} accounts given an owner, "
                 f"{inbound} demo requests routed at their business-time ages, "
-                f"in {report.seconds:.1f}s ({rate:.0f} messages/s)."
+                f"in {report.seconds:.1f}s ({rate:.0f} messages/s); "
+                f"{redated} stage changes dated when they would have happened, in {redating:.1f}s."
             )
         )
         if report.unprocessed:
