@@ -179,3 +179,21 @@ def test_a_rep_lands_on_their_queue_in_order_with_the_legend_and_no_serious_viol
     assert browser.page.locator("table.queue tbody td.lead a").all_inner_texts() == ["Grace Hopper", "Ada Lovelace"]
     assert "breached first, then at risk" in browser.page.locator(".queue-legend").inner_text()
     assert problems == []
+
+
+def test_the_app_and_the_admin_show_qualifys_icon_and_ask_for_nothing_that_is_missing(desk, browser):  # noqa: F811
+    # given: every answer the browser gets, the requests it makes on its own (the icon) included
+    failed = []
+    browser.page.on("response", lambda response: response.status >= 400 and failed.append(response.url))
+
+    # when
+    browser.sign_in("root", "pw-root")
+    browser.visit("/scoring/definitions/")
+    app_icon = browser.page.locator("link[rel=icon]").get_attribute("href")
+    browser.visit("/admin/")
+    admin_icon = browser.page.locator("link[rel=icon]").get_attribute("href")
+
+    # then
+    assert app_icon == admin_icon and app_icon.endswith("favicon.svg")
+    assert browser.page.request.get(browser.base_url + app_icon).ok
+    assert failed == []
