@@ -40,3 +40,15 @@ def lift(value: float | None) -> str:
 @register.filter
 def percent(value: float | None) -> str:
     return _percent(value)
+
+
+@register.filter
+def judged(rows: list[dict]) -> list[dict]:
+    """The traits with enough accounts to tell whether they predict."""
+    return [row for row in rows if row.get("verdict") != "too_few"]
+
+
+@register.filter
+def too_few(rows: list[dict]) -> list[dict]:
+    """The traits too rare to tell: listed apart, never left out."""
+    return [row for row in rows if row.get("verdict") == "too_few"]

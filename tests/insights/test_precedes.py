@@ -8,6 +8,7 @@ Runs on PostgreSQL and on the SQLite twin of the aggregate.
 """
 
 import math
+import re
 
 import pytest
 from django.db import connection
@@ -140,3 +141,27 @@ def test_a_constant_number_of_queries_whatever_the_number_of_accounts(history):
     assert report["others"] == 19
     # (population, settings, savepoint, traits, release, accounts, leads on PostgreSQL)
     assert len(twenty_two.captured_queries) == len(twelve.captured_queries) <= 7
+
+
+def test_traits_too_rare_to_tell_are_listed_apart_folded_after_the_judged_ones(
+    history, client, charlie, django_capture_on_commit_callbacks
+):
+    # given the report computed for the history's cut-off
+    client.force_login(charlie)
+    query = {"before": AS_OF.date().isoformat()}
+    with django_capture_on_commit_callbacks(execute=True):
+        client.get("/insights/precedes/", query)
+
+    # when the page is read
+    page = client.get("/insights/precedes/", query).content.decode()
+
+    # then each list's judged traits come first and its rare ones sit folded in a list of their own
+    tables = dict(re.findall(r'<table class="precedes" id="([a-z-]+)">(.*?)</table>', page, flags=re.S))
+    assert "verdict-too_few" not in tables["behaviours-table"] + tables["fit-table"]
+    assert "Asset Downloaded · asset_type = whitepaper" in tables["behaviours-table"]
+    rare = [name for name in tables if name.endswith("-rare-table")]
+    assert rare and all("verdict-too_few" in tables[name] for name in rare)
+    rare_verdicts = {row for name in rare for row in re.findall(r'class="(verdict-[a-z_]+)"', tables[name])}
+    assert rare_verdicts == {"verdict-too_few"}
+    assert "too few to tell</summary>" in page
+    assert "{#" not in page and "#}" not in page  # no template comment shows
