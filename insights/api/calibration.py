@@ -14,26 +14,18 @@ from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_serializer
 from rest_framework import serializers
-from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from insights.api.permissions import ReadsInsights
 from insights.models import BacktestStatus, InsightReport, ReportKind
 from insights.selectors import calibration as selectors
 from insights.selectors.snapshot import UNITS
 from insights.services import reports
 from leads.api.permissions import HasQualifyRole
-from qualify_site.roles import Role, user_has_role
 from scoring.models import RuleVersion
 from scoring.selectors import rule_version_live
-
-
-class ReadsInsights(BasePermission):
-    message = "Only managers, marketing ops and admins read insights."
-
-    def has_permission(self, request, view) -> bool:
-        return user_has_role(request.user, Role.MANAGER, Role.MARKETING_OPS, Role.ADMIN)
-
 
 POLL_SECONDS = 2
 

@@ -15,11 +15,11 @@ from rest_framework.views import APIView
 
 from insights.api.calibration import (
     REPORT_HEADERS,
-    ReadsInsights,
     WilsonRateSerializer,
     report_response,
     report_responses,
 )
+from insights.api.permissions import ReadsInsights
 from insights.engine.precedes import VERDICTS
 from insights.models import ReportKind
 from insights.selectors import precedes as selectors

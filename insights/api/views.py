@@ -4,26 +4,19 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers
-from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from insights.api.permissions import ReadsInsights
 from insights.selectors.conversion import (
     Dimension,
     Funnel,
     Period,
     conversion_get,
     conversion_query_build,
-    conversion_visible_to,
 )
 from leads.models import Stage
-
-
-class ReadsConversion(BasePermission):
-    message = "Conversion is for managers, marketing ops and admins."
-
-    def has_permission(self, request, view) -> bool:
-        return conversion_visible_to(request.user)
 
 
 class ConversionRateSerializer(serializers.Serializer):
@@ -72,7 +65,7 @@ class ConversionGetApi(APIView):
     cohort of the range. A lead that reached a later step counts as having passed the earlier
     ones (won with no SQL row is an SQL too). Managers, marketing ops and admins; org-wide."""
 
-    permission_classes = [IsAuthenticated, ReadsConversion]
+    permission_classes = [IsAuthenticated, ReadsInsights]
 
     class InputSerializer(serializers.Serializer):
         funnel = serializers.ChoiceField(choices=Funnel.choices, required=False, help_text="Default mql.")

@@ -40,13 +40,7 @@ from insights.engine.stats import Rate, median
 from insights.selectors.conversion_sql import COHORT, TOTAL, funnel_rows_postgresql
 from leads.models import CampaignType, Segment, Stage, StageChange
 from qualify_site.bulk_sql import is_postgresql
-from qualify_site.roles import Role, user_has_role
 from scoring.models import RuleVersion
-
-# Conversion is the organisation's marketing and sales data, not a rep's leads: managers read it
-# org-wide (a source's rate is the whole company's, and a team cut would mix routing into it),
-# with marketing ops and admins. Reps are turned away (403).
-CONVERSION_ROLES = (Role.MANAGER, Role.MARKETING_OPS, Role.ADMIN)
 
 
 class Funnel(TextChoices):
@@ -118,10 +112,6 @@ class Conversion:
     rows: tuple[FunnelRow, ...]
     total: FunnelRow
     cohorts: tuple[FunnelRow, ...]  # every cohort of the range, empty ones too (the chart's axis)
-
-
-def conversion_visible_to(user) -> bool:
-    return user_has_role(user, *CONVERSION_ROLES)
 
 
 # --- The query: checked and completed ----------------------------------------------------

@@ -21,9 +21,9 @@ from django.views.decorators.http import require_GET, require_POST
 from insights.models import BacktestStatus, InsightReport, ReportKind
 from insights.selectors import calibration as calibration_selectors
 from insights.selectors import precedes as precedes_selectors
+from insights.selectors.access import insights_readable_by, insights_recomputable_by
 from insights.selectors.snapshot import UNITS
 from insights.services import reports
-from qualify_site.roles import Role, user_has_role
 from scoring.models import RuleVersion
 from scoring.selectors import rule_version_live
 
@@ -38,12 +38,12 @@ DATE_WIDGET = forms.DateInput(attrs={"type": "date"})
 
 
 def _check_may_read(user) -> None:
-    if not user_has_role(user, Role.MANAGER, Role.MARKETING_OPS, Role.ADMIN):
+    if not insights_readable_by(user):
         raise PermissionDenied("Only managers, marketing ops and admins read insights.")
 
 
 def _may_recompute(user) -> bool:
-    return user_has_role(user, Role.MARKETING_OPS, Role.ADMIN)
+    return insights_recomputable_by(user)
 
 
 def _check_date(value):

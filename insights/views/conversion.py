@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from insights.engine.stats import Rate
+from insights.selectors.access import insights_readable_by
 from insights.selectors.conversion import (
     Conversion,
     Dimension,
@@ -23,7 +24,6 @@ from insights.selectors.conversion import (
     Period,
     conversion_get,
     conversion_query_build,
-    conversion_visible_to,
 )
 
 # Below this many leads behind a rate, the page says the rate rests on few leads.
@@ -158,7 +158,7 @@ def _query(form: ConversionForm):
 @require_GET
 @login_required
 def conversion_page(request):
-    if not conversion_visible_to(request.user):
+    if not insights_readable_by(request.user):
         raise PermissionDenied("Conversion is for managers, marketing ops and admins.")
     form = ConversionForm(request.GET)
     query = _query(form)
