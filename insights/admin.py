@@ -19,18 +19,26 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from insights.models import BacktestRun, BacktestStatus, BacktestUnit, InsightReport, PositiveKind
+from insights.selectors.access import insights_readable_by, insights_recomputable_by
 from insights.selectors.backtest import backtest_defaults, backtest_runs_for_version, version_validation_flag
 from insights.services.backtest import backtest_start
-from qualify_site.roles import Role, user_has_role
 from scoring.models import RuleVersion
 
 
-def can_start_backtests(user) -> bool:
-    return user_has_role(user, Role.MARKETING_OPS, Role.ADMIN)
+class _WrittenByTasks(admin.ModelAdmin):
+    """Records only tasks write: who reads insights reads them (insights/selectors/access.py)."""
 
+    def has_module_permission(self, request):
+        return insights_readable_by(request.user)
 
-def can_view_backtests(user) -> bool:
-    return user_has_role(user, Role.MARKETING_OPS, Role.ADMIN, Role.MANAGER)
+    def has_view_permission(self, request, obj=None):
+        return insights_readable_by(request.user)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
 
 class BacktestStartForm(forms.Form):
@@ -110,7 +118,7 @@ def chart_data(results: dict, *, version: str, compared: str | None) -> dict:
 
 
 @admin.register(BacktestRun)
-class BacktestRunAdmin(admin.ModelAdmin):
+class BacktestRunAdmin(_WrittenByTasks):
     list_display = ["run", "version", "compared_version", "unit", "points", "status", "progress", "finished_at"]
     list_filter = ["status", "unit"]
     list_select_related = ["version", "compared_version"]
@@ -127,21 +135,9 @@ class BacktestRunAdmin(admin.ModelAdmin):
     ]
     readonly_fields = ["results_link", "progress", "created_at"]
 
-    # Runs are started from a version's page and written by their tasks only.
-    def has_module_permission(self, request):
-        return can_view_backtests(request.user)
-
-    def has_view_permission(self, request, obj=None):
-        return can_view_backtests(request.user)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
+    # Runs are started from a version's page and written by their tasks only; those who start them may delete them.
     def has_delete_permission(self, request, obj=None):
-        return can_start_backtests(request.user)
+        return insights_recomputable_by(request.user)
 
     @admin.display(description="Run", ordering="id")
     def run(self, obj) -> str:
@@ -181,7 +177,7 @@ class BacktestRunAdmin(admin.ModelAdmin):
             **self.admin_site.each_context(request),
             "title": title,
             "opts": self.model._meta,
-            "can_start": can_start_backtests(request.user),
+            "can_start": insights_recomputable_by(request.user),
             "is_nav_sidebar_enabled": False,
             "validation_flag": version_validation_flag(),
             **context,
@@ -189,7 +185,7 @@ class BacktestRunAdmin(admin.ModelAdmin):
         return TemplateResponse(request, f"admin/insights/backtestrun/{template}", context)
 
     def _check(self, request, *, start: bool = False) -> None:
-        if not (can_start_backtests(request.user) if start else can_view_backtests(request.user)):
+        if not (insights_recomputable_by(request.user) if start else insights_readable_by(request.user)):
             raise PermissionDenied
 
     def results_view(self, request, run_id: int):
@@ -306,7 +302,7 @@ def _per_point(results: dict) -> list[tuple]:
 
 
 @admin.register(InsightReport)
-class InsightReportAdmin(admin.ModelAdmin):
+class InsightReportAdmin(_WrittenByTasks):
     """Stored calibration and what-precedes reports, read only: written by their task
     (services/reports.py) and recomputed from their page, so an error can be read here."""
 
@@ -322,18 +318,6 @@ class InsightReportAdmin(admin.ModelAdmin):
         ("requested_by", "requested_at", "started_at", "finished_at"),
         "error",
     ]
-
-    def has_module_permission(self, request):
-        return can_view_backtests(request.user)
-
-    def has_view_permission(self, request, obj=None):
-        return can_view_backtests(request.user)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
     def has_delete_permission(self, request, obj=None):
         return False

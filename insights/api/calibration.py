@@ -207,8 +207,9 @@ class CalibrationApi(APIView):
             return version
 
         def validate_as_of(self, value: date) -> date:
-            if value < selectors.EARLIEST_AS_OF or value > timezone.localdate():
-                raise serializers.ValidationError(f"Give a date from {selectors.EARLIEST_AS_OF} to today.")
+            problem = selectors.report_date_problem(value, today=timezone.localdate())
+            if problem:
+                raise serializers.ValidationError(problem)
             return value
 
         def validate(self, data):

@@ -23,7 +23,7 @@ from insights.api.permissions import ReadsInsights
 from insights.engine.precedes import VERDICTS
 from insights.models import ReportKind
 from insights.selectors import precedes as selectors
-from insights.selectors.calibration import EARLIEST_AS_OF
+from insights.selectors.calibration import report_date_problem
 from insights.services import reports
 from leads.api.permissions import HasQualifyRole
 
@@ -70,8 +70,9 @@ class PrecedesApi(APIView):
         )
 
         def validate_before(self, value: date) -> date:
-            if value < EARLIEST_AS_OF or value > timezone.localdate():
-                raise serializers.ValidationError(f"Give a date from {EARLIEST_AS_OF} to today.")
+            problem = report_date_problem(value, today=timezone.localdate())
+            if problem:
+                raise serializers.ValidationError(problem)
             return value
 
     @extend_schema_serializer(component_name="Precedes")

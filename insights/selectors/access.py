@@ -18,4 +18,5 @@ def insights_readable_by(user) -> bool:
 
 
 def insights_recomputable_by(user) -> bool:
+    """Who starts insight work: recomputing a report, starting or deleting a backtest."""
     return user_has_role(user, *RULE_OWNER_ROLES)

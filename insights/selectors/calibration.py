@@ -46,6 +46,15 @@ DEFAULT_HORIZON_DAYS = 30
 MAX_HORIZON_DAYS = 365
 MAX_CAPACITY = 1_000_000
 EARLIEST_AS_OF = date(2000, 1, 1)
+
+
+def report_date_problem(value: date, *, today: date) -> str | None:
+    """What is wrong with a report's cut-off date (None: nothing), for the forms and the API alike."""
+    if value < EARLIEST_AS_OF or value > today:
+        return f"Give a date from {EARLIEST_AS_OF:%Y-%m-%d} to today."
+    return None
+
+
 HISTOGRAM_BINS = 10
 RELIABILITY_BINS = 10
 READING = (

@@ -77,7 +77,7 @@ class Snapshot:
         ]
 
 
-def _candidate_leads(as_of: datetime, lead_ids: Sequence[int] | None):
+def candidate_leads(as_of: datetime, lead_ids: Sequence[int] | None):
     closed = Outcome.objects.filter(kind__in=CLOSED_KINDS, occurred_at__lt=as_of, lead__isnull=False)
     moved = StageChange.objects.filter(to_stage__in=TERMINAL_STAGES, changed_at__lt=as_of)
     if lead_ids is not None:
@@ -91,7 +91,7 @@ def _candidate_leads(as_of: datetime, lead_ids: Sequence[int] | None):
     return leads, ids
 
 
-def _outcomes_within(as_of: datetime, until: datetime) -> tuple[dict[int, set], dict[int, set], dict[int, set]]:
+def outcomes_within(as_of: datetime, until: datetime) -> tuple[dict[int, set], dict[int, set], dict[int, set]]:
     """Outcome kinds in the window: by the lead named, by the account named with no lead, by any account named."""
     by_lead: dict[int, set] = defaultdict(set)
     account_only: dict[int, set] = defaultdict(set)
@@ -171,8 +171,8 @@ def snapshots_scored(
     if unit not in UNITS:
         raise ValueError(f"unit must be one of {', '.join(UNITS)}")
     until = as_of + timedelta(days=horizon_days)
-    leads, ids = _candidate_leads(as_of, lead_ids)
-    by_lead, account_only, by_account = _outcomes_within(as_of, until)
+    leads, ids = candidate_leads(as_of, lead_ids)
+    by_lead, account_only, by_account = outcomes_within(as_of, until)
     per_version: list[list[tuple[Lead, Candidate]]] = [[] for _ in versions]
     for lead, results in _lead_scores(versions, as_of, leads, ids):
         kinds = frozenset(by_lead.get(lead.id, set()) | account_only.get(lead.account_id, set()))

@@ -22,7 +22,7 @@ from typing import Any
 
 from django.db.models import Count
 
-from insights.selectors.snapshot import UNITS, _candidate_leads, _outcomes_within
+from insights.selectors.snapshot import UNITS, candidate_leads, outcomes_within
 from leads.models import Event, EventType
 from scoring.engine import CompiledVersion, evaluate
 from scoring.engine.horizons import event_horizons
@@ -171,8 +171,8 @@ def training_rows(
     """
     if unit not in UNITS:
         raise ValueError(f"unit must be one of {', '.join(UNITS)}")
-    leads, ids = _candidate_leads(cutoff, None)
-    by_lead, account_only, by_account = _outcomes_within(cutoff, cutoff + timedelta(days=horizon_days))
+    leads, ids = candidate_leads(cutoff, None)
+    by_lead, account_only, by_account = outcomes_within(cutoff, cutoff + timedelta(days=horizon_days))
     account_of = dict(leads.values_list("id", "account_id"))
     units: dict[int, list[int]] = defaultdict(list)
     for lead_id in ids:

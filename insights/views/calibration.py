@@ -47,8 +47,9 @@ def _may_recompute(user) -> bool:
 
 
 def _check_date(value):
-    if value and (value < calibration_selectors.EARLIEST_AS_OF or value > timezone.localdate()):
-        raise forms.ValidationError(f"Give a date from {calibration_selectors.EARLIEST_AS_OF:%Y-%m-%d} to today.")
+    problem = value and calibration_selectors.report_date_problem(value, today=timezone.localdate())
+    if problem:
+        raise forms.ValidationError(problem)
     return value
 
 
